@@ -1,0 +1,36 @@
+"""symgraph: a define-then-run array compiler.
+
+Declare placeholders and Variables, build a graph with numpy-named ops, take symbolic
+gradients with ``grad``, compile with ``function`` and call the result on batch after
+batch. See the README and DESIGN for the pipeline.
+"""
+
+from symgraph import dtypes, errors, ops  # noqa: F401 - ops registers the op table
+from symgraph import nn  # noqa: F401
+from symgraph.autodiff import grad
+from symgraph.function import Function, function
+from symgraph.graph import (
+    Dim,
+    DimExpr,
+    Tensor,
+    Variable,
+    as_tensor,
+    constant,
+    dim,
+    placeholder,
+)
+from symgraph.inspect import dump
+from symgraph.ops.arithmetic import *  # noqa: F403
+from symgraph.ops.elementwise import *  # noqa: F403
+from symgraph.ops.indexing import *  # noqa: F403
+from symgraph.ops.linalg import *  # noqa: F403
+from symgraph.ops.math import *  # noqa: F403
+from symgraph.ops.reduction import *  # noqa: F403
+from symgraph.ops.shape_ops import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+float32 = "float32"
+float64 = "float64"
+int32 = "int32"
+int64 = "int64"

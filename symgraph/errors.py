@@ -1,0 +1,48 @@
+"""The exceptions symgraph raises for user mistakes.
+
+Every class subclasses the builtin a user would catch for the same mistake in numpy
+(ValueError, TypeError, IndexError), so ``except ValueError`` keeps working.
+
+- ``SymgraphError``: base of everything below.
+- ``ShapeError`` (ValueError): shapes that do not fit, at build time or call time.
+- ``DTypeError`` (TypeError): a dtype an op or a function input does not accept.
+- ``InputError`` (ValueError): a compiled function called with missing, extra or
+  ill-formed arguments, or built from an ill-formed input list.
+- ``IndexOutOfRangeError`` (IndexError): an index outside its axis (take, gather, []).
+- ``GradientError`` (ValueError): a gradient that does not exist (a non-differentiable
+  path, a cost that is not a float scalar, an op without a gradient).
+- ``UnsupportedError`` (NotImplementedError): something the library does not do (yet).
+
+Messages name the op, the input types (dtype and shape) and the user's file:line that
+created the node, so an error raised deep in a compiled function points at user code.
+"""
+
+from __future__ import annotations
+
+
+class SymgraphError(Exception):
+    """Base class of every error symgraph raises for a user mistake."""
+
+
+class ShapeError(SymgraphError, ValueError):
+    """Shapes that do not fit: broadcasting, matmul inner dims, reshape sizes, ranks."""
+
+
+class DTypeError(SymgraphError, TypeError):
+    """A dtype an op or a compiled function does not accept."""
+
+
+class InputError(SymgraphError, ValueError):
+    """A compiled function's arguments are missing, extra, or of the wrong rank."""
+
+
+class IndexOutOfRangeError(SymgraphError, IndexError):
+    """An index outside the axis it indexes."""
+
+
+class GradientError(SymgraphError, ValueError):
+    """A gradient that cannot be built."""
+
+
+class UnsupportedError(SymgraphError, NotImplementedError):
+    """A feature symgraph does not provide."""

@@ -1,0 +1,280 @@
+"""``sg.function``: compile a graph into a callable run on batch after batch.
+
+Theano's rules: ``outputs`` is one tensor (the call returns one array) or a list (the
+call returns a list); ``updates`` pairs Variables with expressions, all computed from the
+values before the call and written together after it; ``givens`` substitutes tensors in
+the graph before compiling.
+
+Modes: "py" runs the numpy reference interpreter; "c" (the compiled C backend) arrives
+with the C code generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from symgraph.errors import DTypeError, InputError, ShapeError, UnsupportedError
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Tensor
+from symgraph.graph.shape import DimExpr, Sym
+from symgraph.graph.sources import Placeholder, SharedVariable, Variable
+from symgraph.graph.traversal import replace, toposort
+from symgraph.interpreter import Interpreter
+
+MODES = ("py",)
+DEFAULT_MODE = "py"
+
+Updates = Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None
+
+
+class Function:
+    """A compiled graph; call it with numpy arrays (positionally or by input name)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[Tensor],
+        outputs: Tensor | Sequence[Tensor] | None,
+        updates: Updates = None,
+        givens: Mapping[Tensor, Any] | Iterable[tuple[Tensor, Any]] | None = None,
+        mode: str | None = None,
+        name: str | None = None,
+    ):
+        self.name = name
+        self.mode = mode or DEFAULT_MODE
+        if self.mode not in MODES:
+            raise UnsupportedError(f"function: unknown mode {self.mode!r} (available: {', '.join(MODES)})")
+        self.inputs = _check_inputs(inputs)
+        self._single = isinstance(outputs, Tensor)
+        output_list = [] if outputs is None else [outputs] if self._single else list(outputs)
+        for o in output_list:
+            if not isinstance(o, Tensor):
+                raise InputError(f"function: outputs must be Tensors, got {type(o).__name__}")
+        update_pairs = _check_updates(updates)
+        targets = output_list + [expr for _, expr in update_pairs]
+        if givens:
+            targets = replace(targets, _check_givens(givens))
+        self.outputs = targets[: len(output_list)]
+        self.updates = [(var, expr) for (var, _), expr in zip(update_pairs, targets[len(output_list) :])]
+        self._check_closed(targets)
+        self._bind = _size_binder(self.inputs)
+        self._program = Interpreter(self.inputs, targets)
+        self._storage_ids = {id(n.outputs[0].storage) for n in self._program.nodes if isinstance(n.op, SharedVariable)}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
+        values = self._arguments(args, kwargs)
+        sizes = self._bind(values)
+        results = self._program.run(values, sizes)
+        n_out = len(self.outputs)
+        taken = {id(v) for v in values} | self._storage_ids
+        outputs = [_owned(v, taken) for v in results[:n_out]]
+        new_values = [_owned(v, taken) for v in results[n_out:]]
+        for (var, _), value in zip(self.updates, new_values):
+            if value.shape != var.storage.shape:
+                raise ShapeError(
+                    f"update of Variable {var.name!r}: the new value has shape {value.shape}, "
+                    f"the Variable {var.storage.shape}"
+                )
+            np.copyto(var.storage, value)
+        return outputs[0] if self._single else outputs
+
+    def dump(self, file: Any = None) -> str:
+        """The graph, one line per node (see ``sg.dump``)."""
+        from symgraph.inspect.dump import dump
+
+        return dump(self.outputs + [e for _, e in self.updates], file=file)
+
+    def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
+        if len(args) > len(self.inputs):
+            raise InputError(f"{self._label()} takes {len(self.inputs)} inputs, got {len(args)} positional arguments")
+        given: list[Any] = list(args) + [_MISSING] * (len(self.inputs) - len(args))
+        names = {t.name: i for i, t in enumerate(self.inputs)}
+        for key, value in kwargs.items():
+            if key not in names:
+                raise InputError(f"{self._label()} has no input named {key!r} (inputs: {', '.join(map(str, names))})")
+            if given[names[key]] is not _MISSING:
+                raise InputError(f"{self._label()}: input {key!r} given twice")
+            given[names[key]] = value
+        return [_as_input(t, v, self._label()) for t, v in zip(self.inputs, given)]
+
+    def _check_closed(self, targets: list[Tensor]) -> None:
+        fed = {id(t) for t in self.inputs}
+        bound: set[Sym] = set()
+        for t in self.inputs:
+            for d in t.shape:
+                if isinstance(d, DimExpr):
+                    bound |= d.symbols()
+        for node in toposort(targets):
+            if isinstance(node.op, Placeholder) and id(node.outputs[0]) not in fed:
+                where = f" (created at {node.location})" if node.location else ""
+                raise InputError(
+                    f"{self._label()}: the outputs depend on the placeholder {node.op.label!r}{where}, "
+                    "which is not among the inputs"
+                )
+            for t in node.outputs:
+                for d in t.shape:
+                    if isinstance(d, DimExpr) and not d.symbols() <= bound:
+                        missing = ", ".join(sorted(s.name for s in d.symbols() - bound))
+                        raise InputError(f"{self._label()}: the size {missing} comes from no input of the function")
+            dim = getattr(node.op, "dim", None)
+            if isinstance(dim, DimExpr) and not dim.symbols() <= bound:
+                raise InputError(f"{self._label()}: the size {dim} comes from no input of the function")
+
+    def _label(self) -> str:
+        return f"function {self.name!r}" if self.name else "function"
+
+
+def function(
+    inputs: Sequence[Tensor],
+    outputs: Tensor | Sequence[Tensor] | None = None,
+    updates: Updates = None,
+    givens: Mapping[Tensor, Any] | Iterable[tuple[Tensor, Any]] | None = None,
+    mode: str | None = None,
+    name: str | None = None,
+) -> Function:
+    """Compile ``outputs`` (and ``updates``) as a function of the placeholders ``inputs``."""
+    return Function(inputs, outputs, updates=updates, givens=givens, mode=mode, name=name)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:
+    if isinstance(inputs, Tensor):
+        raise InputError("function: inputs must be a list of placeholders, got a single Tensor (wrap it in a list)")
+    result = []
+    for t in inputs:
+        if not isinstance(t, Tensor) or not isinstance(t.node.op, Placeholder):
+            kind = "a Variable (its value is read from the Variable)" if isinstance(t, Variable) else repr(t)
+            raise InputError(f"function: inputs must be placeholders, got {kind}")
+        if any(t is r for r in result):
+            raise InputError(f"function: input {t.name!r} is listed twice")
+        result.append(t)
+    return result
+
+
+def _check_updates(updates: Updates) -> list[tuple[Variable, Tensor]]:
+    if not updates:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
+    seen: set[int] = set()
+    result = []
+    for pair in pairs:
+        try:
+            var, expr = pair
+        except (TypeError, ValueError):
+            raise InputError(f"function: each update must be a (Variable, expression) pair, got {pair!r}") from None
+        if not isinstance(var, Variable):
+            raise InputError(f"function: updates must target Variables, got {var!r}")
+        if id(var) in seen:
+            raise InputError(f"function: Variable {var.name!r} is updated twice")
+        seen.add(id(var))
+        from symgraph.graph.sources import as_tensor
+
+        expr = as_tensor(expr)
+        if expr.dtype != var.dtype:
+            raise DTypeError(
+                f"function: the update of Variable {var.name!r} ({var.dtype.name}) has dtype {expr.dtype.name}; "
+                f"cast it (sg.cast(expr, '{var.dtype.name}'))"
+            )
+        if len(expr.shape) != len(var.shape) or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(expr.shape, var.shape)
+        ):
+            raise ShapeError(
+                f"function: the update of Variable {var.name!r} has shape {shp.shape_str(expr.shape)}, "
+                f"the Variable {shp.shape_str(var.shape)}"
+            )
+        result.append((var, expr))
+    return result
+
+
+def _check_givens(givens: Any) -> dict[Tensor, Tensor]:
+    from symgraph.graph.sources import as_tensor
+
+    pairs = list(givens.items()) if isinstance(givens, Mapping) else list(givens)
+    result: dict[Tensor, Tensor] = {}
+    for old, new in pairs:
+        if not isinstance(old, Tensor):
+            raise InputError(f"function: givens must replace Tensors, got {old!r}")
+        new = as_tensor(new)
+        if new.dtype != old.dtype or new.ndim != old.ndim:
+            raise DTypeError(f"function: givens replaces {old.type} by {new.type}; dtype and rank must match")
+        result[old] = new
+    return result
+
+
+def _as_input(t: Tensor, value: Any, label: str) -> np.ndarray:
+    """A call argument checked against its placeholder: dtype, rank, static sizes."""
+    name = t.name
+    if value is _MISSING:
+        raise InputError(f"{label}: missing input {name!r}")
+    if isinstance(value, Tensor):
+        raise InputError(f"{label}: input {name!r} got the symbolic {value!r}; pass a numpy array")
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype != t.dtype:
+            raise DTypeError(
+                f"{label}: input {name!r} expects {t.dtype.name}, got an array of {array.dtype.name} "
+                f"(convert with .astype('{t.dtype.name}'))"
+            )
+    else:
+        try:
+            raw = np.asarray(value)
+        except ValueError as exc:
+            raise InputError(f"{label}: input {name!r}: {exc}") from None
+        if raw.dtype == object or (raw.dtype.kind == "f" and t.dtype.kind != "f") or raw.dtype.kind not in "biuf":
+            raise DTypeError(f"{label}: input {name!r} expects {t.dtype.name}, got {type(value).__name__} of {raw.dtype}")
+        array = raw.astype(t.dtype)
+    if array.ndim != len(t.shape):
+        raise InputError(f"{label}: input {name!r} expects rank {len(t.shape)} {shp.shape_str(t.shape)}, got shape {array.shape}")
+    for axis, (d, actual) in enumerate(zip(t.shape, array.shape)):
+        if isinstance(d, int) and d != actual:
+            raise ShapeError(f"{label}: input {name!r} expects shape {shp.shape_str(t.shape)}, got {array.shape} (axis {axis})")
+    return array
+
+
+def _size_binder(inputs: list[Tensor]):
+    """A function from input arrays to the values of every symbolic size."""
+    plain: list[tuple[int, int, Sym]] = []
+    derived: list[tuple[int, int, DimExpr]] = []
+    for i, t in enumerate(inputs):
+        for axis, d in enumerate(t.shape):
+            if isinstance(d, DimExpr):
+                single = len(d.terms) == 1 and d.terms[0][1] == 1 and len(d.terms[0][0]) == 1
+                atom = d.terms[0][0][0] if single else None
+                if isinstance(atom, Sym):
+                    plain.append((i, axis, atom))
+                else:
+                    derived.append((i, axis, d))
+
+    def bind(values: list[np.ndarray]) -> dict[Sym, int]:
+        sizes: dict[Sym, int] = {}
+        for i, axis, s in plain:
+            actual = values[i].shape[axis]
+            known = sizes.setdefault(s, actual)
+            if known != actual:
+                raise ShapeError(
+                    f"input {inputs[i].name!r} axis {axis} has size {actual}, but the size {s.name} "
+                    f"was {known} in another input"
+                )
+        for i, axis, d in derived:
+            if d.evaluate(sizes) != values[i].shape[axis]:
+                raise ShapeError(f"input {inputs[i].name!r} axis {axis} must have size {d} = {d.evaluate(sizes)}")
+        return sizes
+
+    return bind
+
+
+def _owned(value: np.ndarray, taken: set[int]) -> np.ndarray:
+    """A fresh array the caller may keep and write: no view of state, inputs or another result."""
+    if value.flags.owndata and value.flags.writeable and value.flags.c_contiguous and id(value) not in taken:
+        taken.add(id(value))
+        return value
+    return np.array(value, copy=True, order="C")

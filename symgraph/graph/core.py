@@ -1,0 +1,246 @@
+"""The graph IR: ops, nodes and tensors.
+
+- ``Op``: what a node computes, with its attributes (immutable, hashable). Every op
+  keeps all its facets in its class: the type rule (``infer``), the numpy reference
+  (``reference``), the gradient (``grad``) and, for the C backend, its C emitter.
+- ``Node``: one application of an op to input tensors; it owns its output tensors and
+  records the user's file and line that created it.
+- ``Tensor``: a symbolic value, output ``index`` of ``node``, with dtype and shape.
+
+Nodes are immutable and interned (hash-consed) on (op, inputs): building the same
+expression twice returns the same node, so common subexpressions merge as they are
+built, and a rewrite makes new nodes instead of mutating old ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from symgraph.errors import SymgraphError
+from symgraph.graph import shape as shp
+from symgraph.graph.shape import Dim, Shape
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's code a node was created."""
+
+    file: str
+    line: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+    @property
+    def short(self) -> str:
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+
+def user_location() -> Location | None:
+    """The innermost stack frame outside the symgraph package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return Location(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+
+class TensorType(NamedTuple):
+    dtype: np.dtype
+    shape: Shape
+
+    def __str__(self) -> str:
+        return f"{self.dtype.name}{shp.shape_str(self.shape)}"
+
+
+class Op:
+    """Base class of every operation.
+
+    A subclass sets ``name`` (its key in the op table) and defines:
+
+    - ``infer(*inputs) -> TensorType | list[TensorType]``: the output dtype(s) and
+      shape(s), raising ShapeError/DTypeError with a plain message when inputs do not fit
+      (``apply`` adds the op, the input types and the user's line);
+    - ``reference(*arrays)``: the numpy implementation, returning an array or a tuple of
+      arrays; with ``needs_sizes = True`` it also receives ``sizes``, the values of the
+      symbolic dimensions for this call;
+    - ``grad(inputs, outputs, output_grads) -> list[Tensor | None]``: graph for the
+      gradient of each input (None: no gradient flows to it); output_grads holds None
+      for outputs nothing depends on.
+
+    Attributes set in ``__init__`` are the op's identity: two ops of one class with
+    equal attributes are equal, so their nodes merge.
+    """
+
+    name: ClassVar[str] = ""
+    needs_sizes: ClassVar[bool] = False
+    interned: ClassVar[bool] = True
+
+    def key(self) -> tuple:
+        return (type(self), *sorted(vars(self).items()))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.key() == other.key()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    def infer(self, *inputs: Tensor) -> TensorType | list[TensorType]:
+        raise NotImplementedError(f"{type(self).__name__}.infer")
+
+    def reference(self, *arrays: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        raise NotImplementedError(f"{type(self).__name__}.reference")
+
+    def grad(
+        self, inputs: list[Tensor], outputs: list[Tensor], output_grads: list[Tensor | None]
+    ) -> list[Tensor | None]:
+        from symgraph.errors import GradientError
+
+        raise GradientError(f"{self.name} has no gradient")
+
+    def attributes(self) -> dict[str, Any]:
+        """The attributes shown in dumps."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __str__(self) -> str:
+        attrs = self.attributes()
+        if not attrs:
+            return self.name
+        return f"{self.name}{{{', '.join(f'{k}={_fmt_attr(v)}' for k, v in attrs.items())}}}"
+
+    __repr__ = __str__
+
+
+def _fmt_attr(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ",".join(_fmt_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, np.dtype):
+        return value.name
+    return str(value)
+
+
+class Node:
+    """One application of an op to input tensors."""
+
+    __slots__ = ("op", "inputs", "outputs", "location", "__weakref__")
+
+    def __init__(self, op: Op, inputs: tuple[Tensor, ...], types: list[TensorType], location: Location | None):
+        self.op = op
+        self.inputs = inputs
+        self.location = location
+        self.outputs = tuple(Tensor(self, i, t.dtype, t.shape) for i, t in enumerate(types))
+
+    def __repr__(self) -> str:
+        return f"Node({self.op}, {len(self.inputs)} inputs)"
+
+
+class Tensor:
+    """A symbolic array: output ``index`` of ``node``, with a dtype and a shape.
+
+    Shape entries are ints or symbolic dimensions (``DimExpr``). Operators (+, @, [],
+    comparisons, ...) and numpy-like methods are installed by ``symgraph.ops``.
+    """
+
+    __slots__ = ("node", "index", "dtype", "shape", "name", "__weakref__")
+    __array_ufunc__ = None  # numpy scalars and arrays defer to our reflected operators
+    __hash__ = object.__hash__
+
+    def __init__(self, node: Node, index: int, dtype: np.dtype, shape: Shape, name: str | None = None):
+        self.node = node
+        self.index = index
+        self.dtype = dtype
+        self.shape = shape
+        self.name = name
+
+    @property
+    def type(self) -> TensorType:
+        return TensorType(self.dtype, self.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> Dim:
+        return shp.prod(self.shape)
+
+    @property
+    def op(self) -> Op:
+        return self.node.op
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a symbolic tensor has no truth value: use sg.where for a choice made by value, "
+            "or compile the graph with sg.function and test the result"
+        )
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        first = self.shape[0]
+        if not isinstance(first, int):
+            raise TypeError(f"len() of a tensor whose first dimension ({first}) is symbolic")
+        return first
+
+    def __iter__(self):
+        n = len(self)
+        return (self[i] for i in range(n))
+
+    def __array__(self, *args: Any, **kwargs: Any):
+        raise TypeError(
+            f"{self!r} is symbolic and has no value yet: compile it with sg.function "
+            "(or use a Variable's get_value())"
+        )
+
+    def __repr__(self) -> str:
+        label = f"'{self.name}' " if self.name else ""
+        return f"Tensor({label}{self.dtype.name}{shp.shape_str(self.shape)}, op={self.node.op.name})"
+
+
+_INTERNED: weakref.WeakValueDictionary[tuple, Node] = weakref.WeakValueDictionary()
+
+
+def apply(op: Op, *inputs: Tensor) -> Node:
+    """The node computing ``op`` on ``inputs``: an existing equal node, or a new one."""
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op.name}: inputs must be Tensors, got {type(t).__name__}")
+    key = (op, tuple(map(id, inputs)))
+    node = _INTERNED.get(key) if op.interned else None
+    if node is not None:
+        return node
+    location = user_location()
+    try:
+        types = op.infer(*inputs)
+    except SymgraphError as exc:
+        raise type(exc)(describe_failure(op, inputs, location, str(exc))) from None
+    node = Node(op, tuple(inputs), types if isinstance(types, list) else [types], location)
+    if op.interned:
+        _INTERNED[key] = node
+    return node
+
+
+def describe_failure(op: Op, inputs: tuple[Tensor, ...] | list[Tensor], location: Location | None, message: str) -> str:
+    """An error message naming the op, its inputs' types and the user's line."""
+    lines = [f"{op.name}: {message}"]
+    if inputs:
+        lines.append("  inputs: " + ", ".join(str(t.type) for t in inputs))
+    if location is not None:
+        lines.append(f"  created at {location}")
+    return "\n".join(lines)
+
+
+def output(node: Node) -> Tensor:
+    """The single output of ``node``."""
+    assert len(node.outputs) == 1, node
+    return node.outputs[0]

@@ -1,0 +1,111 @@
+"""The numpy reference interpreter: runs a graph node by node with each op's
+``reference`` implementation. It is the "py" mode of ``sg.function``, the oracle the C
+backend is tested against, and the engine of constant folding.
+
+Every value it produces is checked against its tensor's type (the symbolic shape
+resolved for this call), so a shape rule and its reference can never silently disagree,
+and a symbolic dimension that differs from what the graph assumed at call time is a
+ShapeError naming the node and the user's line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from symgraph.errors import IndexOutOfRangeError, ShapeError, SymgraphError
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Node, Tensor
+from symgraph.graph.shape import Sym
+from symgraph.graph.sources import Placeholder, SharedVariable, Variable
+from symgraph.graph.traversal import toposort
+from symgraph.ops.elementwise import Elementwise
+
+
+class Interpreter:
+    """A schedule of ``outputs`` given values for ``inputs``, run with numpy."""
+
+    def __init__(self, inputs: Sequence[Tensor], outputs: Sequence[Tensor]):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.nodes = toposort(self.outputs)
+        # after node i runs, the tensors whose last use it was are dropped
+        last_use: dict[int, int] = {}
+        for i, node in enumerate(self.nodes):
+            for t in node.inputs:
+                last_use[id(t)] = i
+        kept = {id(t) for t in self.outputs}
+        self._release: list[list[int]] = [[] for _ in self.nodes]
+        for tid, i in last_use.items():
+            if tid not in kept:
+                self._release[i].append(tid)
+
+    def run(self, input_values: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> list[np.ndarray]:
+        values: dict[int, np.ndarray] = {id(t): v for t, v in zip(self.inputs, input_values)}
+        for node, release in zip(self.nodes, self._release):
+            first = node.outputs[0]
+            if id(first) not in values:
+                if isinstance(node.op, SharedVariable):
+                    assert isinstance(first, Variable)
+                    values[id(first)] = first.storage
+                elif isinstance(node.op, Placeholder):
+                    raise RuntimeError(f"placeholder {node.op.label!r} has no value (not among the inputs)")
+                else:
+                    for t, v in zip(node.outputs, evaluate_node(node, [values[id(t)] for t in node.inputs], sizes)):
+                        values[id(t)] = v
+            for tid in release:
+                values.pop(tid, None)
+        return [values[id(t)] for t in self.outputs]
+
+
+def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> tuple[np.ndarray, ...]:
+    """The node's outputs computed by its op's reference, checked against their types."""
+    op = node.op
+    if isinstance(op, Elementwise):
+        _check_no_runtime_broadcast(node, args, sizes)
+    try:
+        result = op.reference(*args, sizes=sizes) if op.needs_sizes else op.reference(*args)
+    except SymgraphError as exc:
+        raise type(exc)(runtime_failure(node, args, str(exc))) from None
+    except IndexError as exc:
+        raise IndexOutOfRangeError(runtime_failure(node, args, str(exc))) from None
+    except ValueError as exc:
+        raise ShapeError(runtime_failure(node, args, str(exc))) from None
+    results = result if isinstance(result, tuple) else (result,)
+    checked = []
+    for t, value in zip(node.outputs, results):
+        value = np.asarray(value)
+        expected = shp.evaluate_shape(t.shape, sizes)
+        if value.shape != expected:
+            message = f"the result has shape {value.shape}, but the graph was built for {t.type} = {expected}"
+            raise ShapeError(runtime_failure(node, args, message))
+        if value.dtype != t.dtype:
+            raise RuntimeError(runtime_failure(node, args, f"reference returned {value.dtype}, type says {t.dtype} (a bug)"))
+        checked.append(value)
+    return tuple(checked)
+
+
+def _check_no_runtime_broadcast(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> None:
+    """Only axes of static size 1 broadcast; a symbolic size must match exactly."""
+    out_shape = shp.evaluate_shape(node.outputs[0].shape, sizes)
+    for t, value in zip(node.inputs, args):
+        offset = len(out_shape) - value.ndim
+        for axis, (static, actual) in enumerate(zip(t.shape, value.shape)):
+            if static != 1 and actual != out_shape[offset + axis]:
+                message = (
+                    f"at call time, axis {axis} of an input has size {actual} where the graph "
+                    f"needs {out_shape[offset + axis]} (symbolic sizes never broadcast)"
+                )
+                raise ShapeError(runtime_failure(node, args, message))
+
+
+def runtime_failure(node: Node, args: list[np.ndarray], message: str) -> str:
+    """A call-time error message: op, inputs' types with their actual shapes, user's line."""
+    lines = [f"{node.op.name}: {message}"]
+    if node.inputs:
+        described = [f"{t.type} = {tuple(v.shape)}" for t, v in zip(node.inputs, args)]
+        lines.append("  inputs: " + ", ".join(described))
+    if node.location is not None:
+        lines.append(f"  created at {node.location}")
+    return "\n".join(lines)
