@@ -1,0 +1,7 @@
+"""Test rows for indexing ops."""
+
+from __future__ import annotations
+
+from tests.opcheck import Case
+
+CASES: list[Case] = []
