@@ -5,8 +5,12 @@ gradients with ``grad``, compile with ``function`` and call the result on batch 
 batch. See the README and DESIGN for the pipeline.
 """
 
-from symgraph import dtypes, errors, ops  # noqa: F401 - ops registers the op table
-from symgraph import nn  # noqa: F401
+from symgraph import (  # noqa: F401 - ops registers the op table
+    dtypes,
+    errors,
+    nn,  # noqa: F401
+    ops,
+)
 from symgraph.autodiff import grad
 from symgraph.function import Function, function
 from symgraph.graph import (

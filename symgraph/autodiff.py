@@ -37,14 +37,18 @@ def grad(
     if not isinstance(cost, Tensor):
         raise GradientError(f"grad: the cost must be a symbolic Tensor, got {type(cost).__name__}")
     if cost.ndim != 0:
-        raise GradientError(f"grad: the cost must be a scalar (0-d), got shape {cost.type}; reduce it first (sg.sum, sg.mean)")
+        raise GradientError(
+            f"grad: the cost must be a scalar (0-d), got shape {cost.type}; reduce it first (sg.sum, sg.mean)"
+        )
     if not dtypes.is_float(cost.dtype):
         raise GradientError(f"grad: the cost must be a float, got {cost.dtype.name}")
     for t in targets:
         if not isinstance(t, Tensor):
             raise GradientError(f"grad: wrt must hold Tensors, got {type(t).__name__}")
         if not dtypes.is_float(t.dtype):
-            raise GradientError(f"grad: cannot differentiate with respect to {t!r}: its dtype {t.dtype.name} is not a float")
+            raise GradientError(
+                f"grad: cannot differentiate with respect to {t!r}: its dtype {t.dtype.name} is not a float"
+            )
 
     blocked = {id(t) for t in consider_constant}
     order = toposort([cost])
@@ -61,7 +65,9 @@ def grad(
             continue
         input_grads = node.op.grad(list(node.inputs), list(node.outputs), output_grads)
         if len(input_grads) != len(node.inputs):
-            raise RuntimeError(f"{node.op.name}.grad returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
+            raise RuntimeError(
+                f"{node.op.name}.grad returned {len(input_grads)} gradients for {len(node.inputs)} inputs"
+            )
         for x, g in zip(node.inputs, input_grads):
             if g is None or id(x) not in depends or id(x) in blocked or not dtypes.is_float(x.dtype):
                 continue

@@ -19,10 +19,7 @@ import numpy as np
 
 from symgraph.errors import DTypeError
 
-SUPPORTED = tuple(
-    np.dtype(name)
-    for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64")
-)
+SUPPORTED = tuple(np.dtype(name) for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64"))
 FLOATX = np.dtype("float32")
 DEFAULT_INT = np.dtype("int64")
 BOOL = np.dtype("bool")

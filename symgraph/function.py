@@ -230,13 +230,19 @@ def _as_input(t: Tensor, value: Any, label: str) -> np.ndarray:
         except ValueError as exc:
             raise InputError(f"{label}: input {name!r}: {exc}") from None
         if raw.dtype == object or (raw.dtype.kind == "f" and t.dtype.kind != "f") or raw.dtype.kind not in "biuf":
-            raise DTypeError(f"{label}: input {name!r} expects {t.dtype.name}, got {type(value).__name__} of {raw.dtype}")
+            raise DTypeError(
+                f"{label}: input {name!r} expects {t.dtype.name}, got {type(value).__name__} of {raw.dtype}"
+            )
         array = raw.astype(t.dtype)
     if array.ndim != len(t.shape):
-        raise InputError(f"{label}: input {name!r} expects rank {len(t.shape)} {shp.shape_str(t.shape)}, got shape {array.shape}")
+        raise InputError(
+            f"{label}: input {name!r} expects rank {len(t.shape)} {shp.shape_str(t.shape)}, got shape {array.shape}"
+        )
     for axis, (d, actual) in enumerate(zip(t.shape, array.shape)):
         if isinstance(d, int) and d != actual:
-            raise ShapeError(f"{label}: input {name!r} expects shape {shp.shape_str(t.shape)}, got {array.shape} (axis {axis})")
+            raise ShapeError(
+                f"{label}: input {name!r} expects shape {shp.shape_str(t.shape)}, got {array.shape} (axis {axis})"
+            )
     return array
 
 

@@ -81,7 +81,9 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
             message = f"the result has shape {value.shape}, but the graph was built for {t.type} = {expected}"
             raise ShapeError(runtime_failure(node, args, message))
         if value.dtype != t.dtype:
-            raise RuntimeError(runtime_failure(node, args, f"reference returned {value.dtype}, type says {t.dtype} (a bug)"))
+            raise RuntimeError(
+                runtime_failure(node, args, f"reference returned {value.dtype}, type says {t.dtype} (a bug)")
+            )
         checked.append(value)
     return tuple(checked)
 

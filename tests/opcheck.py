@@ -103,7 +103,10 @@ class Case:
 
     def sample(self, rng: np.random.Generator, shapes: tuple, dtype_override: str | None = None) -> list[np.ndarray]:
         dts = self.arg_dtypes(len(shapes), dtype_override)
-        return [np.asarray(s(rng, shape, dt)).astype(dt) for s, shape, dt in zip(self.arg_samplers(len(shapes)), shapes, dts)]
+        return [
+            np.asarray(s(rng, shape, dt)).astype(dt)
+            for s, shape, dt in zip(self.arg_samplers(len(shapes)), shapes, dts)
+        ]
 
 
 def placeholders_for(arrays: Sequence[np.ndarray], symbolic: bool) -> list[sg.Tensor]:
@@ -149,7 +152,9 @@ def check_reference(case: Case, shapes: tuple, mode: str, symbolic: bool, seed: 
             if e.dtype.kind in "biu" or g.dtype.kind in "biu":
                 np.testing.assert_array_equal(g, e, err_msg=case.name)
             else:
-                np.testing.assert_allclose(g, e.astype(g.dtype) if not case.ref64 else e, rtol=case.rtol, atol=case.atol, err_msg=case.name)
+                np.testing.assert_allclose(
+                    g, e.astype(g.dtype) if not case.ref64 else e, rtol=case.rtol, atol=case.atol, err_msg=case.name
+                )
 
 
 def check_grad(case: Case, shapes: tuple, order: int = 1, seed: int = 0, mode: str = "py") -> None:

@@ -11,7 +11,11 @@ from tests.opcheck import MODES, check_grad, check_reference, ops_in
 
 SOURCE_ONLY = {"dim_value"}  # exercised through shapes, not a table row
 
-_PARAMS = [pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}") for case in CASES for shapes in case.shapes]
+_PARAMS = [
+    pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}")
+    for case in CASES
+    for shapes in case.shapes
+]
 
 
 @pytest.mark.parametrize("mode", MODES)

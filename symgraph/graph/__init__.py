@@ -6,7 +6,22 @@ from symgraph.graph.sources import Variable, as_tensor, constant, dim, dim_value
 from symgraph.graph.traversal import leaves, replace, toposort
 
 __all__ = [
-    "Dim", "DimExpr", "Location", "Node", "Op", "Shape", "Tensor", "TensorType", "Variable",
-    "apply", "as_tensor", "constant", "dim", "dim_value", "leaves", "placeholder", "replace",
+    "Dim",
+    "DimExpr",
+    "Location",
+    "Node",
+    "Op",
+    "Shape",
+    "Tensor",
+    "TensorType",
+    "Variable",
+    "apply",
+    "as_tensor",
+    "constant",
+    "dim",
+    "dim_value",
+    "leaves",
+    "placeholder",
+    "replace",
     "toposort",
 ]

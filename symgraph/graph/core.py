@@ -198,8 +198,7 @@ class Tensor:
 
     def __array__(self, *args: Any, **kwargs: Any):
         raise TypeError(
-            f"{self!r} is symbolic and has no value yet: compile it with sg.function "
-            "(or use a Variable's get_value())"
+            f"{self!r} is symbolic and has no value yet: compile it with sg.function (or use a Variable's get_value())"
         )
 
     def __repr__(self) -> str:

@@ -312,7 +312,7 @@ def _divide_by_monomial(a: dict[Monomial, int], b: dict[Monomial, int]) -> dict 
     """a / b when b is a single monomial dividing every term of a exactly, else None."""
     if len(b) != 1:
         return None
-    (mb, cb), = b.items()
+    ((mb, cb),) = b.items()
     out = {}
     for ma, ca in a.items():
         remaining = list(ma)

@@ -175,8 +175,7 @@ class Variable(Tensor):
         array = np.asarray(value)
         if array.shape != self.shape:
             raise ShapeError(
-                f"Variable {self.name!r}: set_value got shape {array.shape}, "
-                f"but the Variable's shape is {self.shape}"
+                f"Variable {self.name!r}: set_value got shape {array.shape}, but the Variable's shape is {self.shape}"
             )
         if array.dtype != self.dtype and not np.can_cast(array.dtype, self.dtype, "same_kind"):
             raise DTypeError(

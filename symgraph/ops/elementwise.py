@@ -179,6 +179,7 @@ def cast(x: TensorLike, dtype: object) -> Tensor:
     dtype = dtypes.as_dtype(dtype)
     return x if x.dtype == dtype else Cast(dtype)(x)
 
+
 __all__ = [
     "cast",
 ]

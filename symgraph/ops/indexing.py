@@ -3,5 +3,4 @@ and the scatter-add that is the gradient of a gather."""
 
 from __future__ import annotations
 
-__all__ = [
-]
+__all__ = []

@@ -76,6 +76,7 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
         out = squeeze(out, -1)
     return out
 
+
 __all__ = [
     "matmul",
 ]

@@ -77,7 +77,9 @@ OPERATORS = {
 METHODS = {
     "astype": lambda x, dtype: cast(x, dtype),
     "reshape": lambda x, *shape: shape_ops.reshape(x, shape[0] if len(shape) == 1 else shape),
-    "transpose": lambda x, *axes: shape_ops.transpose(x, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None),
+    "transpose": lambda x, *axes: shape_ops.transpose(
+        x, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None
+    ),
     "flatten": lambda x: shape_ops.reshape(x, (-1,)),
     "squeeze": lambda x, axis=None: shape_ops.squeeze(x, axis),
     "sum": lambda x, axis=None, keepdims=False: reduction.sum(x, axis, keepdims),

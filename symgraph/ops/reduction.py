@@ -118,7 +118,7 @@ class Prod(Reduce):
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
 
-        (x,), (out,), (g,) = inputs, outputs, output_grads
+        (x,), (g,) = inputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
         # d prod / d x_i = product of the others, computed without dividing by x_i
@@ -366,6 +366,7 @@ def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tenso
 
         out = shape_ops.reshape(out, reduced_shape(x.shape, axes, False))
     return out
+
 
 __all__ = [
     "sum",

@@ -161,7 +161,10 @@ def squeeze(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
     if axis is None:
         axes = [i for i, d in enumerate(x.shape) if d == 1]
     else:
-        axes = [int(a) % x.ndim if -x.ndim <= int(a) < x.ndim else _bad_axis(a, x.ndim) for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+        axes = [
+            int(a) % x.ndim if -x.ndim <= int(a) < x.ndim else _bad_axis(a, x.ndim)
+            for a in (axis if isinstance(axis, (tuple, list)) else (axis,))
+        ]
         for a in axes:
             if x.shape[a] != 1:
                 raise ShapeError(f"squeeze: axis {a} of {shp.shape_str(x.shape)} has size {x.shape[a]}, not 1")

@@ -7,7 +7,6 @@ import numpy as np
 import symgraph as sg
 from tests.opcheck import BINARY, UNARY, Case, away_from_zero, positive
 
-
 CASES: list[Case] = [
     # arithmetic
     Case("add", sg.add, np.add, BINARY),
