@@ -74,3 +74,42 @@ def test_symbolic_sizes_never_broadcast_at_call_time():
     np.testing.assert_array_equal(f(np.ones(5, "float32"), np.ones(5, "float32")), np.full(5, 2.0))
     with pytest.raises(sg.errors.ShapeError, match="never broadcast"):
         f(np.ones(1, "float32"), np.ones(5, "float32"))
+
+
+# Property: symbolic arithmetic, evaluated, equals the same arithmetic on ints.
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_N, _M = shp.sym("n"), shp.sym("m")
+_ENV_SYMS = (next(iter(_N.symbols())), next(iter(_M.symbols())))
+
+
+def _combine(parts):
+    (a, fa), (b, fb), op = parts
+    if op == "+":
+        return a + b, lambda n, m: fa(n, m) + fb(n, m)
+    if op == "-":
+        return a - b, lambda n, m: fa(n, m) - fb(n, m)
+    return a * b, lambda n, m: fa(n, m) * fb(n, m)
+
+
+_exprs = st.recursive(
+    st.one_of(
+        st.integers(-5, 5).map(lambda k: (k, lambda n, m, k=k: k)),
+        st.sampled_from([(_N, lambda n, m: n), (_M, lambda n, m: m)]),
+    ),
+    lambda children: st.tuples(children, children, st.sampled_from(["+", "-", "*"])).map(_combine),
+    max_leaves=8,
+)
+
+
+@given(_exprs, _exprs, st.integers(0, 50), st.integers(0, 50))
+def test_symbolic_arithmetic_evaluates_like_ints(left, right, n, m):
+    (a, fa), (b, fb) = left, right
+    env = dict(zip(_ENV_SYMS, (n, m)))
+    assert shp.evaluate(a, env) == fa(n, m)
+    assert shp.evaluate(a * b - b, env) == fa(n, m) * fb(n, m) - fb(n, m)
+    if shp.evaluate(a, env) == shp.evaluate(b, env) and a == b:
+        assert a - b == 0
+    k = 3
+    assert shp.evaluate(shp.floordiv(a * k, k), env) == fa(n, m)
