@@ -9,6 +9,8 @@ Every class subclasses the builtin a user would catch for the same mistake in nu
 - ``InputError`` (ValueError): a compiled function called with missing, extra or
   ill-formed arguments, or built from an ill-formed input list.
 - ``IndexOutOfRangeError`` (IndexError): an index outside its axis (take, gather, []).
+- ``InvalidValueError`` (ValueError): a value an op does not accept at call time
+  (an integer to a negative integer power, ...).
 - ``GradientError`` (ValueError): a gradient that does not exist (a non-differentiable
   path, a cost that is not a float scalar, an op without a gradient).
 - ``UnsupportedError`` (NotImplementedError): something the library does not do (yet).
@@ -38,6 +40,10 @@ class InputError(SymgraphError, ValueError):
 
 class IndexOutOfRangeError(SymgraphError, IndexError):
     """An index outside the axis it indexes."""
+
+
+class InvalidValueError(SymgraphError, ValueError):
+    """A value an op does not accept, found at call time."""
 
 
 class GradientError(SymgraphError, ValueError):

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from symgraph.errors import IndexOutOfRangeError, ShapeError, SymgraphError
+from symgraph.errors import IndexOutOfRangeError, InvalidValueError, ShapeError, SymgraphError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, Tensor
 from symgraph.graph.shape import Sym
@@ -71,7 +71,9 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
     except IndexError as exc:
         raise IndexOutOfRangeError(runtime_failure(node, args, str(exc))) from None
     except ValueError as exc:
-        raise ShapeError(runtime_failure(node, args, str(exc))) from None
+        shape_words = ("shape", "broadcast", "size", "dimension")
+        cls = ShapeError if any(w in str(exc) for w in shape_words) else InvalidValueError
+        raise cls(runtime_failure(node, args, str(exc))) from None
     results = result if isinstance(result, tuple) else (result,)
     checked = []
     for t, value in zip(node.outputs, results):
