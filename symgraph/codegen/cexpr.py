@@ -1,0 +1,133 @@
+"""Small pieces of C: types, literals, identifiers, escaped strings, sizes.
+
+Every name in generated C is made here from a counter and a fixed prefix; a user's
+string (a tensor name, a file path) reaches C only through ``c_string``, as a comment
+or a string literal, never as code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from symgraph.graph.shape import Dim, DimExpr, Func, Sym
+
+C_TYPES = {
+    "bool": "bool",
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "uint8": "uint8_t",
+    "float32": "float",
+    "float64": "double",
+}
+
+
+def c_type(dtype: np.dtype) -> str:
+    return C_TYPES[np.dtype(dtype).name]
+
+
+def c_literal(value: object, dtype: np.dtype) -> str:
+    """A C literal of ``dtype`` holding ``value`` exactly (inf and NaN included)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return "1" if bool(value) else "0"
+    if dtype.kind in "iu":
+        v = int(value)  # type: ignore[call-overload]
+        if dtype.itemsize == 8:
+            return f"INT64_C({v})" if v != -(2**63) else "INT64_MIN"
+        return str(v)
+    v = float(value)  # type: ignore[arg-type]
+    suffix = "f" if dtype == np.float32 else ""
+    if math.isnan(v):
+        return "((float)NAN)" if suffix else "((double)NAN)"
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + ("((float)INFINITY)" if suffix else "((double)INFINITY)")
+    scalar = dtype.type(v)
+    if v != 0 and not 1e-4 <= abs(v) < 1e16:
+        text = np.format_float_scientific(scalar, unique=True)
+    else:
+        text = np.format_float_positional(scalar, unique=True)
+    if "." not in text and "e" not in text and "inf" not in text:
+        text += ".0"
+    return f"{text}{suffix}" if not text.startswith("-") else f"({text}{suffix})"
+
+
+def c_string(text: str) -> str:
+    """``text`` as a C string literal: printable ASCII kept, everything else escaped."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= code < 127 and ch != "?":  # '?' avoided: trigraphs
+            out.append(ch)
+        elif code < 256:
+            out.append(f"\\{code:03o}")
+        else:
+            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8"))
+    return '"' + "".join(out) + '"'
+
+
+def c_comment(text: str) -> str:
+    """``text`` safe inside a /* */ comment on one line."""
+    cleaned = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    return "/* " + cleaned.replace("*/", "* /").replace("/*", "/ *") + " */"
+
+
+class Names:
+    """Fresh C identifiers: ``prefix`` + counter, never derived from user text."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def fresh(self, prefix: str) -> str:
+        assert prefix.isidentifier() and prefix.isascii(), prefix
+        n = self._counts.get(prefix, 0)
+        self._counts[prefix] = n + 1
+        return f"{prefix}{n}"
+
+
+def sym_name(s: Sym) -> str:
+    """The C variable holding a symbolic size at call time."""
+    return f"n_{s.serial}"
+
+
+def c_dim(d: Dim) -> str:
+    """A size as a C int64 expression."""
+    if isinstance(d, int):
+        return str(d)
+    terms = []
+    for mono, coeff in d.terms:
+        factors = [_c_atom(a) for a in mono]
+        if coeff != 1 or not factors:
+            factors.insert(0, str(coeff))
+        terms.append("*".join(factors))
+    return "(" + " + ".join(terms) + ")"
+
+
+def _c_atom(atom: Sym | Func) -> str:
+    if isinstance(atom, Sym):
+        return sym_name(atom)
+    args = ", ".join(c_dim(a) for a in atom.args)
+    return {"floordiv": "sg_floordiv", "max": "sg_max_i64", "min": "sg_min_i64"}[atom.kind] + f"({args})"
+
+
+def c_product(dims: tuple[Dim, ...] | list[Dim]) -> str:
+    """The product of sizes as one C expression (constants folded)."""
+    const = 1
+    parts = []
+    for d in dims:
+        if isinstance(d, int):
+            const *= d
+        else:
+            parts.append(c_dim(d))
+    if const != 1 or not parts:
+        parts.insert(0, str(const))
+    return "*".join(parts)
+
+
+def is_symbolic(d: Dim) -> bool:
+    return isinstance(d, DimExpr)

@@ -1,0 +1,321 @@
+"""The on-disk, content-addressed cache of built shared objects.
+
+Why each rule:
+
+- Location: ``$SYMGRAPH_CACHE_DIR/compiled``, else ``$XDG_CACHE_HOME/symgraph/compiled``,
+  else ``~/.cache/symgraph/compiled`` (the root is shared with ``symgraph.datasets``,
+  which ``clear()`` leaves alone). Directories are created 0700, and an existing root or
+  cache directory that another user owns, or that the group or others may write, is
+  refused (``CacheError``): whoever can write there can make this process load their code.
+- Key: sha256 over the C source, the cffi declarations, the runtime headers, the
+  toolchain's fingerprint (compiler, version, flags, directories, BLAS, host CPU), the
+  symgraph, cffi and Python ABI versions. Equal keys mean interchangeable binaries.
+- One entry is one directory ``<key>/`` holding the shared object, the generated C and
+  ``meta.json`` (with the sha256 of the shared object). It is built in a private
+  temporary directory and renamed into place, so an entry is complete or absent.
+- One build per key across processes: builders take an ``fcntl.flock`` on
+  ``.locks/<key>.lock`` (a lock per key, so different units build in parallel) and look
+  again before building. Readers take no lock: they verify the checksum first.
+- A damaged entry (missing file, unreadable metadata, checksum mismatch: a truncated or
+  overwritten .so) is reported with a ``CacheWarning`` and rebuilt under the lock; the
+  old directory is moved aside, never written in place, so a process that has the old
+  file mapped keeps running.
+
+POSIX only (fcntl).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cffi
+
+from symgraph.errors import SymgraphError
+from symgraph.runtime.toolchain import Toolchain, runtime_headers
+
+KEY_FORMAT = "symgraph-cache-1"  # bump to invalidate every entry when the layout changes
+META = "meta.json"
+LOCKS = ".locks"
+_TMP = ".tmp-"
+_TRASH = ".trash-"
+
+
+class CacheError(SymgraphError, OSError):
+    """The cache directory cannot be used safely (wrong owner or permissions)."""
+
+
+class CacheWarning(RuntimeWarning):
+    """A cache entry was damaged and is being rebuilt."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A verified entry: where its shared object is and whether this call built it."""
+
+    key: str
+    directory: Path
+    library: Path
+    built: bool
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What ``info()`` reports."""
+
+    dir: Path
+    entries: int
+    bytes: int
+
+
+def root_dir() -> Path:
+    """The symgraph cache root (shared with datasets); not created here."""
+    root = os.environ.get("SYMGRAPH_CACHE_DIR")
+    if root:
+        return Path(root).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and os.path.isabs(os.path.expanduser(xdg)) else Path.home() / ".cache"
+    return base / "symgraph"
+
+
+def cache_dir() -> Path:
+    """The directory compiled units live in, created 0700 and checked private."""
+    root = root_dir()
+    directory = root / "compiled"
+    _make_private(directory)
+    _check_private(root)
+    _check_private(directory)
+    return directory
+
+
+def content_key(source: str, cdef: str, toolchain: Toolchain) -> str:
+    """The sha256 (hex) naming the entry built from these inputs."""
+    h = _key_prefix(toolchain.fingerprint).copy()
+    for part in (source, cdef):
+        _feed(h, part.encode())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _key_prefix(toolchain_fingerprint: str) -> Any:
+    """The hash state after everything but the unit itself, computed once per toolchain."""
+    from symgraph import __version__  # at call time: symgraph/__init__ may import this module
+
+    h = hashlib.sha256()
+    parts = [
+        KEY_FORMAT,
+        __version__,
+        cffi.__version__,
+        sys.implementation.cache_tag or "",
+        sysconfig.get_config_var("EXT_SUFFIX") or "",
+        toolchain_fingerprint,
+    ]
+    for part in parts:
+        _feed(h, part.encode())
+    for name, content in runtime_headers():
+        _feed(h, name.encode())
+        _feed(h, content)
+    return h
+
+
+def _feed(h: Any, data: bytes) -> None:
+    h.update(len(data).to_bytes(8, "little"))  # length-prefixed: no two part lists hash alike
+    h.update(data)
+
+
+def get_or_build(key: str, builder: Callable[[Path], str], meta: dict[str, Any] | None = None) -> Entry:
+    """The verified entry for ``key``, building it with ``builder(tmpdir)`` if needed.
+
+    ``builder`` writes files into the empty directory it is given and returns the shared
+    object's file name there. It runs at most once per key across all processes sharing
+    the cache (unless the entry is damaged or removed later).
+    """
+    directory = cache_dir()
+    entry_dir = directory / key
+    if _check(entry_dir) is None:
+        return _entry(key, entry_dir, built=False)
+    with key_lock(directory, key):
+        problem = _check(entry_dir)
+        if problem is None:  # another process built it while we waited
+            return _entry(key, entry_dir, built=False)
+        if problem != "missing":
+            warnings.warn(
+                f"symgraph cache entry {entry_dir} is damaged ({problem}); rebuilding", CacheWarning, stacklevel=3
+            )
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{key}-", dir=directory))
+        try:
+            library = builder(tmp)
+            lib_path = tmp / library
+            record = dict(meta or {}, key=key, library=library, sha256=_sha256(lib_path))
+            record.update(size=lib_path.stat().st_size, created=time.time())
+            (tmp / META).write_text(json.dumps(record, indent=1, sort_keys=True))
+            _replace(tmp, entry_dir, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return _entry(key, entry_dir, built=True)
+
+
+def clear() -> int:
+    """Remove every compiled entry (not datasets); returns how many were removed.
+
+    Each entry is removed under its key's lock, so a build in progress finishes first.
+    Libraries already loaded keep working (their files are unlinked, not overwritten).
+    """
+    directory = cache_dir()
+    removed = 0
+    for key in sorted(_keys_present(directory)):
+        with key_lock(directory, key, remove=True):
+            if (directory / key).is_dir():
+                shutil.rmtree(directory / key, ignore_errors=True)
+                removed += 1
+            for stale in directory.glob(f"{_TMP}{key}-*"):  # left by a killed builder
+                shutil.rmtree(stale, ignore_errors=True)
+    for trash in directory.glob(f"{_TRASH}*"):
+        shutil.rmtree(trash, ignore_errors=True)
+    return removed
+
+
+def info() -> CacheInfo:
+    """The cache directory, its number of entries and their total size in bytes."""
+    directory = cache_dir()
+    entries = [p for p in directory.iterdir() if _is_key(p.name) and p.is_dir()]
+    total = sum(f.stat().st_size for e in entries for f in e.rglob("*") if f.is_file())
+    return CacheInfo(dir=directory, entries=len(entries), bytes=total)
+
+
+@contextlib.contextmanager
+def key_lock(directory: Path, key: str, *, remove: bool = False) -> Iterator[None]:
+    """Hold the exclusive cross-process lock of ``key`` (``flock`` on ``.locks/<key>.lock``).
+
+    With ``remove``, the lock file is unlinked before release. Lockers therefore check,
+    once they hold the lock, that the file they locked is still the one at the path, and
+    start over if not; otherwise two processes could each hold a lock on a different file.
+    """
+    locks = directory / LOCKS
+    _make_private(locks)
+    path = locks / f"{key}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = os.fstat(fd)
+            try:
+                current = os.stat(path)
+            except FileNotFoundError:
+                current = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        os.close(fd)
+
+
+def _entry(key: str, entry_dir: Path, built: bool) -> Entry:
+    library = json.loads((entry_dir / META).read_text())["library"]
+    return Entry(key=key, directory=entry_dir, library=entry_dir / library, built=built)
+
+
+def _check(entry_dir: Path) -> str | None:
+    """None when the entry is complete and its checksum matches, else what is wrong."""
+    if not entry_dir.is_dir():
+        return "missing"
+    try:
+        meta = json.loads((entry_dir / META).read_text())
+        library = entry_dir / meta["library"]
+        if Path(meta["library"]).name != meta["library"]:
+            return "bad metadata"
+        if not library.is_file():
+            return f"{meta['library']} is missing"
+        if _sha256(library) != meta["sha256"]:
+            return f"{meta['library']} does not match its checksum"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"unreadable metadata: {exc}"
+    return None
+
+
+def _replace(tmp: Path, entry_dir: Path, directory: Path) -> None:
+    """Rename ``tmp`` to ``entry_dir``, first moving a damaged ``entry_dir`` aside (caller holds the lock)."""
+    if entry_dir.exists():
+        trash = directory / f"{_TRASH}{uuid.uuid4().hex}"
+        os.rename(entry_dir, trash)
+        os.rename(tmp, entry_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.rename(tmp, entry_dir)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _is_key(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _keys_present(directory: Path) -> set[str]:
+    keys = {p.name for p in directory.iterdir() if _is_key(p.name)}
+    keys |= {p.name[len(_TMP) : len(_TMP) + 64] for p in directory.glob(f"{_TMP}*")}
+    if (directory / LOCKS).is_dir():
+        keys |= {p.stem for p in (directory / LOCKS).glob("*.lock") if _is_key(p.stem)}
+    return {k for k in keys if _is_key(k)}
+
+
+def _make_private(directory: Path) -> None:
+    """Create ``directory`` and missing parents with mode 0700 (existing ones are left alone)."""
+    missing = []
+    d = directory
+    while not d.exists():
+        missing.append(d)
+        if d.parent == d:
+            break
+        d = d.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, 0o700)
+            os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _check_private(directory: Path) -> None:
+    st = os.stat(directory)
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheError(f"symgraph cache path {directory} is not a directory")
+    if st.st_uid != os.getuid():
+        raise CacheError(
+            f"symgraph cache directory {directory} belongs to another user (uid {st.st_uid}); "
+            f"set SYMGRAPH_CACHE_DIR to a directory of your own"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise CacheError(
+            f"symgraph cache directory {directory} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}), "
+            f"so another user could plant code this process would load: `chmod 700 {directory}` "
+            f"or set SYMGRAPH_CACHE_DIR"
+        )

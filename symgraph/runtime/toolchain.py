@@ -1,0 +1,235 @@
+"""The C toolchain a build uses: compiler, flags, include and library directories.
+
+Everything that decides what machine code a unit becomes lives in one ``Toolchain``
+value, and its ``fingerprint`` goes into the cache key, so a different compiler, a
+different version, other flags, another BLAS or another CPU (under ``-march=native``)
+never reuses a stale entry.
+
+- Compiler: ``$CC`` (may hold arguments, e.g. ``ccache gcc``), else the first of
+  ``cc``, ``gcc``, ``clang`` on ``PATH``. Its version is the first line of
+  ``--version``.
+- Flags: ``-O3 -march=native`` by default; ``$SYMGRAPH_CFLAGS`` replaces these (it is
+  split like a shell would). ``-fPIC`` is always added, and OpenMP (``-fopenmp``) when a
+  probe shows the compiler can compile and link it. The probe runs once per compiler
+  and default flags per process. When the default flags themselves fail the probe (a
+  compiler without ``-march=native``), ``-march=native`` is dropped.
+- BLAS: OpenBLAS from the ``scipy-openblas32`` wheel (its headers declare
+  ``scipy_cblas_*``), linked with ``--as-needed`` so units that call no BLAS do not
+  load it, and found at run time through an rpath to the wheel's library directory.
+- Runtime headers: ``symgraph/csrc`` (package data, so a plain ``pip install`` has it).
+
+Nothing runs at import: mode "py" works on a machine without a compiler, and the first
+C build raises ``CompilerNotFoundError`` naming what to install.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from symgraph.errors import UnsupportedError
+
+DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O3", "-march=native")
+OPENMP_FLAG = "-fopenmp"
+CANDIDATE_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
+
+_INSTALL_HINT = (
+    "install one (Debian/Ubuntu: `apt-get install gcc`; Fedora/RHEL: `dnf install gcc`; "
+    "macOS: `xcode-select --install`; conda: `conda install -c conda-forge c-compiler`) "
+    "or point CC at it; mode='py' runs without a compiler"
+)
+
+
+class ToolchainError(UnsupportedError):
+    """Part of the C toolchain is missing: the C backend cannot build on this machine."""
+
+
+class CompilerNotFoundError(ToolchainError):
+    """No C compiler was found; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """One resolved toolchain: what a build runs and what the cache key hashes."""
+
+    compiler: tuple[str, ...]  # argv prefix: resolved executable (plus CC's own arguments)
+    version: str  # first line of `compiler --version`
+    cflags: tuple[str, ...]  # optimisation flags, -fPIC, OpenMP
+    ldflags: tuple[str, ...]  # shared-object flags, OpenMP
+    openmp: bool
+    include_dirs: tuple[str, ...]  # symgraph/csrc, Python's headers, OpenBLAS' headers
+    library_dirs: tuple[str, ...]
+    libraries: tuple[str, ...]
+    rpaths: tuple[str, ...]
+    blas_version: str
+    host: str  # the CPU the flags target (matters under -march=native)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A stable text of every field, for the cache key (computed once: it is on the memo-hit path)."""
+        return repr(sorted(asdict(self).items()))
+
+
+def csrc_dir() -> Path:
+    """The directory of the hand-written runtime headers every unit includes."""
+    return Path(__file__).resolve().parent.parent / "csrc"
+
+
+@functools.lru_cache(maxsize=1)
+def runtime_headers() -> tuple[tuple[str, bytes], ...]:
+    """(name, content) of every file in csrc/, sorted: part of the cache key."""
+    directory = csrc_dir()
+    if not (directory / "symgraph_runtime.h").is_file():
+        raise ToolchainError(f"symgraph's runtime headers are missing from {directory}: the installation is incomplete")
+    return tuple((p.name, p.read_bytes()) for p in sorted(directory.iterdir()) if p.is_file())
+
+
+def get_toolchain() -> Toolchain:
+    """The toolchain for the current ``CC`` and ``SYMGRAPH_CFLAGS`` (memoised per value)."""
+    return _toolchain(os.environ.get("CC", ""), os.environ.get("SYMGRAPH_CFLAGS"))
+
+
+@functools.lru_cache(maxsize=16)
+def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
+    compiler = _find_compiler(cc_env)
+    version = _compiler_version(compiler)
+    custom = cflags_env is not None and cflags_env.strip() != ""
+    opt = tuple(shlex.split(cflags_env)) if custom else DEFAULT_OPT_FLAGS
+    opt, openmp = _probe_flags(compiler, opt, custom)
+    omp = (OPENMP_FLAG,) if openmp else ()
+    blas_inc, blas_lib, blas_name, blas_version = _openblas()
+    shared = ("-bundle", "-undefined", "dynamic_lookup") if sys.platform == "darwin" else ("-shared",)
+    as_needed = () if sys.platform == "darwin" else ("-Wl,--as-needed",)
+    return Toolchain(
+        compiler=compiler,
+        version=version,
+        cflags=(*opt, "-fPIC", *omp),
+        ldflags=(*shared, *omp, *as_needed),
+        openmp=openmp,
+        include_dirs=(str(csrc_dir()), *_python_include_dirs(), blas_inc),
+        library_dirs=(blas_lib,),
+        libraries=(blas_name, "m"),
+        rpaths=(blas_lib,),
+        blas_version=blas_version,
+        host=_host_cpu() if any("native" in f for f in opt) else platform.machine(),
+    )
+
+
+def _find_compiler(cc_env: str) -> tuple[str, ...]:
+    if cc_env.strip():
+        words = shlex.split(cc_env)
+        exe = shutil.which(words[0])
+        if exe is None:
+            raise CompilerNotFoundError(f"CC={cc_env!r} names no executable on PATH; {_INSTALL_HINT}")
+        return (exe, *words[1:])
+    for name in CANDIDATE_COMPILERS:
+        exe = shutil.which(name)
+        if exe is not None:
+            return (exe,)
+    raise CompilerNotFoundError(
+        f"the C backend needs a C compiler and found none (CC unset; no {', '.join(CANDIDATE_COMPILERS)} "
+        f"on PATH): {_INSTALL_HINT}"
+    )
+
+
+def _compiler_version(compiler: tuple[str, ...]) -> str:
+    try:
+        proc = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise CompilerNotFoundError(
+            f"cannot run the C compiler {' '.join(compiler)!r} ({exc}); {_INSTALL_HINT}"
+        ) from None
+    lines = (proc.stdout or proc.stderr).strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise CompilerNotFoundError(f"`{' '.join(compiler)} --version` failed; {_INSTALL_HINT}")
+    return lines[0]
+
+
+_PROBE_SOURCE = """
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+int sg_probe(int n) {
+    int s = 0;
+#ifdef _OPENMP
+#pragma omp parallel for reduction(+ : s)
+#endif
+    for (int i = 0; i < n; i++) s += i;
+    return s;
+}
+"""
+
+
+def _probe_flags(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tuple[tuple[str, ...], bool]:
+    """Which of (opt flags, OpenMP) the compiler accepts, by building a tiny shared object.
+
+    Custom flags are taken as given (a wrong one fails the real build with the compiler's
+    message); the defaults lose ``-march=native`` when the compiler rejects it.
+    """
+    if _compiles(compiler, (*opt, OPENMP_FLAG)):
+        return opt, True
+    if _compiles(compiler, opt) or custom:
+        return opt, False
+    fallback = tuple(f for f in opt if f != "-march=native")
+    return fallback, _compiles(compiler, (*fallback, OPENMP_FLAG))
+
+
+def _compiles(compiler: tuple[str, ...], flags: tuple[str, ...]) -> bool:
+    with tempfile.TemporaryDirectory(prefix="symgraph-probe-") as tmp:
+        src = Path(tmp) / "probe.c"
+        src.write_text(_PROBE_SOURCE)
+        shared = ("-bundle", "-undefined", "dynamic_lookup") if sys.platform == "darwin" else ("-shared",)
+        cmd = [*compiler, *flags, "-fPIC", *shared, str(src), "-o", str(Path(tmp) / "probe.so")]
+        try:
+            return subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+
+def _python_include_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    dirs = list(dict.fromkeys([paths["include"], paths["platinclude"]]))
+    if not any((Path(d) / "Python.h").is_file() for d in dirs):
+        raise ToolchainError(
+            f"the C backend needs Python's development headers (Python.h, looked in {', '.join(dirs)}): "
+            f"install them (Debian/Ubuntu: `apt-get install python3-dev`; Fedora/RHEL: `dnf install python3-devel`) "
+            f"or use mode='py'"
+        )
+    return dirs
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas() -> tuple[str, str, str, str]:
+    """(include dir, library dir, link name, version) of the scipy-openblas32 wheel."""
+    try:
+        import scipy_openblas32 as ob
+    except ImportError:
+        raise ToolchainError(
+            "the C backend links OpenBLAS from the scipy-openblas32 wheel, which is not installed: "
+            "`pip install scipy-openblas32`, or use mode='py'"
+        ) from None
+    return ob.get_include_dir(), ob.get_lib_dir(), ob.get_library(), getattr(ob, "__version__", "?")
+
+
+def _host_cpu() -> str:
+    """What -march=native resolves against: the CPU model and feature flags (Linux), else the platform."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            fields = {}
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                k, _, v = line.partition(":")
+                fields[k.strip()] = v.strip()
+        return f"{platform.machine()} {fields.get('model name', '')} {fields.get('flags', fields.get('Features', ''))}"
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
