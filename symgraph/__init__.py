@@ -5,11 +5,13 @@ gradients with ``grad``, compile with ``function`` and call the result on batch 
 batch. See the README and DESIGN for the pipeline.
 """
 
-from symgraph import (  # noqa: F401 - ops registers the op table
+from symgraph import (
+    cache,
+    datasets,
     dtypes,
     errors,
-    nn,  # noqa: F401
-    ops,
+    nn,
+    ops,  # first: registers the op table and Tensor's operators
 )
 from symgraph.autodiff import grad
 from symgraph.function import Function, function

@@ -76,7 +76,9 @@ def test_bad_costs_and_targets():
 def test_stop_gradient_and_consider_constant():
     x = sg.placeholder((), "float64", name="x")
     y = x * x
-    f = sg.function([x], [sg.grad(y * sg.stop_gradient(y), x), sg.grad(y * y, x, consider_constant=[y], disconnected="zero")])
+    f = sg.function(
+        [x], [sg.grad(y * sg.stop_gradient(y), x), sg.grad(y * y, x, consider_constant=[y], disconnected="zero")]
+    )
     a, b = f(np.float64(3.0))
     assert a == 2 * 3 * 9 and b == 0  # consider_constant blocks both uses of y
 

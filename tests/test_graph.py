@@ -71,7 +71,22 @@ def test_python_data_is_weakly_typed_numpy_data_is_not():
 def test_operators_build_the_numpy_expression():
     x = sg.placeholder((2, 3), name="x")
     y = sg.placeholder((3,), name="y")
-    exprs = [x + y, y - x, x * y, x / y, -x, abs(x), x**2, 2**x, x @ sg.transpose(x), x.T, x > y, x <= 1, x == y, x != y]
+    exprs = [
+        x + y,
+        y - x,
+        x * y,
+        x / y,
+        -x,
+        abs(x),
+        x**2,
+        2**x,
+        x @ sg.transpose(x),
+        x.T,
+        x > y,
+        x <= 1,
+        x == y,
+        x != y,
+    ]
     f = sg.function([x, y], exprs)
     a = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], "float32")
     b = np.array([2.0, 1.0, -1.0], "float32")

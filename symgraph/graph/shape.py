@@ -80,7 +80,7 @@ class Func(Atom):
 
     def __str__(self) -> str:
         if self.kind == "floordiv":
-            return f"({self.args[0]} // {self.args[1]})"
+            return f"({_bracketed(self.args[0])} // {_bracketed(self.args[1])})"
         return f"{self.kind}({', '.join(map(str, self.args))})"
 
     __repr__ = __str__
@@ -170,7 +170,9 @@ class DimExpr:
         parts = []
         for mono, coeff in reversed(self.terms):  # constant term (empty monomial) last
             factors = [str(a) for a in mono]
-            if coeff != 1 or not factors:
+            if coeff == -1 and factors:
+                factors[0] = "-" + factors[0]
+            elif coeff != 1 or not factors:
                 factors.insert(0, str(coeff))
             parts.append("*".join(factors))
         return " + ".join(parts).replace("+ -", "- ")
@@ -235,13 +237,42 @@ def floordiv(a: Dim, b: Dim) -> Dim:
 
 
 def ceildiv(a: Dim, b: Dim) -> Dim:
-    return -floordiv(-a, b) if isinstance(a, int) and isinstance(b, int) else floordiv(a + b - 1, b)
+    """ceil(a / b) for positive b, exact where the division is exact symbolically."""
+    if isinstance(a, int) and isinstance(b, int):
+        return -(-a // b)
+    quotient = floordiv(a, b)
+    if quotient * b == a:
+        return quotient
+    return floordiv(a + b - 1, b)
+
+
+def is_nonneg(d: Dim) -> bool:
+    """Whether ``d`` is provably >= 0: sizes are never negative, so a polynomial with
+    non-negative coefficients over sizes (and functions of such) is."""
+    if isinstance(d, int):
+        return d >= 0
+    for mono, coeff in d.terms:
+        if coeff < 0:
+            return False
+        for atom in mono:
+            if isinstance(atom, Func) and not all(is_nonneg(a) for a in atom.args):
+                return False
+    return True
+
+
+def nonneg(d: Dim) -> Dim:
+    """max(0, d), without the max where ``d`` is provably non-negative."""
+    return max(0, d) if isinstance(d, int) else d if is_nonneg(d) else dim_max(0, d)
 
 
 def dim_max(a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
         return max(a, b)
     if a == b:
+        return a
+    if a == 0 and is_nonneg(b):
+        return b
+    if b == 0 and is_nonneg(a):
         return a
     return DimExpr((((Func("max", tuple(sorted((a, b), key=dim_key))),), 1),))
 
@@ -252,6 +283,10 @@ def dim_min(a: Dim, b: Dim) -> Dim:
     if a == b:
         return a
     return DimExpr((((Func("min", tuple(sorted((a, b), key=dim_key))),), 1),))
+
+
+def _bracketed(d: Dim) -> str:
+    return f"({d})" if isinstance(d, DimExpr) and len(d.terms) > 1 else str(d)
 
 
 def shape_str(shape: Shape) -> str:

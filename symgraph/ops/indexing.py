@@ -1,6 +1,721 @@
 """Indexing: ``x[...]`` (basic and integer-array indexing), take/gather, one_hot,
-and the scatter-add that is the gradient of a gather."""
+sorting, and the scatter-add that is the gradient of a gather.
+
+``x[index]`` follows numpy:
+
+- ints (negative count from the end), slices with any nonzero step, ``None``
+  (``np.newaxis``) and one ``Ellipsis`` make *basic* indexing: one ``subtensor`` node
+  whose index specification is static. An int out of range of a static axis is an
+  IndexOutOfRangeError when the graph is built, of a symbolic axis when it is called.
+- integer arrays, lists and integer tensors make *advanced* indexing (a ``gather``
+  node): the index arrays broadcast together, and the broadcast axes replace the
+  indexed ones in place when the advanced indices are adjacent, or go first when a
+  slice, ``None`` or Ellipsis separates them. As in numpy, an int among advanced
+  indices counts as an advanced (0-d) index for that rule. Negative indices wrap; one
+  out of range raises IndexOutOfRangeError (at build time for constant indices into a
+  static axis, else at call time).
+- boolean masks have a data-dependent shape and are not supported (use ``sg.where``).
+
+A slice of a symbolic axis has a symbolic length computed with numpy's clamping rules
+(``x[1:]`` on an axis of size n has length ``n - min(1, n)``); symbolic slice bounds
+(``x[:n // 2]``) are taken as non-negative sizes. Slice bounds that are tensors would
+make the shape depend on data and are not supported.
+
+Gradients: that of ``subtensor`` is ``inc_subtensor`` into zeros; that of ``gather``
+is ``scatter_add`` into zeros (``np.add.at``), so repeated indices accumulate.
+"""
 
 from __future__ import annotations
 
-__all__ = []
+import operator
+from typing import Any
+
+import numpy as np
+
+from symgraph import dtypes
+from symgraph.errors import DTypeError, IndexOutOfRangeError, ShapeError, UnsupportedError
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.shape import Dim, DimExpr, Shape
+from symgraph.graph.sources import Constant, as_tensor, constant, dim_value
+from symgraph.ops.elementwise import TensorLike, broadcast_shapes, cast, sum_to_shape
+from symgraph.ops.registry import register
+from symgraph.ops.shape_ops import arange, expand_dims, reshape, zeros_like
+
+# A basic index specification is a tuple of entries, one per input axis consumed (axes
+# after the last entry are kept whole), plus entries for new axes:
+#   ("all",)                       the whole axis
+#   ("index", i, user_index)       one element, i resolved to 0 <= i < size; the axis goes
+#   ("slice", start, step, length) elements start + step * k for k < length (start and
+#                                  length are Dims, step a nonzero int), already clamped
+#   ("new",)                       a new axis of size 1 (consumes no input axis)
+Spec = tuple[tuple, ...]
+
+_ALL = ("all",)
+_NEW = ("new",)
+
+
+def _spec_shape(spec: Spec, shape: Shape) -> Shape:
+    """The shape ``spec`` selects from ``shape``, checking static bounds."""
+    out: list[Dim] = []
+    axis = 0
+    for entry in spec:
+        kind = entry[0]
+        if kind == "new":
+            out.append(1)
+            continue
+        if axis >= len(shape):
+            raise ShapeError(f"the index consumes more axes than the tensor's {len(shape)}")
+        n = shape[axis]
+        if kind == "all":
+            out.append(n)
+        elif kind == "index":
+            i = entry[1]
+            if isinstance(i, int) and isinstance(n, int) and not 0 <= i < n:
+                raise IndexOutOfRangeError(f"index {entry[2]} is out of bounds for axis {axis} with size {n}")
+        elif kind == "slice":
+            start, step, length = entry[1:]
+            if isinstance(n, int) and isinstance(start, int) and isinstance(length, int) and length > 0:
+                last = start + step * (length - 1)
+                if not (0 <= start < n and 0 <= last < n):
+                    raise ShapeError(f"the slice {_slice_str(entry)} does not fit axis {axis} of size {n}")
+            out.append(length)
+        else:
+            raise ValueError(f"bad index entry {entry!r}")
+        axis += 1
+    return tuple(out) + tuple(shape[axis:])
+
+
+def _slice_str(entry: tuple) -> str:
+    start, step, length = entry[1:]
+    return f"[{start} + {step}*k for k < {length}]"
+
+
+def _numpy_index(spec: Spec, shape: tuple[int, ...], sizes) -> tuple:
+    """The numpy index for ``spec`` on an array of ``shape``, checking bounds at call time."""
+    index: list[Any] = []
+    axis = 0
+    for entry in spec:
+        kind = entry[0]
+        if kind == "new":
+            index.append(None)
+            continue
+        n = shape[axis]
+        if kind == "all":
+            index.append(slice(None))
+        elif kind == "index":
+            i = shp.evaluate(entry[1], sizes)
+            if not 0 <= i < n:
+                raise IndexError(f"index {entry[2]} is out of bounds for axis {axis} with size {n}")
+            index.append(i)
+        else:
+            start = shp.evaluate(entry[1], sizes)
+            step = entry[2]
+            length = shp.evaluate(entry[3], sizes)
+            if length <= 0:
+                index.append(slice(0, 0))
+            else:
+                last = start + step * (length - 1)
+                if not (0 <= start < n and 0 <= last < n):
+                    raise ShapeError(
+                        f"axis {axis} has size {n} at call time, too small for the slice "
+                        f"[{start} + {step}*k for k < {length}]"
+                    )
+                stop = start + step * length
+                index.append(slice(start, stop if stop >= 0 else None, step))
+        axis += 1
+    return tuple(index)
+
+
+def spec_str(spec: Spec) -> str:
+    """``spec`` written as a numpy index, for dumps: ``[1:n, ::-1, None, 2]``."""
+    parts = []
+    for entry in spec:
+        kind = entry[0]
+        if kind == "all":
+            parts.append(":")
+        elif kind == "new":
+            parts.append("None")
+        elif kind == "index":
+            parts.append(str(entry[1]))
+        else:
+            start, step, length = entry[1:]
+            stop = start + step * length
+            stop_text = "" if isinstance(stop, int) and stop < 0 else str(stop)
+            start_text = "" if (start == 0 and step > 0) else str(start)
+            parts.append(f"{start_text}:{stop_text}" + (f":{step}" if step != 1 else ""))
+    return "[" + ", ".join(parts) + "]"
+
+
+def _canonical(spec: Spec) -> Spec:
+    """``spec`` without trailing whole-axis entries (they are implied)."""
+    entries = list(spec)
+    while entries and entries[-1] == _ALL:
+        entries.pop()
+    return tuple(entries)
+
+
+@register
+class Subtensor(Op):
+    """Basic indexing ``x[spec]``: ints, strided slices and new axes, from a static spec
+    (see the module's ``Spec``); symbolic positions are resolved at call time."""
+
+    name = "subtensor"
+    needs_sizes = True
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+
+    def attributes(self) -> dict[str, Any]:
+        return {"index": spec_str(self.spec)}
+
+    def infer(self, x: Tensor) -> TensorType:
+        return TensorType(x.dtype, _spec_shape(self.spec, x.shape))
+
+    def reference(self, x, *, sizes):
+        return np.array(x[_numpy_index(self.spec, x.shape, sizes)])
+
+    def grad(self, inputs, outputs, output_grads):
+        (x,), (g,) = inputs, output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None]
+        return [inc_subtensor(zeros_like(x), self.spec, g)]
+
+
+def subtensor(x: Tensor, spec: Spec) -> Tensor:
+    """``x[spec]`` for a resolved basic index spec (no node for the whole of ``x``)."""
+    spec = _canonical(spec)
+    if not spec:
+        return x
+    return apply(Subtensor(spec), x).outputs[0]
+
+
+@register
+class IncSubtensor(Op):
+    """A copy of ``x`` with ``y`` added into (mode "add") or written over (mode "set")
+    the part ``x[spec]`` selects; ``y`` broadcasts to that part's shape."""
+
+    name = "inc_subtensor"
+    needs_sizes = True
+
+    def __init__(self, spec: Spec, mode: str):
+        if mode not in ("add", "set"):
+            raise ValueError(f"inc_subtensor: mode must be 'add' or 'set', got {mode!r}")
+        self.spec = spec
+        self.mode = mode
+
+    def attributes(self) -> dict[str, Any]:
+        return {"index": spec_str(self.spec), "mode": self.mode}
+
+    def infer(self, x: Tensor, y: Tensor) -> TensorType:
+        if y.dtype != x.dtype:
+            raise DTypeError(f"the values' dtype {y.dtype.name} differs from the tensor's {x.dtype.name}")
+        part = _spec_shape(self.spec, x.shape)
+        _check_broadcasts_to(y.shape, part)
+        return TensorType(x.dtype, x.shape)
+
+    def reference(self, x, y, *, sizes):
+        out = np.array(x, copy=True)
+        index = _numpy_index(self.spec, x.shape, sizes)
+        if self.mode == "add":
+            out[index] += y
+        else:
+            out[index] = y
+        return out
+
+    def grad(self, inputs, outputs, output_grads):
+        (x, y), (g,) = inputs, output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None, None]
+        gx = g if self.mode == "add" else inc_subtensor(g, self.spec, constant(np.zeros((), g.dtype)), mode="set")
+        return [gx, sum_to_shape(subtensor(g, self.spec), y.shape)]
+
+
+def inc_subtensor(x: Tensor, spec: Spec, y: TensorLike, mode: str = "add") -> Tensor:
+    """A copy of ``x`` with ``y`` added into (or, mode "set", written over) ``x[spec]``."""
+    y = cast(as_tensor(y), x.dtype)
+    return apply(IncSubtensor(_canonical(spec), mode), x, y).outputs[0]
+
+
+def _check_broadcasts_to(shape: Shape, target: Shape) -> None:
+    if len(shape) > len(target):
+        raise ShapeError(f"values of shape {shp.shape_str(shape)} do not fit a part of shape {shp.shape_str(target)}")
+    for d, t in zip(shape[::-1], target[::-1]):
+        if isinstance(d, int) and d != 1 and isinstance(t, int) and d != t:
+            raise ShapeError(
+                f"values of shape {shp.shape_str(shape)} do not broadcast to the part of shape {shp.shape_str(target)}"
+            )
+
+
+def slice_along(x: Tensor, axis: int, start: Dim, length: Dim, step: int = 1) -> Tensor:
+    """Elements ``start + step * k`` (k < length) of ``x`` along ``axis``, with no
+    clamping: the caller guarantees they exist (checked at call time when symbolic)."""
+    spec = (_ALL,) * axis + (("slice", start, step, length),)
+    if start == 0 and step == 1 and length == x.shape[axis]:
+        return x
+    return subtensor(x, spec)
+
+
+# ----------------------------------------------------------------------------------
+# Advanced indexing: gather and scatter_add
+
+
+def _gather_shape(x: Shape, axes: tuple[int, ...], index_shapes: list[Shape]) -> Shape:
+    ndim = len(x)
+    if not axes:
+        raise ShapeError("gather needs at least one indexed axis")
+    if len(index_shapes) != len(axes):
+        raise ShapeError(f"{len(axes)} axes but {len(index_shapes)} index tensors")
+    if list(axes) != sorted(set(axes)) or axes[0] < 0 or axes[-1] >= ndim:
+        raise ShapeError(f"axes {axes} must be increasing and within the tensor's {ndim} axes")
+    broadcast = broadcast_shapes(*index_shapes)
+    rest = [d for a, d in enumerate(x) if a not in axes]
+    if axes == tuple(range(axes[0], axes[0] + len(axes))):
+        return tuple(x[: axes[0]]) + broadcast + tuple(x[axes[-1] + 1 :])
+    return broadcast + tuple(rest)
+
+
+def _check_indices(x: Tensor, axes: tuple[int, ...], indices: tuple[Tensor, ...]) -> None:
+    """Index dtypes, and the bounds of constant indices into static axes."""
+    for a, t in zip(axes, indices):
+        if not dtypes.is_integer(t.dtype):
+            raise DTypeError(f"indices must be integers, got {t.dtype.name}")
+        n = x.shape[a]
+        if isinstance(t.node.op, Constant) and isinstance(n, int):
+            values = t.node.op.value
+            bad = values[(values < -n) | (values >= n)]
+            if bad.size:
+                raise IndexOutOfRangeError(f"index {int(bad.flat[0])} is out of bounds for axis {a} with size {n}")
+
+
+def _advanced_index(ndim: int, axes: tuple[int, ...], indices: tuple[np.ndarray, ...]) -> tuple:
+    index: list[Any] = [slice(None)] * ndim
+    for a, i in zip(axes, indices):
+        index[a] = i
+    return tuple(index)
+
+
+@register
+class Gather(Op):
+    """Integer-array indexing: ``x[..., i0, ..., i1, ...]`` with index tensors
+    ``indices`` at ``axes`` and whole slices elsewhere, under numpy's rules (indices
+    broadcast together; their axes replace the indexed ones in place when ``axes`` are
+    adjacent, else go first; negative indices wrap; out of range raises)."""
+
+    name = "gather"
+
+    def __init__(self, axes: tuple[int, ...]):
+        self.axes = axes
+
+    def infer(self, x: Tensor, *indices: Tensor) -> TensorType:
+        shape = _gather_shape(x.shape, self.axes, [t.shape for t in indices])
+        _check_indices(x, self.axes, indices)
+        return TensorType(x.dtype, shape)
+
+    def reference(self, x, *indices):
+        return np.array(x[_advanced_index(x.ndim, self.axes, indices)])
+
+    def grad(self, inputs, outputs, output_grads):
+        x, *indices = inputs
+        (g,) = output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None] * len(inputs)
+        return [apply(ScatterAdd(self.axes), zeros_like(x), g, *indices).outputs[0]] + [None] * len(indices)
+
+
+def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor]) -> Tensor:
+    """``x`` indexed by the integer tensors ``indices`` at ``axes`` (see ``Gather``)."""
+    return apply(Gather(tuple(axes)), x, *indices).outputs[0]
+
+
+@register
+class ScatterAdd(Op):
+    """A copy of ``x`` with ``updates`` added at the positions the integer tensors
+    ``indices`` select at ``axes`` (the positions ``gather`` reads), as
+    ``np.add.at``: repeated positions accumulate; ``updates`` broadcasts to the shape
+    the gather would return."""
+
+    name = "scatter_add"
+
+    def __init__(self, axes: tuple[int, ...]):
+        self.axes = axes
+
+    def infer(self, x: Tensor, updates: Tensor, *indices: Tensor) -> TensorType:
+        if updates.dtype != x.dtype:
+            raise DTypeError(f"the updates' dtype {updates.dtype.name} differs from the tensor's {x.dtype.name}")
+        part = _gather_shape(x.shape, self.axes, [t.shape for t in indices])
+        _check_indices(x, self.axes, indices)
+        _check_broadcasts_to(updates.shape, part)
+        return TensorType(x.dtype, x.shape)
+
+    def reference(self, x, updates, *indices):
+        out = np.array(x, copy=True)
+        np.add.at(out, _advanced_index(x.ndim, self.axes, indices), updates)
+        return out
+
+    def grad(self, inputs, outputs, output_grads):
+        x, updates, *indices = inputs
+        (g,) = output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None] * len(inputs)
+        gu = sum_to_shape(gather(g, self.axes, indices), updates.shape)
+        return [g, gu] + [None] * len(indices)
+
+
+# ----------------------------------------------------------------------------------
+# x[index]
+
+
+def _bound(value: Any, what: str) -> int | DimExpr | None:
+    if value is None or isinstance(value, DimExpr):
+        return value
+    if isinstance(value, Tensor):
+        raise UnsupportedError(
+            f"a slice {what} that is a tensor would make the result's shape depend on data; "
+            "use ints or symbolic sizes (x.shape[i]), or sg.where to select by value"
+        )
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"slice {what} must be an integer, a size or None, got {value!r}") from None
+
+
+def _clamp_forward(b: int | DimExpr, n: Dim) -> Dim:
+    """A bound of a positive-step slice clamped to [0, n]."""
+    if isinstance(b, int):
+        if b >= 0:
+            return 0 if b == 0 else shp.dim_min(b, n)
+        return shp.dim_max(0, n + b)
+    return shp.dim_min(b, n)
+
+
+def _clamp_backward(b: int | DimExpr, n: Dim) -> Dim:
+    """A bound of a negative-step slice clamped to [-1, n - 1]."""
+    if isinstance(b, int):
+        if b >= 0:
+            return shp.dim_min(b, n - 1)
+        return n - 1 if b == -1 else shp.dim_max(-1, n + b)
+    return shp.dim_min(b, n - 1)
+
+
+def resolve_slice(s: slice, n: Dim) -> tuple:
+    """The spec entry ``("slice", start, step, length)`` for ``s`` on an axis of size ``n``."""
+    start, stop = _bound(s.start, "start"), _bound(s.stop, "stop")
+    if isinstance(s.step, DimExpr):
+        raise UnsupportedError("a slice step must be a static int")
+    step = 1 if s.step is None else _bound(s.step, "step")
+    if step == 0:
+        raise ShapeError("slice step cannot be zero")
+    if isinstance(n, int) and not isinstance(start, DimExpr) and not isinstance(stop, DimExpr):
+        first, last, step = slice(start, stop, step).indices(n)
+        length = len(range(first, last, step))
+        return ("slice", first if length else 0, step, length)
+    if step > 0:
+        first = 0 if start is None else _clamp_forward(start, n)
+        last = n if stop is None else _clamp_forward(stop, n)
+        if stop is None:
+            length = shp.ceildiv(n - first, step)  # first <= n
+        elif start is None:
+            length = shp.ceildiv(last, step)  # last >= 0
+        else:
+            length = shp.nonneg(shp.ceildiv(last - first, step))
+    else:
+        first = n - 1 if start is None else _clamp_backward(start, n)
+        last = -1 if stop is None else _clamp_backward(stop, n)
+        if stop is None:
+            length = shp.ceildiv(first + 1, -step)  # first >= -1
+        else:
+            length = shp.nonneg(shp.ceildiv(first - last, -step))
+    return ("slice", first, step, length)
+
+
+def _resolve_int(i: int | DimExpr, n: Dim) -> tuple:
+    if isinstance(i, DimExpr):
+        return ("index", i, str(i))
+    if isinstance(n, int):  # out of range stays unresolved: the op's shape rule reports it
+        return ("index", i % n if -n <= i < n else i, i)
+    return ("index", i if i >= 0 else n + i, i)
+
+
+def _mask_error() -> UnsupportedError:
+    return UnsupportedError(
+        "boolean mask indexing gives a shape that depends on the data, which a compiled graph "
+        "cannot have; use sg.where(mask, x, 0) (or a masked reduction) instead"
+    )
+
+
+def _index_tensor(value: Any) -> Tensor:
+    """An integer index tensor from a tensor, array or (nested) list."""
+    if isinstance(value, Tensor):
+        t = value
+    else:
+        array = np.asarray(value)
+        if array.dtype.kind == "b":
+            raise _mask_error()
+        if array.dtype.kind not in "iu":
+            if array.size == 0 and array.dtype.kind == "f":  # [] is float64 to numpy
+                array = array.astype(np.int64)
+            else:
+                raise DTypeError(f"indices must be integers, got {array.dtype.name} ({value!r})")
+        t = constant(array if array.dtype in dtypes.SUPPORTED else array.astype(np.int64))
+    if t.dtype.kind == "b":
+        raise _mask_error()
+    if not dtypes.is_integer(t.dtype):
+        raise DTypeError(f"indices must be integers, got {t.dtype.name}")
+    return t
+
+
+def _classify(entry: Any) -> tuple:
+    if entry is None:
+        return ("new",)
+    if entry is Ellipsis:
+        return ("ellipsis",)
+    if isinstance(entry, slice):
+        return ("slice", entry)
+    if isinstance(entry, (bool, np.bool_)):
+        raise _mask_error()
+    if isinstance(entry, DimExpr):
+        return ("int", entry)
+    if isinstance(entry, (int, np.integer)):
+        return ("int", int(entry))
+    if isinstance(entry, Tensor):
+        t = _index_tensor(entry)
+        return ("array", t)
+    if isinstance(entry, (list, np.ndarray)):
+        return ("array", _index_tensor(entry))
+    if isinstance(entry, tuple):
+        raise TypeError("a tuple inside an index is ambiguous; use a list for an integer array index")
+    raise TypeError(
+        f"only integers, slices, None, Ellipsis, integer arrays and integer tensors are valid indices, got {entry!r}"
+    )
+
+
+def getitem(x: TensorLike, index: Any) -> Tensor:
+    """``x[index]`` with numpy's semantics (see the module docstring)."""
+    x = as_tensor(x)
+    entries = [_classify(e) for e in (index if isinstance(index, tuple) else (index,))]
+    if sum(e[0] == "ellipsis" for e in entries) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(e[0] in ("int", "slice", "array") for e in entries)
+    if consumed > x.ndim:
+        raise IndexOutOfRangeError(
+            f"too many indices for a tensor of rank {x.ndim}: {consumed} were given (shape {shp.shape_str(x.shape)})"
+        )
+    expanded: list[tuple] = []
+    for e in entries:
+        if e[0] == "ellipsis":
+            expanded.extend([("slice", slice(None))] * (x.ndim - consumed))
+        else:
+            expanded.append(e)
+    advanced = any(e[0] == "array" for e in expanded)
+
+    spec: list[tuple] = []
+    gathered: list[tuple[int, Tensor]] = []  # (axis of the basic result, index tensor)
+    axis = 0
+    for e in expanded:
+        kind = e[0]
+        if kind == "new":
+            spec.append(_NEW)
+            continue
+        n = x.shape[axis]
+        if kind == "slice":
+            entry = resolve_slice(e[1], n)
+            spec.append(_ALL if entry == ("slice", 0, 1, n) else entry)
+        elif kind == "int" and not advanced:
+            spec.append(_resolve_int(e[1], n))
+        else:
+            if kind == "int":
+                i = e[1]  # a 0-d index: gather checks its bounds
+                t = dim_value(i) if isinstance(i, DimExpr) else constant(np.array(i, np.int64))
+            else:
+                t = e[1]
+            gathered.append((len(spec), t))
+            spec.append(_ALL)
+        axis += 1
+    basic = subtensor(x, tuple(spec))
+    if not gathered:
+        return basic
+    return gather(basic, tuple(a for a, _ in gathered), [t for _, t in gathered])
+
+
+# ----------------------------------------------------------------------------------
+# take, take_along_axis, scatter_add, one_hot
+
+
+def _axis(axis: int, ndim: int, what: str) -> int:
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{what}: axis {axis} is out of range for a tensor of rank {ndim}")
+    return axis % ndim
+
+
+def take(x: TensorLike, indices: TensorLike, axis: int | None = None, mode: str = "raise") -> Tensor:
+    """Elements of ``x`` at ``indices`` along ``axis`` (of the flattened ``x`` when None),
+    as numpy's take: the result's shape is ``x.shape[:axis] + indices.shape +
+    x.shape[axis+1:]``. Negative indices count from the end; with ``mode="raise"`` an
+    index outside ``[-n, n)`` is an IndexOutOfRangeError naming the index and the size n
+    (at build time for constant indices into a static axis, else at call time).
+    ``mode="wrap"`` wraps every index modulo n, ``mode="clip"`` clips to ``[0, n-1]``."""
+    x = as_tensor(x)
+    ind = _index_tensor(indices)
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    axis = _axis(axis, x.ndim, "take")
+    n = x.shape[axis]
+    if mode == "wrap":
+        from symgraph.ops import arithmetic as ar
+
+        ind = ar.mod(ind, dim_value(n))
+    elif mode == "clip":
+        from symgraph.ops import arithmetic as ar
+
+        ind = ar.clip(ind, 0, ar.sub(dim_value(n), 1))
+    elif mode != "raise":
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    return gather(x, (axis,), [ind])
+
+
+def _along_axis_indices(shape: Shape, indices: Tensor, axis: int) -> list[Tensor]:
+    """Index tensors for every axis: ``indices`` at ``axis``, broadcastable aranges elsewhere."""
+    result = []
+    for a, n in enumerate(shape):
+        if a == axis:
+            result.append(indices)
+        else:
+            grid = arange(n)
+            result.append(reshape(grid, tuple(n if b == a else 1 for b in range(len(shape)))))
+    return result
+
+
+def take_along_axis(x: TensorLike, indices: TensorLike, axis: int | None) -> Tensor:
+    """numpy's take_along_axis: ``out[..., i, ...] = x[..., indices[..., i, ...], ...]``
+    along ``axis``; ``indices`` has ``x``'s rank and broadcasts with it on the other
+    axes (``axis=None`` works on the flattened ``x`` with 1-d indices). Negative
+    indices wrap; out of range raises IndexOutOfRangeError."""
+    x = as_tensor(x)
+    ind = _index_tensor(indices)
+    if axis is None:
+        if ind.ndim != 1:
+            raise ShapeError(f"take_along_axis: with axis=None the indices must be 1-d, got {ind.type}")
+        x = reshape(x, (-1,))
+        axis = 0
+    if ind.ndim != x.ndim:
+        raise ShapeError(f"take_along_axis: indices of rank {ind.ndim} for a tensor of rank {x.ndim} (must match)")
+    axis = _axis(axis, x.ndim, "take_along_axis")
+    return gather(x, tuple(range(x.ndim)), _along_axis_indices(x.shape, ind, axis))
+
+
+def scatter_add(x: TensorLike, indices: TensorLike, updates: TensorLike, axis: int = 0) -> Tensor:
+    """A copy of ``x`` with ``updates`` added at ``indices`` along ``axis``:
+    ``np.add.at(out, (slice(None),) * axis + (indices,), updates)``. Repeated indices
+    accumulate; negative indices wrap; out of range raises IndexOutOfRangeError.
+    ``updates`` broadcasts to ``x.shape[:axis] + indices.shape + x.shape[axis+1:]`` and
+    is cast to ``x``'s dtype. This is the gradient of ``take``."""
+    x = as_tensor(x)
+    ind = _index_tensor(indices)
+    axis = _axis(axis, x.ndim, "scatter_add")
+    values = cast(as_tensor(updates), x.dtype)
+    return apply(ScatterAdd((axis,)), x, values, ind).outputs[0]
+
+
+def one_hot(indices: TensorLike, depth: int | DimExpr, dtype: object = "float32", axis: int = -1) -> Tensor:
+    """One-hot encoding: a new axis of size ``depth`` at ``axis`` (a position in the
+    result) holding 1 at each index and 0 elsewhere. An index outside ``[0, depth)``,
+    negative ones included, gives an all-zero row, as in TensorFlow, JAX and Keras
+    (unlike take, nothing raises)."""
+    ind = _index_tensor(indices)
+    depth = shp.as_dim(depth)
+    if isinstance(depth, int) and depth < 0:
+        raise ShapeError(f"one_hot: depth must be non-negative, got {depth}")
+    ndim = ind.ndim + 1
+    axis = _axis(axis, ndim, "one_hot")
+    from symgraph.ops import arithmetic as ar
+
+    positions = reshape(arange(depth), tuple(depth if a == axis else 1 for a in range(ndim)))
+    return cast(ar.equal(expand_dims(ind, axis), positions), dtype)
+
+
+# ----------------------------------------------------------------------------------
+# sorting
+
+
+@register
+class ArgSort(Op):
+    """Indices (int64) that sort ``x`` along ``axis``, stably: equal elements keep their
+    order (ascending) or come lowest index first (descending). NaN sorts as largest,
+    as in numpy."""
+
+    name = "argsort"
+
+    def __init__(self, axis: int, descending: bool):
+        self.axis = axis
+        self.descending = bool(descending)
+
+    def infer(self, x: Tensor) -> TensorType:
+        if not 0 <= self.axis < x.ndim:
+            raise ShapeError(f"axis {self.axis} is out of range for a tensor of rank {x.ndim}")
+        return TensorType(dtypes.DEFAULT_INT, x.shape)
+
+    def reference(self, x):
+        if not self.descending:
+            return np.argsort(x, axis=self.axis, kind="stable").astype(np.int64)
+        n = x.shape[self.axis]
+        flipped = np.argsort(np.flip(x, self.axis), axis=self.axis, kind="stable")
+        return (n - 1 - np.flip(flipped, self.axis)).astype(np.int64)
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+
+def _sort_input(x: TensorLike, axis: int | None, what: str) -> tuple[Tensor, int]:
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        raise ShapeError(f"{what}: a 0-d tensor has no axis to sort (use axis=None)")
+    return x, _axis(axis, x.ndim, what)
+
+
+def argsort(x: TensorLike, axis: int | None = -1, *, descending: bool = False) -> Tensor:
+    """Indices (int64) that sort ``x`` along ``axis`` (the flattened ``x`` when None).
+    The sort is always stable (numpy's ``kind="stable"``); ``descending=True`` (as in
+    jax.numpy) puts the largest first, equal elements lowest index first."""
+    x, axis = _sort_input(x, axis, "argsort")
+    return apply(ArgSort(axis, descending), x).outputs[0]
+
+
+def sort(x: TensorLike, axis: int | None = -1, *, descending: bool = False) -> Tensor:
+    """``x`` sorted along ``axis`` (the flattened ``x`` when None), numpy's sort. Built as
+    ``take_along_axis(x, argsort(x))``, so the gradient scatters back through the
+    permutation."""
+    x, axis = _sort_input(x, axis, "sort")
+    return take_along_axis(x, argsort(x, axis, descending=descending), axis)
+
+
+def top_k(x: TensorLike, k: int) -> tuple[Tensor, Tensor]:
+    """The ``k`` largest elements along the last axis and their indices (int64), largest
+    first, equal values lowest index first (as TensorFlow's and JAX's top_k). ``k`` must
+    not exceed the axis' size (checked at build time when static, at call time when
+    not). The gradient of the values scatters back to the positions they came from."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError("top_k: needs at least one axis")
+    k = operator.index(k)
+    n = x.shape[-1]
+    if k < 0 or (isinstance(n, int) and k > n):
+        raise ShapeError(f"top_k: k={k} is out of range for a last axis of size {n}")
+    order = argsort(x, -1, descending=True)
+    indices = order if k == n else slice_along(order, x.ndim - 1, 0, k)
+    return take_along_axis(x, indices, -1), indices
+
+
+__all__ = [
+    "take",
+    "take_along_axis",
+    "scatter_add",
+    "one_hot",
+    "sort",
+    "argsort",
+    "top_k",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgraph.errors import ShapeError
+from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.ops.elementwise import ANY, TensorLike, broadcast_shapes, promote, sum_to_shape
@@ -27,7 +27,7 @@ class MatMul(Op):
         if a.ndim < 2 or b.ndim < 2:
             raise ShapeError("matmul operands must have rank >= 2 (sg.matmul handles 1-D)")
         if a.dtype != b.dtype:
-            raise ShapeError("matmul operands must share a dtype")
+            raise DTypeError("matmul operands must share one dtype (sg.matmul promotes them on the way in)")
         k1, k2 = a.shape[-1], b.shape[-2]
         if isinstance(k1, int) and isinstance(k2, int) and k1 != k2:
             raise ShapeError(
@@ -44,6 +44,8 @@ class MatMul(Op):
 
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
+        if a.dtype.kind != "f":
+            return [None, None]
         ga = matmul(g, swap_last(b))
         gb = matmul(swap_last(a), g)
         return [sum_to_shape(ga, a.shape), sum_to_shape(gb, b.shape)]
@@ -77,6 +79,89 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     return out
 
 
+def dot(a: TensorLike, b: TensorLike) -> Tensor:
+    """numpy's dot: a 0-d operand multiplies elementwise; 1-D and 2-D operands are
+    matmul (a 1-D . 1-D is the inner product); otherwise the sum over the last axis of
+    ``a`` and the second-to-last of ``b`` (the last, if ``b`` is 1-D), with result shape
+    a.shape[:-1] + b.shape[:-2] + b.shape[-1:]."""
+    from symgraph.ops import arithmetic as ar
+
+    a, b = promote((a, b), ANY)
+    if a.ndim == 0 or b.ndim == 0:
+        return ar.mul(a, b)
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, ([a.ndim - 1], [max(b.ndim - 2, 0)]))
+
+
+def _tensordot_axes(axes: object, a: Tensor, b: Tensor) -> tuple[list[int], list[int]]:
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        n = int(axes)
+        if n < 0 or n > a.ndim or n > b.ndim:
+            raise ShapeError(
+                f"tensordot: axes={n} needs both operands of rank >= {n}, "
+                f"got {shp.shape_str(a.shape)} and {shp.shape_str(b.shape)}"
+            )
+        return list(range(a.ndim - n, a.ndim)), list(range(n))
+    try:
+        axes_a, axes_b = axes  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ShapeError(f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}") from None
+    result = []
+    for side, t in ((axes_a, a), (axes_b, b)):
+        side = [side] if isinstance(side, (int, np.integer)) else list(side)
+        normalized = []
+        for ax in side:
+            ax = int(ax)
+            if not -t.ndim <= ax < t.ndim:
+                raise ShapeError(f"tensordot: axis {ax} is out of range for an operand of rank {t.ndim}")
+            normalized.append(ax % t.ndim)
+        if len(set(normalized)) != len(normalized):
+            raise ShapeError(f"tensordot: repeated axis in {side}")
+        result.append(normalized)
+    if len(result[0]) != len(result[1]):
+        raise ShapeError(f"tensordot: {len(result[0])} axes of a against {len(result[1])} axes of b")
+    return result[0], result[1]
+
+
+def tensordot(a: TensorLike, b: TensorLike, axes: int | tuple = 2) -> Tensor:
+    """numpy's tensordot: the sum of products over ``axes`` of ``a`` and ``b``.
+
+    ``axes`` is an int n (the last n axes of ``a`` against the first n of ``b``) or a
+    pair of axis lists (``a``'s axes[0][i] against ``b``'s axes[1][i]). The result has
+    the remaining axes of ``a``, then those of ``b``, in order. Built as transposes and
+    reshapes around one MatMul ((free_a, summed) @ (summed, free_b)); with no summed
+    axes it is the outer product, a broadcast multiply. Summed sizes must agree: static
+    ones are checked here, symbolic ones when the function is called.
+    """
+    from symgraph.ops import arithmetic as ar
+    from symgraph.ops import shape_ops
+
+    a, b = promote((a, b), ANY)
+    sum_a, sum_b = _tensordot_axes(axes, a, b)
+    for i, j in zip(sum_a, sum_b):
+        da, db = a.shape[i], b.shape[j]
+        if isinstance(da, int) and isinstance(db, int) and da != db:
+            raise ShapeError(
+                f"tensordot: axis {i} of a (size {da}) and axis {j} of b (size {db}) differ: "
+                f"{shp.shape_str(a.shape)} and {shp.shape_str(b.shape)}"
+            )
+    free_a = [i for i in range(a.ndim) if i not in sum_a]
+    free_b = [j for j in range(b.ndim) if j not in sum_b]
+    shape_a = tuple(a.shape[i] for i in free_a)
+    shape_b = tuple(b.shape[j] for j in free_b)
+    if not sum_a:
+        return ar.mul(shape_ops.reshape(a, a.shape + (1,) * b.ndim), b)
+    summed_a = shp.prod([a.shape[i] for i in sum_a])
+    summed_b = shp.prod([b.shape[j] for j in sum_b])
+    a2 = shape_ops.reshape(shape_ops.transpose(a, free_a + sum_a), (shp.prod(shape_a), summed_a))
+    b2 = shape_ops.reshape(shape_ops.transpose(b, sum_b + free_b), (summed_b, shp.prod(shape_b)))
+    out = apply(MatMul(), a2, b2).outputs[0]
+    return shape_ops.reshape(out, shape_a + shape_b)
+
+
 __all__ = [
     "matmul",
+    "dot",
+    "tensordot",
 ]

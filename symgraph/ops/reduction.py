@@ -8,6 +8,7 @@ built, so ``sum(x, -1)`` and ``sum(x, 1)`` on a matrix are the same node.
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar
 
 import numpy as np
@@ -116,35 +117,37 @@ class Prod(Reduce):
         return np.asarray(np.prod(x, axis=self.axes, keepdims=self.keepdims, dtype=self.output_dtype(x.dtype)))
 
     def grad(self, inputs, outputs, output_grads):
+        from symgraph.graph import shape as shp
         from symgraph.ops import arithmetic as ar
+        from symgraph.ops import shape_ops
 
         (x,), (g,) = inputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
-        # d prod / d x_i = product of the others, computed without dividing by x_i
-        # (zeros are common): exclusive cumulative products from both ends.
-        from symgraph.ops import shape_ops
-
+        g = expand_reduced(g, x, self.axes, self.keepdims)
+        if not self.axes:  # nothing reduced (a 0-d input): the identity
+            return [g]
+        # d prod / d x_i = the product of the others, computed without dividing by x_i
+        # (zeros are common): exclusive cumulative products from both ends, along one
+        # axis holding every reduced element.
+        if len(self.axes) == 1:
+            return [ar.mul(g, _product_of_others(x, self.axes[0]))]
         kept = [a for a in range(x.ndim) if a not in self.axes]
         perm = tuple(kept + list(self.axes))
         moved = shape_ops.transpose(x, perm)
-        flat = shape_ops.reshape(moved, tuple(x.shape[a] for a in kept) + (-1,))
-        others = ar.mul(_exclusive_cumprod(flat, reverse=False), _exclusive_cumprod(flat, reverse=True))
+        flat = shape_ops.reshape(moved, tuple(x.shape[a] for a in kept) + (shp.prod([x.shape[a] for a in self.axes]),))
+        others = shape_ops.reshape(_product_of_others(flat, len(kept)), moved.shape)
         inverse = tuple(int(i) for i in np.argsort(perm))
-        others = shape_ops.transpose(shape_ops.reshape(others, moved.shape), inverse)
-        return [ar.mul(expand_reduced(g, x, self.axes, self.keepdims), others)]
+        return [ar.mul(g, shape_ops.transpose(others, inverse))]
 
 
-def _exclusive_cumprod(x: Tensor, reverse: bool) -> Tensor:
-    """Along the last axis: out[i] = prod(x[:i]) (or of x[i+1:] when reverse)."""
-    from symgraph.ops import indexing, shape_ops
+def _product_of_others(x: Tensor, axis: int) -> Tensor:
+    """Along ``axis``: out[i] = prod(x[:i]) * prod(x[i+1:]), exact when x holds zeros."""
+    from symgraph.ops import arithmetic as ar
 
-    if reverse:
-        x = shape_ops.flip(x, -1)
-    ones = shape_ops.ones_like(indexing.getitem(x, (Ellipsis, slice(0, 1))))
-    shifted = shape_ops.concatenate([ones, indexing.getitem(x, (Ellipsis, slice(None, -1)))], axis=-1)
-    out = cumprod(shifted, axis=-1)
-    return shape_ops.flip(out, -1) if reverse else out
+    before = apply(Cumprod(axis, exclusive=True, reverse=False), x).outputs[0]
+    after = apply(Cumprod(axis, exclusive=True, reverse=True), x).outputs[0]
+    return ar.mul(before, after)
 
 
 class _Extremum(Reduce):
@@ -163,10 +166,11 @@ class _Extremum(Reduce):
         return [ar.mul(expand_reduced(g, x, self.axes, self.keepdims), share)]
 
     def infer(self, x: Tensor) -> TensorType:
+        result = super().infer(x)
         for a in self.axes:
             if isinstance(x.shape[a], int) and x.shape[a] == 0:
                 raise ShapeError(f"{self.name} of an empty axis {a} (size 0) has no identity")
-        return super().infer(x)
+        return result
 
 
 @register
@@ -226,10 +230,11 @@ class _ArgExtremum(Reduce):
     def infer(self, x: Tensor) -> TensorType:
         if len(self.axes) != 1 and x.ndim > 1:
             raise ShapeError(f"{self.name} takes one axis or None")
+        result = super().infer(x)
         for a in self.axes:
             if isinstance(x.shape[a], int) and x.shape[a] == 0:
                 raise ShapeError(f"{self.name} of an empty axis {a} (size 0)")
-        return super().infer(x)
+        return result
 
     def grad(self, inputs, outputs, output_grads):
         return [None]
@@ -350,22 +355,151 @@ def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0)
 
 def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``axis``, computed stably as m + log(sum(exp(x - m)))
-    with m the (gradient-free) maximum; -inf where every element is -inf."""
+    with m the (gradient-free) maximum; -inf where every element is -inf (and over an
+    axis of static size 0, as scipy's logsumexp; an axis whose size is 0 only at call
+    time is a ShapeError there, from the max)."""
     from symgraph.ops import arithmetic as ar
+    from symgraph.ops import shape_ops
     from symgraph.ops.elementwise import cast
     from symgraph.ops.math import exp, log
 
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim)
     x = cast(x, dtypes.float_result(x.dtype))
+    if builtins.any(isinstance(x.shape[a], int) and x.shape[a] == 0 for a in axes):
+        return log(sum(exp(x), axes, keepdims))  # log(0) = -inf: no shift needed
     m = ar.stop_gradient(max(x, axes, keepdims=True))
     m = ar.where(ar.isfinite(m), m, 0)
     out = ar.add(log(sum(exp(ar.sub(x, m)), axes, keepdims=True)), m)
     if not keepdims:
-        from symgraph.ops import shape_ops
-
         out = shape_ops.reshape(out, reduced_shape(x.shape, axes, False))
     return out
+
+
+class _Cumulative(Op):
+    """Base of the scans along one axis: attributes ``axis`` (non-negative),
+    ``exclusive`` (element i combines the elements strictly before i, starting from
+    the identity) and ``reverse`` (scan from the end of the axis), as in TF's cumsum.
+    Integers and bools accumulate in int64, as numpy's cumsum and cumprod do."""
+
+    identity: ClassVar[int] = 0  # the first element of an exclusive scan
+
+    def __init__(self, axis: int, exclusive: bool = False, reverse: bool = False):
+        self.axis = int(axis)
+        self.exclusive = bool(exclusive)
+        self.reverse = bool(reverse)
+
+    def infer(self, x: Tensor) -> TensorType:
+        if not 0 <= self.axis < x.ndim:
+            raise ShapeError(f"axis {self.axis} is out of range for a tensor of rank {x.ndim}")
+        dtype = dtypes.DEFAULT_INT if x.dtype.kind in "biu" else x.dtype
+        return TensorType(dtype, x.shape)
+
+    def accumulate(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def reference(self, x):
+        dtype = dtypes.DEFAULT_INT if x.dtype.kind in "biu" else x.dtype
+        moved = np.moveaxis(x, self.axis, -1)
+        if self.reverse:
+            moved = moved[..., ::-1]
+        acc = self.accumulate(moved, dtype)
+        if self.exclusive:
+            shifted = np.empty_like(acc)
+            shifted[..., :1] = self.identity
+            shifted[..., 1:] = acc[..., :-1]
+            acc = shifted
+        if self.reverse:
+            acc = acc[..., ::-1]
+        return np.ascontiguousarray(np.moveaxis(acc, -1, self.axis))
+
+
+@register
+class Cumsum(_Cumulative):
+    """Running sum along ``axis``: out[i] = sum(x[:i+1]) (x[:i] when exclusive;
+    x[i:] / x[i+1:] when reverse). The gradient is the scan the other way:
+    dx = cumsum(g) with ``reverse`` flipped and ``exclusive`` kept."""
+
+    name = "cumsum"
+    identity = 0
+
+    def accumulate(self, x, dtype):
+        return np.cumsum(x, axis=-1, dtype=dtype)
+
+    def grad(self, inputs, outputs, output_grads):
+        (x,), (g,) = inputs, output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None]
+        return [apply(Cumsum(self.axis, self.exclusive, not self.reverse), g).outputs[0]]
+
+
+@register
+class Cumprod(_Cumulative):
+    """Running product along ``axis``: out[i] = prod(x[:i+1]) (x[:i] when exclusive;
+    x[i:] / x[i+1:] when reverse).
+
+    Gradient, with S the scan the other way (cumsum with reverse flipped, exclusive
+    kept), never dividing by a zero: where x[k] != 0, dx[k] = S(g * out)[k] / x[k];
+    at the first and second zeros in scan order, dx[k] = S(g * cumprod(x with x[k] := 1))[k];
+    at later zeros 0 (the true gradient there holds two zero factors). Each branch is the
+    exact gradient as a function, so second derivatives are exact too, zeros included."""
+
+    name = "cumprod"
+    identity = 1
+
+    def accumulate(self, x, dtype):
+        return np.cumprod(x, axis=-1, dtype=dtype)
+
+    def grad(self, inputs, outputs, output_grads):
+        from symgraph.ops import arithmetic as ar
+        from symgraph.ops.elementwise import cast
+
+        (x,), (out,), (g,) = inputs, outputs, output_grads
+        if not dtypes.is_float(x.dtype):
+            return [None]
+
+        def scan_back(t: Tensor) -> Tensor:
+            return apply(Cumsum(self.axis, self.exclusive, not self.reverse), t).outputs[0]
+
+        def without(mask: Tensor) -> Tensor:  # the scan with x[k] := 1 where mask holds
+            return apply(Cumprod(self.axis, self.exclusive, self.reverse), ar.where(mask, 1, x)).outputs[0]
+
+        is_zero = ar.equal(x, 0)
+        zeros_so_far = apply(Cumsum(self.axis, False, self.reverse), cast(is_zero, dtypes.DEFAULT_INT)).outputs[0]
+        first = ar.logical_and(is_zero, ar.equal(zeros_so_far, 1))
+        second = ar.logical_and(is_zero, ar.equal(zeros_so_far, 2))
+        g_nonzero = ar.true_divide(scan_back(ar.mul(g, out)), ar.where(is_zero, 1, x))
+        g_first = scan_back(ar.mul(g, without(first)))
+        g_second = scan_back(ar.mul(g, without(second)))
+        return [ar.where(is_zero, ar.where(first, g_first, ar.where(second, g_second, 0)), g_nonzero)]
+
+
+def _cumulative(cls: type[_Cumulative], x: TensorLike, axis: int | None, exclusive: bool, reverse: bool) -> Tensor:
+    from symgraph.ops import shape_ops
+
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = shape_ops.reshape(x, (-1,)), 0
+    elif x.ndim == 0:
+        x = shape_ops.reshape(x, (1,))  # numpy scans a 0-d array as a 1-element vector
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise ShapeError(f"{cls.name}: axis must be an int or None, got {axis!r}")
+    (ax,) = normalize_axes(axis, x.ndim)
+    return apply(cls(ax, exclusive, reverse), x).outputs[0]
+
+
+def cumsum(x: TensorLike, axis: int | None = None, *, exclusive: bool = False, reverse: bool = False) -> Tensor:
+    """Cumulative sum along ``axis`` (numpy's cumsum: None scans the flattened tensor;
+    integers and bools sum in int64). ``exclusive`` and ``reverse`` are TF's options:
+    out[i] sums x[:i] when exclusive, and the scan runs from the end when reverse."""
+    return _cumulative(Cumsum, x, axis, exclusive, reverse)
+
+
+def cumprod(x: TensorLike, axis: int | None = None, *, exclusive: bool = False, reverse: bool = False) -> Tensor:
+    """Cumulative product along ``axis`` (numpy's cumprod: None scans the flattened
+    tensor; integers and bools multiply in int64); ``exclusive`` and ``reverse`` as in
+    ``cumsum``. Its gradient is exact where x holds zeros."""
+    return _cumulative(Cumprod, x, axis, exclusive, reverse)
 
 
 __all__ = [
@@ -381,4 +515,6 @@ __all__ = [
     "var",
     "std",
     "logsumexp",
+    "cumsum",
+    "cumprod",
 ]

@@ -1,6 +1,8 @@
 """Ops that move or replicate elements without computing new values: reshape,
 transpose, broadcast_to, expand_dims, squeeze, concatenate, stack, split, tile, pad,
-flip, repeat, and the creation helpers (zeros, ones, full, *_like).
+flip, repeat, moveaxis, swapaxes, and the creation helpers (arange, zeros, ones, full,
+*_like). Most are compositions of a few primitive ops (reshape, broadcast_to,
+transpose, concatenate, and the indexing ops), so their gradients come for free.
 
 Target shapes may hold symbolic dimensions (``x.shape[0]``), so one graph serves every
 batch size; such ops set ``needs_sizes`` and resolve the shape at call time.
@@ -8,17 +10,19 @@ batch size; such ops set ``needs_sizes`` and resolve the shape at call time.
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any
 
 import numpy as np
 
 from symgraph import dtypes
-from symgraph.errors import ShapeError
+from symgraph.errors import DTypeError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
-from symgraph.graph.shape import Shape
+from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import _as_shape_tuple, as_tensor, constant
-from symgraph.ops.elementwise import TensorLike, sum_to_shape
+from symgraph.ops.elementwise import ANY, TensorLike, cast, promote, sum_to_shape
 from symgraph.ops.registry import register
 
 
@@ -135,9 +139,12 @@ class Transpose(Op):
 def transpose(x: TensorLike, axes: Any = None) -> Tensor:
     """``x`` with its axes permuted (reversed when ``axes`` is None)."""
     x = as_tensor(x)
-    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(a) % max(x.ndim, 1) for a in axes)
-    if axes is not None and len(perm) != x.ndim:
-        raise ShapeError(f"transpose: axes {tuple(axes)} do not match a tensor of rank {x.ndim}")
+    if axes is None:
+        perm = tuple(reversed(range(x.ndim)))
+    else:
+        perm = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+        if sorted(perm) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes")
     if perm == tuple(range(x.ndim)):
         return x
     return apply(Transpose(perm), x).outputs[0]
@@ -148,7 +155,9 @@ def expand_dims(x: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
     x = as_tensor(x)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = x.ndim + len(axes)
-    positions = sorted(int(a) % ndim if -ndim <= int(a) < ndim else _bad_axis(a, ndim) for a in axes)
+    positions = sorted(normalize_axis(a, ndim, "expand_dims") for a in axes)
+    if len(set(positions)) != len(positions):
+        raise ShapeError(f"expand_dims: repeated axis in {axis}")
     shape = list(x.shape)
     for p in positions:
         shape.insert(p, 1)
@@ -173,6 +182,14 @@ def squeeze(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
 
 def _bad_axis(axis: Any, ndim: int) -> int:
     raise ShapeError(f"axis {axis} is out of range for rank {ndim}")
+
+
+def normalize_axis(axis: Any, ndim: int, what: str) -> int:
+    """``axis`` in ``[0, ndim)``, negative counting from the end; ShapeError if out of range."""
+    a = operator.index(axis)
+    if not -ndim <= a < ndim:
+        raise ShapeError(f"{what}: axis {a} is out of range for a tensor of rank {ndim}")
+    return a % ndim
 
 
 def full(shape: Any, fill_value: Any, dtype: object = None) -> Tensor:
@@ -211,7 +228,383 @@ def full_like(x: TensorLike, fill_value: Any, dtype: object = None) -> Tensor:
     return full(x.shape, fill_value, dtype or x.dtype)
 
 
+@register
+class Arange(Op):
+    """``start + step * i`` for ``i < length``, in ``dtype`` (numpy's arange, with the
+    length already worked out); ``start`` and ``length`` may be symbolic sizes."""
+
+    name = "arange"
+    needs_sizes = True
+
+    def __init__(self, start: Dim | float, step: int | float, length: Dim, dtype: np.dtype):
+        self.start = start
+        self.step = step
+        self.length = length
+        self.dtype = dtype
+
+    def infer(self) -> TensorType:
+        if isinstance(self.length, int) and self.length < 0:
+            raise ShapeError(f"negative length {self.length}")
+        return TensorType(self.dtype, (self.length,))
+
+    def reference(self, *, sizes):
+        n = shp.evaluate(self.length, sizes)
+        start = shp.evaluate(self.start, sizes) if isinstance(self.start, DimExpr) else self.start
+        if n < 0:
+            raise ShapeError(f"arange of negative length {n} at call time")
+        work = (
+            np.float64
+            if self.dtype.kind == "f" or isinstance(start, float) or isinstance(self.step, float)
+            else np.int64
+        )
+        return (start + self.step * np.arange(n, dtype=work)).astype(self.dtype)
+
+    def grad(self, inputs, outputs, output_grads):
+        return []
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: object = None) -> Tensor:
+    """Evenly spaced values in ``[start, stop)`` (numpy's arange; ``arange(n)`` counts
+    from 0). Integer bounds may be symbolic sizes (``arange(x.shape[0])``); integer
+    arguments give int64, float ones float32 (floatx) unless ``dtype`` says."""
+    if stop is None:
+        start, stop = 0, start
+    values = [start, stop, step]
+    for v in values:
+        if isinstance(v, Tensor):
+            raise UnsupportedError(
+                "arange: a bound that is a tensor makes the length depend on data; use sizes or ints"
+            )
+    if isinstance(step, DimExpr) or step == 0:
+        raise ShapeError(f"arange: step must be a nonzero static number, got {step}")
+    is_float = any(isinstance(v, (float, np.floating)) for v in values)
+    if is_float:
+        if any(isinstance(v, DimExpr) for v in values):
+            raise UnsupportedError("arange: float bounds must be static")
+        start, stop, step = float(start), float(stop), float(step)
+        length: Dim = max(0, math.ceil((stop - start) / step))
+        out_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.FLOATX
+    else:
+        start, stop, step = shp.as_dim(start), shp.as_dim(stop), operator.index(step)
+        span = stop - start if step > 0 else start - stop
+        length = shp.nonneg(shp.ceildiv(span, abs(step)))
+        out_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.DEFAULT_INT
+        if out_dtype.kind == "f":
+            start, step = (start if isinstance(start, DimExpr) else float(start)), float(step)
+    return apply(Arange(start, step, length, out_dtype)).outputs[0]
+
+
+@register
+class Concatenate(Op):
+    """The inputs joined along ``axis``; their other axes must agree (numpy's
+    concatenate). The gradient of each input is its slice of the output gradient."""
+
+    name = "concatenate"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def infer(self, *xs: Tensor) -> TensorType:
+        if not xs:
+            raise ShapeError("needs at least one tensor")
+        ndim = xs[0].ndim
+        if ndim == 0:
+            raise ShapeError("0-d tensors cannot be concatenated")
+        if any(t.ndim != ndim for t in xs):
+            raise ShapeError("the inputs must have one rank, got ranks " + ", ".join(str(t.ndim) for t in xs))
+        if any(t.dtype != xs[0].dtype for t in xs):
+            raise DTypeError("the inputs must share one dtype (sg.concatenate promotes them on the way in)")
+        if not 0 <= self.axis < ndim:
+            raise ShapeError(f"axis {self.axis} is out of range for rank {ndim}")
+        shape: list[Dim] = []
+        for a in range(ndim):
+            dims = [t.shape[a] for t in xs]
+            if a == self.axis:
+                total: Dim = 0
+                for d in dims:
+                    total = total + d
+                shape.append(total)
+                continue
+            static = {d for d in dims if isinstance(d, int)}
+            if len(static) > 1:
+                raise ShapeError(
+                    f"the sizes along axis {a} differ ({', '.join(map(str, dims))}); only axis {self.axis} may"
+                )
+            shape.append(static.pop() if static else dims[0])
+        return TensorType(xs[0].dtype, tuple(shape))
+
+    def reference(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def grad(self, inputs, outputs, output_grads):
+        from symgraph.ops.indexing import slice_along
+
+        (g,) = output_grads
+        grads: list[Tensor | None] = []
+        offset: Dim = 0
+        for x in inputs:
+            n = x.shape[self.axis]
+            if dtypes.is_float(x.dtype):
+                piece = slice_along(g, self.axis, offset, n)
+                grads.append(piece if piece.shape == x.shape else reshape(piece, x.shape))
+            else:
+                grads.append(None)
+            offset = offset + n
+        return grads
+
+
+def concatenate(xs: Any, axis: int | None = 0) -> Tensor:
+    """The tensors in ``xs`` joined along an existing ``axis`` (numpy's concatenate;
+    ``axis=None`` flattens them first). dtypes are promoted to a common one."""
+    items = tuple(xs)
+    if not items:
+        raise ValueError("concatenate: needs at least one tensor")
+    tensors = promote(items, ANY)
+    if axis is None:
+        tensors = [reshape(t, (-1,)) for t in tensors]
+        axis = 0
+    if tensors[0].ndim == 0:
+        raise ShapeError("concatenate: 0-d tensors cannot be concatenated (use stack)")
+    axis = normalize_axis(axis, tensors[0].ndim, "concatenate")
+    if len(tensors) == 1:
+        return tensors[0]
+    return apply(Concatenate(axis), *tensors).outputs[0]
+
+
+def stack(xs: Any, axis: int = 0) -> Tensor:
+    """The tensors in ``xs``, of one shape, joined along a new ``axis`` (numpy's stack)."""
+    items = tuple(xs)
+    if not items:
+        raise ValueError("stack: needs at least one tensor")
+    tensors = promote(items, ANY)
+    first = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != len(first) or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(t.shape, first)
+        ):
+            shapes = ", ".join(shp.shape_str(t.shape) for t in tensors)
+            raise ShapeError(f"stack: all inputs must have the same shape, got {shapes}")
+    axis = normalize_axis(axis, len(first) + 1, "stack")
+    return concatenate([expand_dims(t, axis) for t in tensors], axis)
+
+
+def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """``x`` cut along ``axis`` into a list of tensors (numpy's split): an int N cuts it
+    into N equal parts (the size must divide; checked at call time when symbolic), a
+    sequence of indices cuts before each of them."""
+    from symgraph.ops.indexing import getitem, slice_along
+
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError("split: a 0-d tensor has no axis to split")
+    axis = normalize_axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ShapeError(f"split: the number of sections must be positive, got {sections}")
+        if sections == 1:
+            return [x]
+        if isinstance(n, int):
+            if n % sections:
+                raise ShapeError(f"split: axis {axis} of size {n} does not divide into {sections} equal sections")
+            size = n // sections
+            return [slice_along(x, axis, k * size, size) for k in range(sections)]
+        # a symbolic size: the reshape checks divisibility at call time
+        parts = reshape(x, x.shape[:axis] + (sections, shp.floordiv(n, sections)) + x.shape[axis + 1 :])
+        return [getitem(parts, (slice(None),) * axis + (k,)) for k in range(sections)]
+    if isinstance(indices_or_sections, Tensor):
+        raise UnsupportedError("split: the cut points must be static ints (a tensor would make shapes data-dependent)")
+    cuts = [operator.index(i) for i in indices_or_sections]
+    edges = [None, *cuts, None]
+    return [getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def tile(x: TensorLike, reps: Any) -> Tensor:
+    """``x`` repeated ``reps[i]`` times along axis i (numpy's tile: a shorter ``x`` gains
+    leading axes, shorter ``reps`` leading 1s). Built as reshape, broadcast_to and
+    reshape, so its gradient is a reshape and a sum."""
+    x = as_tensor(x)
+    reps_t = (operator.index(reps),) if isinstance(reps, (int, np.integer)) else tuple(operator.index(r) for r in reps)
+    if any(r < 0 for r in reps_t):
+        raise ShapeError(f"tile: negative repetition in {reps_t}")
+    d = max(len(reps_t), x.ndim)
+    reps_t = (1,) * (d - len(reps_t)) + reps_t
+    shape = (1,) * (d - x.ndim) + tuple(x.shape)
+    if all(r == 1 for r in reps_t):
+        return reshape(x, shape)
+    split_shape: list[Dim] = []
+    target: list[Dim] = []
+    for r, s in zip(reps_t, shape):
+        if r != 1:
+            split_shape.append(1)
+            target.append(r)
+        split_shape.append(s)
+        target.append(s)
+    expanded = broadcast_to(reshape(x, tuple(split_shape)), tuple(target))
+    return reshape(expanded, tuple(r * s for r, s in zip(reps_t, shape)))
+
+
+def repeat(x: TensorLike, repeats: Any, axis: int | None = None) -> Tensor:
+    """Each element of ``x`` repeated along ``axis`` (numpy's repeat; the flattened ``x``
+    when None). ``repeats`` is an int (a broadcast and a reshape, whose gradient is a
+    sum), or one static count per element of a static axis (a take)."""
+    x = as_tensor(x)
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    axis = normalize_axis(axis, x.ndim, "repeat")
+    n = x.shape[axis]
+    if isinstance(repeats, Tensor):
+        raise UnsupportedError("repeat: counts that are a tensor make the shape data-dependent; use static ints")
+    counts = np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1:
+        raise TypeError(f"repeat: repeats must be an int or a 1-d sequence of ints, got {repeats!r}")
+    if (counts < 0).any():
+        raise ShapeError(f"repeat: negative count in {repeats!r}")
+    if counts.size == 1:
+        r = int(counts.reshape(()))
+        if r == 1:
+            return x
+        expanded = broadcast_to(expand_dims(x, axis + 1), x.shape[: axis + 1] + (r,) + x.shape[axis + 1 :])
+        return reshape(expanded, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
+    if not isinstance(n, int):
+        raise UnsupportedError(f"repeat: one count per element needs a static axis size (axis {axis} is {n})")
+    if counts.shape[0] != n:
+        raise ShapeError(f"repeat: {counts.shape[0]} counts for an axis of size {n}")
+    from symgraph.ops.indexing import take
+
+    return take(x, np.repeat(np.arange(n), counts), axis)
+
+
+def flip(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    """``x`` with the order of elements reversed along ``axis`` (every axis when None),
+    numpy's flip: ``x[..., ::-1, ...]``."""
+    from symgraph.ops.indexing import getitem
+
+    x = as_tensor(x)
+    if axis is None:
+        axes = set(range(x.ndim))
+    else:
+        listed = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = {normalize_axis(a, x.ndim, "flip") for a in listed}
+    if not axes:
+        return x
+    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+
+
+def moveaxis(x: TensorLike, source: int | tuple[int, ...], destination: int | tuple[int, ...]) -> Tensor:
+    """``x`` with the axes ``source`` moved to the positions ``destination`` and the
+    others kept in order (numpy's moveaxis)."""
+    x = as_tensor(x)
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    src = [normalize_axis(a, x.ndim, "moveaxis") for a in src]
+    dst = [normalize_axis(a, x.ndim, "moveaxis") for a in dst]
+    if len(src) != len(dst):
+        raise ShapeError("moveaxis: source and destination must have the same number of axes")
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ShapeError("moveaxis: repeated axis")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, order)
+
+
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
+    """``x`` with ``axis1`` and ``axis2`` interchanged (numpy's swapaxes)."""
+    x = as_tensor(x)
+    a = normalize_axis(axis1, x.ndim, "swapaxes")
+    b = normalize_axis(axis2, x.ndim, "swapaxes")
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def _pad_widths(pad_width: Any, ndim: int) -> list[tuple[int, int]]:
+    try:
+        array = np.broadcast_to(np.asarray(pad_width), (ndim, 2))
+    except ValueError:
+        raise ShapeError(f"pad: pad_width {pad_width!r} does not fit a tensor of rank {ndim}") from None
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must hold ints, got {pad_width!r}")
+    if (array < 0).any():
+        raise ShapeError(f"pad: negative width in {pad_width!r}")
+    return [(int(b), int(a)) for b, a in array]
+
+
+def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
+    """``x`` padded with ``pad_width`` = ((before, after), ...) per axis (an int or one pair
+    applies to every axis), numpy's pad. Modes: "constant" (``constant_values``, a scalar
+    or 0-d tensor), "edge" (the edge value repeated), "reflect" (mirrored without the edge,
+    widths up to size-1) and "symmetric" (mirrored with the edge, widths up to size).
+    The gradient is the slice of the output gradient that ``x`` became."""
+    from symgraph.ops.indexing import inc_subtensor, slice_along
+
+    x = as_tensor(x)
+    widths = _pad_widths(pad_width, x.ndim)
+    if all(b == 0 and a == 0 for b, a in widths):
+        return x
+    if mode == "constant":
+        out_shape = tuple(b + n + a for (b, a), n in zip(widths, x.shape))
+        if isinstance(constant_values, Tensor):
+            if constant_values.ndim:
+                raise UnsupportedError("pad: constant_values must be a scalar")
+            base = broadcast_to(cast(constant_values, x.dtype), out_shape)
+        else:
+            if np.ndim(constant_values):
+                raise UnsupportedError("pad: constant_values must be a scalar")
+            base = full(out_shape, np.asarray(constant_values).astype(x.dtype), x.dtype)
+        spec = tuple(("slice", b, 1, n) if (b or a) else ("all",) for (b, a), n in zip(widths, x.shape))
+        return inc_subtensor(base, spec, x, mode="set")
+    if mode not in ("edge", "reflect", "symmetric"):
+        raise UnsupportedError(f"pad: mode {mode!r} is not supported (constant, edge, reflect, symmetric)")
+    y = x
+    for axis, (b, a) in enumerate(widths):
+        if not b and not a:
+            continue
+        n = y.shape[axis]
+        if isinstance(n, int):
+            limit = {"edge": None, "reflect": n - 1, "symmetric": n}[mode]
+            if n == 0:
+                raise ShapeError(f"pad: cannot {mode}-pad the empty axis {axis}")
+            if limit is not None and max(b, a) > limit:
+                raise UnsupportedError(
+                    f"pad: {mode} widths up to {limit} are supported on axis {axis} of size {n}, got ({b}, {a})"
+                )
+        pieces: list[Tensor] = []
+        if mode == "edge":
+            if b:
+                first = slice_along(y, axis, 0, 1)
+                pieces.append(broadcast_to(first, y.shape[:axis] + (b,) + y.shape[axis + 1 :]))
+            pieces.append(y)
+            if a:
+                last = slice_along(y, axis, n - 1, 1)
+                pieces.append(broadcast_to(last, y.shape[:axis] + (a,) + y.shape[axis + 1 :]))
+        else:
+            shift = 1 if mode == "reflect" else 0
+            if b:
+                pieces.append(slice_along(y, axis, b - 1 + shift, b, -1))
+            pieces.append(y)
+            if a:
+                pieces.append(slice_along(y, axis, n - 1 - shift, a, -1))
+        y = concatenate(pieces, axis)
+    return y
+
+
 __all__ = [
+    "arange",
+    "concatenate",
+    "stack",
+    "split",
+    "tile",
+    "repeat",
+    "flip",
+    "moveaxis",
+    "swapaxes",
+    "pad",
     "reshape",
     "broadcast_to",
     "transpose",

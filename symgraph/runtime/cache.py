@@ -49,6 +49,7 @@ import cffi
 
 from symgraph.errors import SymgraphError
 from symgraph.runtime.toolchain import Toolchain, runtime_headers
+from symgraph.userdirs import cache_root, make_private_dirs
 
 KEY_FORMAT = "symgraph-cache-1"  # bump to invalidate every entry when the layout changes
 META = "meta.json"
@@ -86,19 +87,14 @@ class CacheInfo:
 
 def root_dir() -> Path:
     """The symgraph cache root (shared with datasets); not created here."""
-    root = os.environ.get("SYMGRAPH_CACHE_DIR")
-    if root:
-        return Path(root).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and os.path.isabs(os.path.expanduser(xdg)) else Path.home() / ".cache"
-    return base / "symgraph"
+    return cache_root()
 
 
 def cache_dir() -> Path:
     """The directory compiled units live in, created 0700 and checked private."""
     root = root_dir()
     directory = root / "compiled"
-    _make_private(directory)
+    make_private_dirs(directory)
     _check_private(root)
     _check_private(directory)
     return directory
@@ -209,7 +205,7 @@ def key_lock(directory: Path, key: str, *, remove: bool = False) -> Iterator[Non
     start over if not; otherwise two processes could each hold a lock on a different file.
     """
     locks = directory / LOCKS
-    _make_private(locks)
+    make_private_dirs(locks)
     path = locks / f"{key}.lock"
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -287,21 +283,6 @@ def _keys_present(directory: Path) -> set[str]:
     if (directory / LOCKS).is_dir():
         keys |= {p.stem for p in (directory / LOCKS).glob("*.lock") if _is_key(p.stem)}
     return {k for k in keys if _is_key(k)}
-
-
-def _make_private(directory: Path) -> None:
-    """Create ``directory`` and missing parents with mode 0700 (existing ones are left alone)."""
-    missing = []
-    d = directory
-    while not d.exists():
-        missing.append(d)
-        if d.parent == d:
-            break
-        d = d.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(d, 0o700)
-            os.chmod(d, 0o700)  # mkdir's mode is filtered by the umask
 
 
 def _check_private(directory: Path) -> None:
