@@ -39,6 +39,10 @@ class Add(Elementwise):
     def compute(self, a, b):
         return a + b if a.dtype != np.bool_ else a | b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} || {b})" if dtype.kind == "b" else f"({a} + {b})"
+
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
         return [sum_to_shape(g, a.shape), sum_to_shape(g, b.shape)]

@@ -1,0 +1,30 @@
+/* symgraph.h: the one header every generated unit includes.
+ *
+ * It pulls in the standard headers generated code relies on, the runtime's status and
+ * error reporting, BLAS, and the vectorisable math, and defines the size helpers that
+ * symbolic dimensions compile to (symgraph/codegen/cexpr.py: c_dim).
+ */
+#ifndef SYMGRAPH_H
+#define SYMGRAPH_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symgraph_runtime.h"
+#include "symgraph_blas.h"
+#include "symgraph_math.h"
+
+/* Python's floor division on sizes (C's / truncates toward zero). */
+static inline int64_t sg_floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static inline int64_t sg_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t sg_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+#endif /* SYMGRAPH_H */

@@ -1,0 +1,59 @@
+"""What an op's C emitter receives: the contract between ops and symgraph/codegen.
+
+Ops never import codegen. An op gives C in one of two forms, and codegen owns every
+loop, buffer and declaration around it:
+
+- Elementwise ops define ``c_expr(self, args: list[str], dtype: np.dtype) -> str``: a C
+  expression of the scalar operands ``args`` (each already of the op's input dtype,
+  ``dtype``; for Cast the input dtype) whose value is the output element. Codegen puts
+  it inside its loops (and, later, fuses several into one loop).
+
+- Every other op defines ``c_kernel(self, inputs: list[CArray], outputs: list[CArray])
+  -> str``: C statements computing the outputs from the inputs. Every ``CArray`` is a
+  contiguous C-order buffer (codegen copies strided views first). The statements run
+  inside a function with ``SG_ERR_PARAMS``, so ``SG_FAIL(SG_ERR_INDEX, "fmt", ...)``
+  reports a call-time error (its message names values; codegen adds the op, the input
+  types and the user's line). They may declare locals, call anything in csrc/ headers
+  (BLAS through ``SG_CBLAS(sgemm)``), and must free what they allocate.
+
+Sizes are C expressions of type int64_t (``shape``); a symbolic size is a variable
+bound at call time, a static one a literal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgraph.graph.shape import Dim
+
+
+@dataclass(frozen=True)
+class CArray:
+    """A contiguous C-order array as generated C sees it."""
+
+    ptr: str  # a C expression of type ctype* (const ctype* for inputs)
+    ctype: str  # the element's C type: float, double, int64_t, bool, ...
+    dtype: np.dtype
+    shape: tuple[str, ...]  # int64_t C expressions, one per axis
+    static_shape: tuple[Dim, ...]  # the graph's shape: ints where static
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> str:
+        """The element count as one C expression."""
+        return "(" + "*".join(self.shape) + ")" if self.shape else "1"
+
+    def stride(self, axis: int) -> str:
+        """The element stride of ``axis`` as a C expression."""
+        rest = self.shape[axis + 1 :]
+        return "(" + "*".join(rest) + ")" if rest else "1"
+
+
+def c_math(name: str, dtype: np.dtype) -> str:
+    """The C math function ``name`` for ``dtype``: expf for float32, exp for float64."""
+    return name + "f" if np.dtype(dtype) == np.float32 else name
