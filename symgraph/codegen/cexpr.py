@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from symgraph.graph.shape import Dim, DimExpr, Func, Sym
+from symgraph.graph import shape as shp
+from symgraph.graph.shape import Dim, DimExpr
 
 C_TYPES = {
     "bool": "bool",
@@ -90,29 +91,8 @@ class Names:
         return f"{prefix}{n}"
 
 
-def sym_name(s: Sym) -> str:
-    """The C variable holding a symbolic size at call time."""
-    return f"n_{s.serial}"
-
-
-def c_dim(d: Dim) -> str:
-    """A size as a C int64 expression."""
-    if isinstance(d, int):
-        return str(d)
-    terms = []
-    for mono, coeff in d.terms:
-        factors = [_c_atom(a) for a in mono]
-        if coeff != 1 or not factors:
-            factors.insert(0, str(coeff))
-        terms.append("*".join(factors))
-    return "(" + " + ".join(terms) + ")"
-
-
-def _c_atom(atom: Sym | Func) -> str:
-    if isinstance(atom, Sym):
-        return sym_name(atom)
-    args = ", ".join(c_dim(a) for a in atom.args)
-    return {"floordiv": "sg_floordiv", "max": "sg_max_i64", "min": "sg_min_i64"}[atom.kind] + f"({args})"
+sym_name = shp.c_name
+c_dim = shp.to_c
 
 
 def c_product(dims: tuple[Dim, ...] | list[Dim]) -> str:

@@ -285,6 +285,33 @@ def dim_min(a: Dim, b: Dim) -> Dim:
     return DimExpr((((Func("min", tuple(sorted((a, b), key=dim_key))),), 1),))
 
 
+def c_name(s: Sym) -> str:
+    """The C variable holding a symbolic size at call time (generated code binds it)."""
+    return f"n_{s.serial}"
+
+
+def to_c(d: Dim) -> str:
+    """A size as a C int64 expression over the ``c_name`` variables of its symbols
+    (floor division, max and min through symgraph.h's sg_floordiv, sg_max_i64, sg_min_i64)."""
+    if isinstance(d, int):
+        return str(d)
+    terms = []
+    for mono, coeff in d.terms:
+        factors = [_atom_to_c(a) for a in mono]
+        if coeff != 1 or not factors:
+            factors.insert(0, str(coeff))
+        terms.append("*".join(factors))
+    return "(" + " + ".join(terms) + ")"
+
+
+def _atom_to_c(atom: Atom) -> str:
+    if isinstance(atom, Sym):
+        return c_name(atom)
+    assert isinstance(atom, Func)
+    args = ", ".join(to_c(a) for a in atom.args)
+    return {"floordiv": "sg_floordiv", "max": "sg_max_i64", "min": "sg_min_i64"}[atom.kind] + f"({args})"
+
+
 def _bracketed(d: Dim) -> str:
     return f"({d})" if isinstance(d, DimExpr) and len(d.terms) > 1 else str(d)
 
