@@ -5,8 +5,9 @@ call returns a list); ``updates`` pairs Variables with expressions, all computed
 values before the call and written together after it; ``givens`` substitutes tensors in
 the graph before compiling.
 
-Modes: "py" runs the numpy reference interpreter; "c" (the compiled C backend) arrives
-with the C code generator.
+Modes: "py" runs the numpy reference interpreter; "c" generates one C unit for the whole
+function (symgraph/codegen), builds it through the on-disk cache (symgraph/runtime)
+and calls it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import replace, toposort
 from symgraph.interpreter import Interpreter
 
-MODES = ("py",)
+MODES = ("py", "c")
 DEFAULT_MODE = "py"
 
 Updates = Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None
@@ -60,12 +61,23 @@ class Function:
         self.updates = [(var, expr) for (var, _), expr in zip(update_pairs, targets[len(output_list) :])]
         self._check_closed(targets)
         self._bind = _size_binder(self.inputs)
-        self._program = Interpreter(self.inputs, targets)
-        self._storage_ids = {id(n.outputs[0].storage) for n in self._program.nodes if isinstance(n.op, SharedVariable)}
+        if self.mode == "c":
+            from symgraph.codegen.unit import generate
+            from symgraph.runtime.program import CProgram
+
+            self._program = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
+            self.c_source = self._program.unit.source
+        else:
+            self._program = Interpreter(self.inputs, targets)
+            self.c_source = None
+        self._storage_ids = {id(v.storage) for v in _variables(targets)}
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
         values = self._arguments(args, kwargs)
         sizes = self._bind(values)
+        if self.mode == "c":  # the unit writes the updates itself, after computing everything
+            outputs = self._program.run(values, sizes)
+            return outputs[0] if self._single else outputs
         results = self._program.run(values, sizes)
         n_out = len(self.outputs)
         taken = {id(v) for v in values} | self._storage_ids
@@ -144,6 +156,10 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _variables(targets: list[Tensor]) -> list[Variable]:
+    return [n.outputs[0] for n in toposort(targets) if isinstance(n.op, SharedVariable)]
 
 
 def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:

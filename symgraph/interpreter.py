@@ -16,7 +16,7 @@ import numpy as np
 
 from symgraph.errors import IndexOutOfRangeError, InvalidValueError, ShapeError, SymgraphError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, Tensor
+from symgraph.graph.core import Node, Tensor, describe_call_failure
 from symgraph.graph.shape import Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
@@ -105,11 +105,5 @@ def _check_no_runtime_broadcast(node: Node, args: list[np.ndarray], sizes: Mappi
 
 
 def runtime_failure(node: Node, args: list[np.ndarray], message: str) -> str:
-    """A call-time error message: op, inputs' types with their actual shapes, user's line."""
-    lines = [f"{node.op.name}: {message}"]
-    if node.inputs:
-        described = [f"{t.type} = {tuple(v.shape)}" for t, v in zip(node.inputs, args)]
-        lines.append("  inputs: " + ", ".join(described))
-    if node.location is not None:
-        lines.append(f"  created at {node.location}")
-    return "\n".join(lines)
+    """A call-time error message naming the node, its inputs' types and actual shapes."""
+    return describe_call_failure(node, [v.shape for v in args], message)

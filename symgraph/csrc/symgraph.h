@@ -17,6 +17,12 @@
 #include "symgraph_blas.h"
 #include "symgraph_math.h"
 
+/* Elementwise loops with at least this many elements run on every OpenMP thread;
+ * smaller ones stay on one (the fork/join costs more than it saves). */
+#ifndef SG_PARALLEL_MIN
+#define SG_PARALLEL_MIN 32768
+#endif
+
 /* Python's floor division on sizes (C's / truncates toward zero). */
 static inline int64_t sg_floordiv(int64_t a, int64_t b)
 {

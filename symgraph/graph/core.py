@@ -239,6 +239,17 @@ def describe_failure(op: Op, inputs: tuple[Tensor, ...] | list[Tensor], location
     return "\n".join(lines)
 
 
+def describe_call_failure(node: Node, input_shapes: list[tuple[int, ...]], message: str) -> str:
+    """A call-time error message: op, input types with their actual shapes, user's line."""
+    lines = [f"{node.op.name}: {message}"]
+    if node.inputs:
+        described = [f"{t.type} = {tuple(shape)}" for t, shape in zip(node.inputs, input_shapes)]
+        lines.append("  inputs: " + ", ".join(described))
+    if node.location is not None:
+        lines.append(f"  created at {node.location}")
+    return "\n".join(lines)
+
+
 def output(node: Node) -> Tensor:
     """The single output of ``node``."""
     assert len(node.outputs) == 1, node

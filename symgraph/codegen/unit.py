@@ -1,0 +1,368 @@
+"""One C translation unit for a whole compiled function.
+
+``generate(inputs, outputs, updates)`` walks the graph in topological order and decides
+where every tensor lives:
+
+- placeholders, Variables and constants are buffers the caller passes (``sg_in``,
+  ``sg_state``, ``sg_const``); a one-element constant is also inlined as a literal into
+  elementwise expressions, and a ``dim_value`` is a C expression of the sizes;
+- a reshape shares its input's buffer;
+- every other node is a kernel (a static function named after its op) writing a fresh
+  buffer: the caller's output buffer when the node is an output, else a temporary
+  malloc'd just before and freed after its last use.
+
+After the kernels, outputs that are not kernel results are copied into the caller's
+buffers, and then the updates are written into the Variables' buffers: all updates
+read the values from before the call (Theano's rule), so an update whose value is
+another Variable is snapshotted first.
+
+The entry point takes the sizes of every symbolic dimension (``sg_sizes``, in the
+order of ``Unit.symbols``) and returns a status; on failure ``*sg_failed`` holds the
+index (into ``Unit.nodes``) of the node whose kernel failed, and the message is in the
+caller's buffer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from symgraph.codegen.cexpr import Names, c_comment, c_literal, c_type
+from symgraph.codegen.loops import Operand, elementwise_loop, runtime_checks
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Node, Tensor
+from symgraph.graph.shape import DimExpr, Sym
+from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
+from symgraph.graph.traversal import toposort
+from symgraph.ops.c_api import CArray
+from symgraph.ops.elementwise import Elementwise
+from symgraph.ops.shape_ops import Reshape
+
+ENTRY = "sg_entry"
+CDEF = (
+    f"int {ENTRY}(void **sg_in, void **sg_out, void **sg_state, void **sg_const, "
+    "const int64_t *sg_sizes, int32_t *sg_failed, char *sg_errbuf, size_t sg_errbuf_size);"
+)
+_SYMBOL = re.compile(r"\bn_(\d+)\b")
+
+
+@dataclass
+class Storage:
+    """Where a tensor's values are: a pointer expression, or a scalar C expression."""
+
+    pointer: str | None = None
+    scalar: str | None = None
+    root: int | None = None  # id of the tensor owning a temporary buffer (itself or a reshape's base)
+    temporary: bool = False
+
+
+@dataclass
+class Unit:
+    """The generated C and what the caller needs to call it."""
+
+    source: str
+    cdef: str
+    symbols: list[Sym]
+    inputs: list[Tensor]
+    states: list[Variable]
+    constants: list[np.ndarray]
+    outputs: list[Tensor]
+    updates: list[tuple[Variable, Tensor]]
+    nodes: list[Node] = field(default_factory=list)
+
+
+def generate(inputs: list[Tensor], outputs: list[Tensor], updates: list[tuple[Variable, Tensor]]) -> Unit:
+    return _UnitWriter(inputs, outputs, updates).write()
+
+
+class _UnitWriter:
+    def __init__(self, inputs: list[Tensor], outputs: list[Tensor], updates: list[tuple[Variable, Tensor]]):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.updates = updates
+        self.nodes = toposort(outputs + [v for _, v in updates] + [var for var, _ in updates])
+        self.names = Names()
+        self.storage: dict[int, Storage] = {}
+        self.states: list[Variable] = []
+        self.constants: list[np.ndarray] = []
+        self.kernels: list[str] = []
+        self.decls: list[str] = []  # declarations, all at the top of the entry (goto-safe)
+        self.body: list[str] = []
+        self.temporaries: list[tuple[str, str]] = []  # (name, ctype)
+        self.symbols = _symbols_of(inputs)
+
+    def write(self) -> Unit:
+        last_use = self._last_uses()
+        output_slots = self._output_slots()
+        for index, node in enumerate(self.nodes):
+            self._place(index, node, output_slots)
+            for t in node.inputs:
+                self._free_if_done(t, index, last_use)
+        self._copy_outputs(output_slots)
+        self._write_updates()
+        return Unit(
+            source=self._source(),
+            cdef=CDEF,
+            symbols=self.symbols,
+            inputs=self.inputs,
+            states=self.states,
+            constants=self.constants,
+            outputs=self.outputs,
+            updates=self.updates,
+            nodes=self.nodes,
+        )
+
+    # --- placing each node -----------------------------------------------------------
+
+    def _place(self, index: int, node: Node, output_slots: dict[int, int]) -> None:
+        op = node.op
+        out = node.outputs[0]
+        if isinstance(op, Placeholder):
+            k = next(i for i, t in enumerate(self.inputs) if t is out)
+            self.storage[id(out)] = self._declare_pointer(f"in{k}", out, f"sg_in[{k}]", const=True)
+        elif isinstance(op, SharedVariable):
+            k = len(self.states)
+            self.states.append(out)  # type: ignore[arg-type]
+            self.storage[id(out)] = self._declare_pointer(f"st{k}", out, f"sg_state[{k}]", const=False)
+        elif isinstance(op, Constant):
+            k = len(self.constants)
+            self.constants.append(op.value)
+            storage = self._declare_pointer(f"cst{k}", out, f"sg_const[{k}]", const=True)
+            if op.value.size == 1:
+                storage.scalar = c_literal(op.value.reshape(()).item(), op.value.dtype)
+            self.storage[id(out)] = storage
+        elif isinstance(op, DimValue):
+            self.storage[id(out)] = Storage(scalar=f"((int64_t){shp.to_c(op.dim)})")
+        elif isinstance(op, Reshape):
+            base = self.storage[id(node.inputs[0])]
+            self.storage[id(out)] = Storage(
+                pointer=self._pointer_of(node.inputs[0]), root=base.root, temporary=base.temporary
+            )
+        else:
+            self._kernel(index, node, output_slots)
+
+    def _declare_pointer(self, name: str, t: Tensor, source: str, const: bool) -> Storage:
+        ctype = c_type(t.dtype)
+        qualifier = "const " if const else ""
+        self.decls.append(f"    {qualifier}{ctype} *{name} = ({qualifier}{ctype} *){source};")
+        return Storage(pointer=name)
+
+    def _pointer_of(self, t: Tensor) -> str:
+        storage = self.storage[id(t)]
+        if storage.pointer is None:  # a scalar expression some kernel needs as an array
+            name = self.names.fresh("s")
+            self.decls.append(f"    const {c_type(t.dtype)} {name}[1] = {{ {storage.scalar} }};")
+            storage.pointer = name
+        return storage.pointer
+
+    def _kernel(self, index: int, node: Node, output_slots: dict[int, int]) -> None:
+        targets = []
+        for t in node.outputs:
+            slot = output_slots.get(id(t))
+            if slot is not None:
+                name = f"out{slot}"
+                self.decls.append(f"    {c_type(t.dtype)} *{name} = ({c_type(t.dtype)} *)sg_out[{slot}];")
+                self.storage[id(t)] = Storage(pointer=name)
+            else:
+                name = self.names.fresh("t")
+                self.temporaries.append((name, c_type(t.dtype)))
+                bytes_ = f"sizeof({c_type(t.dtype)}) * (size_t){_size_c(t)}"
+                self.body.append(
+                    f"    {name} = ({c_type(t.dtype)} *)malloc({bytes_} + 1);\n"
+                    f"    if ({name} == NULL) {{ *sg_failed = {index}; "
+                    f'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes", {bytes_}); goto done; }}'
+                )
+                self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
+            targets.append(name)
+
+        function = f"k{index}_{node.op.name}"
+        code, params, args = self._kernel_body(node)
+        text = _kernel_function(function, node, code, params)
+        self.kernels.append(text)
+        call_args = ", ".join(["sg_sizes", *args, *targets, "SG_ERR_ARGS"])
+        self.body.append(
+            f"    {c_comment(_describe(node))}\n"
+            f"    sg_status = {function}({call_args});\n"
+            f"    if (sg_status != SG_OK) {{ *sg_failed = {index}; goto done; }}"
+        )
+
+    def _kernel_body(self, node: Node) -> tuple[str, list[str], list[str]]:
+        """The kernel's statements, its parameter declarations and the entry's arguments."""
+        params, args = [], []
+        for k, t in enumerate(node.inputs):
+            storage = self.storage[id(t)]
+            if isinstance(node.op, Elementwise) and storage.scalar is not None:
+                continue
+            params.append(f"const {c_type(t.dtype)} *restrict a{k}")
+            args.append(self._pointer_of(t))
+        for k, t in enumerate(node.outputs):
+            params.append(f"{c_type(t.dtype)} *restrict o{k}")
+
+        if isinstance(node.op, Elementwise):
+            out = node.outputs[0]
+            operands = []
+            for k, t in enumerate(node.inputs):
+                storage = self.storage[id(t)]
+                if storage.scalar is not None:
+                    operands.append(Operand(t.shape, scalar=storage.scalar))
+                else:
+                    operands.append(Operand(t.shape, pointer=f"a{k}"))
+            dtype = node.inputs[0].dtype
+            checks = runtime_checks(operands, out.shape)
+            loop = elementwise_loop("o0", c_type(out.dtype), out.shape, operands, lambda a: node.op.c_expr(a, dtype))
+            return "\n".join([*checks, loop]), params, args
+
+        ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
+        outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
+        return node.op.c_kernel(ins, outs), params, args
+
+    # --- outputs, updates and lifetimes ------------------------------------------------
+
+    def _output_slots(self) -> dict[int, int]:
+        """Outputs a kernel can write straight into the caller's buffer."""
+        slots: dict[int, int] = {}
+        for m, t in enumerate(self.outputs):
+            op = t.node.op
+            is_kernel = not isinstance(op, (Placeholder, SharedVariable, Constant, DimValue, Reshape))
+            if is_kernel and id(t) not in slots:
+                slots[id(t)] = m
+        return slots
+
+    def _copy_outputs(self, output_slots: dict[int, int]) -> None:
+        for m, t in enumerate(self.outputs):
+            if output_slots.get(id(t)) == m:
+                continue
+            storage = self.storage[id(t)]
+            ctype = c_type(t.dtype)
+            if storage.pointer is None:
+                self.body.append(f"    *({ctype} *)sg_out[{m}] = {storage.scalar};")
+            else:
+                self.body.append(f"    memcpy(sg_out[{m}], {storage.pointer}, sizeof({ctype}) * (size_t){_size_c(t)});")
+
+    def _write_updates(self) -> None:
+        snapshots: dict[int, str] = {}
+        state_pointers = {id(v): self.storage[id(v)].pointer for v in self.states}
+        for var, value in self.updates:
+            if value is var:
+                continue
+            storage = self.storage[id(value)]
+            if storage.pointer is not None and storage.pointer in state_pointers.values():
+                name = self.names.fresh("snap")
+                ctype = c_type(value.dtype)
+                self.temporaries.append((name, ctype))
+                bytes_ = f"sizeof({ctype}) * (size_t){_size_c(value)}"
+                self.body.append(
+                    f"    {name} = ({ctype} *)malloc({bytes_} + 1);\n"
+                    f'    if ({name} == NULL) {{ sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory"); goto done; }}\n'
+                    f"    memcpy({name}, {storage.pointer}, {bytes_});"
+                )
+                snapshots[id(value)] = name
+        for var, value in self.updates:
+            if value is var:
+                continue
+            target = state_pointers[id(var)]
+            ctype = c_type(var.dtype)
+            storage = self.storage[id(value)]
+            if storage.pointer is None:
+                self.body.append(f"    {target}[0] = {storage.scalar};")
+            else:
+                source = snapshots.get(id(value), storage.pointer)
+                self.body.append(f"    memcpy({target}, {source}, sizeof({ctype}) * (size_t){_size_c(var)});")
+
+    def _last_uses(self) -> dict[int, int]:
+        """For each temporary's owning tensor, the index of the last node reading it
+        (outputs and updates count as read after every node)."""
+        root_of: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for index, node in enumerate(self.nodes):
+            for t in node.outputs:
+                root_of[id(t)] = root_of.get(id(node.inputs[0]), id(t)) if isinstance(node.op, Reshape) else id(t)
+            for t in node.inputs:
+                root = root_of.get(id(t), id(t))
+                last[root] = index
+        end = len(self.nodes)
+        for t in self.outputs + [v for _, v in self.updates]:
+            last[root_of.get(id(t), id(t))] = end
+        self._root_of = root_of
+        return last
+
+    def _free_if_done(self, t: Tensor, index: int, last_use: dict[int, int]) -> None:
+        storage = self.storage.get(id(t))
+        if storage is None or not storage.temporary or storage.root is None:
+            return
+        if last_use.get(storage.root) == index:
+            name = self.storage[storage.root].pointer
+            self.body.append(f"    free({name}); {name} = NULL;")
+            last_use[storage.root] = -1  # freed once
+
+    # --- the text ----------------------------------------------------------------------
+
+    def _source(self) -> str:
+        lines = [
+            "/* Generated by symgraph: one translation unit for one compiled function. */",
+            '#include "symgraph.h"',
+            "",
+            *(f"#define SG_SYM_{s.serial} {k}  {c_comment(s.name)}" for k, s in enumerate(self.symbols)),
+            "",
+            *self.kernels,
+            f"int {ENTRY}(void **sg_in, void **sg_out, void **sg_state, void **sg_const,",
+            "             const int64_t *sg_sizes, int32_t *sg_failed, SG_ERR_PARAMS)",
+            "{",
+            "    int sg_status = SG_OK;",
+            "    (void)sg_in; (void)sg_out; (void)sg_state; (void)sg_const; (void)sg_failed;",
+        ]
+        lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
+        lines += [f"    {ctype} *{name} = NULL;" for name, ctype in self.temporaries]
+        lines += self.decls
+        lines += self.body
+        lines += ["    goto done;", "done:"]
+        lines += [f"    free({name});" for name, _ in self.temporaries]
+        lines += ["    return sg_status;", "}", ""]
+        return "\n".join(lines)
+
+
+def _kernel_function(name: str, node: Node, code: str, params: list[str]) -> str:
+    symbols = sorted({int(m) for m in _SYMBOL.findall(code)})
+    binds = [f"    const int64_t n_{s} = sg_sizes[SG_SYM_{s}];" for s in symbols]
+    signature = ", ".join(["const int64_t *sg_sizes", *params, "SG_ERR_PARAMS"])
+    body = "\n".join("    " + line if line else line for line in code.split("\n"))
+    return "\n".join(
+        [
+            c_comment(_describe(node)),
+            f"static int {name}({signature})",
+            "{",
+            "    (void)sg_sizes; (void)sg_errbuf; (void)sg_errbuf_size;",
+            *binds,
+            body,
+            "    return SG_OK;",
+            "}",
+            "",
+        ]
+    )
+
+
+def _describe(node: Node) -> str:
+    where = f" at {node.location.short}" if node.location else ""
+    ins = ", ".join(str(t.type) for t in node.inputs)
+    outs = ", ".join(str(t.type) for t in node.outputs)
+    return f"{node.op}({ins}) -> {outs}{where}"
+
+
+def _carray(ptr: str, t: Tensor) -> CArray:
+    return CArray(ptr, c_type(t.dtype), t.dtype, tuple(shp.to_c(d) for d in t.shape), t.shape)
+
+
+def _size_c(t: Tensor) -> str:
+    return shp.to_c(shp.prod(list(t.shape)))
+
+
+def _symbols_of(inputs: list[Tensor]) -> list[Sym]:
+    found: dict[Sym, None] = {}
+    for t in inputs:
+        for d in t.shape:
+            if isinstance(d, DimExpr):
+                for s in sorted(d.symbols(), key=lambda s: s.serial):
+                    found.setdefault(s, None)
+    return list(found)

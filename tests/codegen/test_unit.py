@@ -1,0 +1,71 @@
+"""The generated unit: structure of the C, updates, outputs and call-time errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+
+def test_kernels_are_named_after_ops_and_reshape_is_free():
+    x = sg.placeholder((None, 3), name="x")
+    f = sg.function([x], sg.reshape(x + 1.0, (-1,)), mode="c")
+    source = f.c_source
+    assert "static int k" in source and "_add(" in source
+    assert "reshape" not in source.split("int sg_entry")[1]  # no kernel: the buffer is shared
+    assert "(1.f)" in source  # a one-element constant is inlined
+    np.testing.assert_array_equal(f(np.zeros((2, 3), "float32")), np.ones(6))
+
+
+def test_user_names_reach_c_only_in_comments():
+    x = sg.placeholder((None,), name="x */ int evil; /*")
+    f = sg.function([x], x + x, mode="c")
+    code = [line for line in f.c_source.splitlines() if not line.strip().startswith("/*") and "/*" not in line]
+    assert not any("evil" in line for line in code)
+    np.testing.assert_array_equal(f(np.ones(2, "float32")), [2, 2])
+
+
+def test_updates_read_old_values_in_c():
+    a = sg.Variable(np.float32(1.0), name="a")
+    b = sg.Variable(np.float32(10.0), name="b")
+    swap = sg.function([], [a, b], updates=[(a, b), (b, a + b)], mode="c")
+    assert [float(v) for v in swap()] == [1.0, 10.0]
+    assert float(a.get_value()) == 10.0 and float(b.get_value()) == 11.0
+
+
+def test_outputs_are_fresh_arrays():
+    W = sg.Variable(np.zeros(3, "float32"), name="W")
+    x = sg.placeholder((3,), name="x")
+    f = sg.function([x], [W, x, x + W, x + W], updates=[(W, W + 1.0)], mode="c")
+    data = np.zeros(3, "float32")
+    w_out, x_out, s1, s2 = f(data)
+    w_out[0] = x_out[0] = s1[0] = 42
+    assert W.get_value()[0] == 1 and data[0] == 0 and s2[0] == 0
+
+
+def test_one_build_serves_every_batch_size():
+    x = sg.placeholder((None, 4), name="x")
+    b = sg.Variable(np.arange(4, dtype="float32"), name="b")
+    f = sg.function([x], x + b, mode="c")
+    for batch in (1, 7, 128):
+        data = np.random.default_rng(batch).standard_normal((batch, 4)).astype("float32")
+        np.testing.assert_array_equal(f(data), data + np.arange(4, dtype="float32"))
+
+
+def test_call_time_shape_error_from_c_names_the_node():
+    x = sg.placeholder((None,), name="x")
+    y = sg.placeholder((None,), name="y")
+    out = x + y  # the line named
+    f = sg.function([x, y], out, mode="c")
+    with pytest.raises(sg.errors.ShapeError) as info:
+        f(np.ones(3, "float32"), np.ones(4, "float32"))
+    message = str(info.value)
+    assert message.startswith("add:") and "float32[x.0] = (3,)" in message and "test_unit.py:" in message
+
+
+def test_non_contiguous_inputs_are_accepted():
+    x = sg.placeholder((None, 2), name="x")
+    f = sg.function([x], x + x, mode="c")
+    data = np.arange(12, dtype="float32").reshape(3, 4)[:, ::2]
+    np.testing.assert_array_equal(f(data), data * 2)
