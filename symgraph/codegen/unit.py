@@ -169,11 +169,7 @@ class _UnitWriter:
                 name = self.names.fresh("t")
                 self.temporaries.append((name, c_type(t.dtype)))
                 bytes_ = f"sizeof({c_type(t.dtype)}) * (size_t){_size_c(t)}"
-                self.body.append(
-                    f"    {name} = ({c_type(t.dtype)} *)malloc({bytes_} + 1);\n"
-                    f"    if ({name} == NULL) {{ *sg_failed = {index}; "
-                    f'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes", {bytes_}); goto done; }}'
-                )
+                self.body.append(_malloc(name, c_type(t.dtype), bytes_, index))
                 self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
             targets.append(name)
 
@@ -253,11 +249,8 @@ class _UnitWriter:
                 ctype = c_type(value.dtype)
                 self.temporaries.append((name, ctype))
                 bytes_ = f"sizeof({ctype}) * (size_t){_size_c(value)}"
-                self.body.append(
-                    f"    {name} = ({ctype} *)malloc({bytes_} + 1);\n"
-                    f'    if ({name} == NULL) {{ sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory"); goto done; }}\n'
-                    f"    memcpy({name}, {storage.pointer}, {bytes_});"
-                )
+                self.body.append(_malloc(name, ctype, bytes_, -1))
+                self.body.append(f"    memcpy({name}, {storage.pointer}, {bytes_});")
                 snapshots[id(value)] = name
         for var, value in self.updates:
             if value is var:
@@ -321,6 +314,15 @@ class _UnitWriter:
         lines += [f"    free({name});" for name, _ in self.temporaries]
         lines += ["    return sg_status;", "}", ""]
         return "\n".join(lines)
+
+
+def _malloc(name: str, ctype: str, bytes_: str, node_index: int) -> str:
+    """Allocate a temporary (one spare byte: malloc(0) may return NULL), failing cleanly."""
+    fail = f'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes", {bytes_});'
+    return (
+        f"    {name} = ({ctype} *)malloc({bytes_} + 1);\n"
+        f"    if ({name} == NULL) {{ *sg_failed = {node_index}; {fail} goto done; }}"
+    )
 
 
 def _kernel_function(name: str, node: Node, code: str, params: list[str]) -> str:

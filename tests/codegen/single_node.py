@@ -35,8 +35,8 @@ def last_node(fn: Callable, arrays: Sequence[np.ndarray]) -> Node:
 
 
 def c_source(node: Node) -> str:
-    ins = [CArray(f"in{i}", c_type(t.dtype), t.dtype, tuple(map(str, t.shape)), t.shape) for i, t in enumerate(node.inputs)]
-    outs = [CArray(f"out{i}", c_type(t.dtype), t.dtype, tuple(map(str, t.shape)), t.shape) for i, t in enumerate(node.outputs)]
+    ins = [_carray(f"in{i}", t) for i, t in enumerate(node.inputs)]
+    outs = [_carray(f"out{i}", t) for i, t in enumerate(node.outputs)]
     lines = ['#include "symgraph.h"', "int sg_kernel(void **ins, void **outs, SG_ERR_PARAMS) {"]
     lines += [f"    const {a.ctype} *in{i} = (const {a.ctype} *)ins[{i}];" for i, a in enumerate(ins)]
     lines += [f"    {a.ctype} *out{i} = ({a.ctype} *)outs[{i}];" for i, a in enumerate(outs)]
@@ -48,6 +48,10 @@ def c_source(node: Node) -> str:
         lines += ["    {", node.op.c_kernel(ins, outs), "    }"]
     lines += ["    return SG_OK;", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _carray(name: str, t: sg.Tensor) -> CArray:
+    return CArray(name, c_type(t.dtype), t.dtype, tuple(map(str, t.shape)), t.shape)
 
 
 def run_c(fn: Callable, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
