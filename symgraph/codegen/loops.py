@@ -85,20 +85,37 @@ def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[
     if not groups:
         return body
     total = shp.to_c(shp.prod(list(out_shape)))
+    serial = _nested_loops(indices, sizes, body, parallel=False)
+    if isinstance(shp.prod(list(out_shape)), int) and shp.prod(list(out_shape)) < PARALLEL_MIN_STATIC:
+        return serial
+    parallel = _nested_loops(indices, sizes, body, parallel=True)
+    # entering an OpenMP region costs even with if(false): branch before it instead
+    return f"if ({total} >= SG_PARALLEL_MIN) {{\n{_indent(parallel)}\n}} else {{\n{_indent(serial)}\n}}"
+
+
+# below this many elements (known when the graph is built) no parallel loop is emitted;
+# symgraph.h's SG_PARALLEL_MIN decides at call time for symbolic sizes
+PARALLEL_MIN_STATIC = 32768
+
+
+def _nested_loops(indices: list[str], sizes: list[str], body: str, parallel: bool) -> str:
     lines = []
     for g, (index, size) in enumerate(zip(indices, sizes)):
         pad = "    " * g
-        innermost = g == len(groups) - 1
-        if g == 0:
-            simd = " simd" if innermost else ""
-            lines.append(f"{pad}#pragma omp parallel for{simd} if ({total} >= SG_PARALLEL_MIN)")
+        innermost = g == len(indices) - 1
+        if g == 0 and parallel:
+            lines.append(f"{pad}#pragma omp parallel for{' simd' if innermost else ''}")
         elif innermost:
             lines.append(f"{pad}#pragma omp simd")
         lines.append(f"{pad}for (int64_t {index} = 0; {index} < {size}; {index}++) {{")
-    lines.append("    " * len(groups) + body)
-    for g in reversed(range(len(groups))):
+    lines.append("    " * len(indices) + body)
+    for g in reversed(range(len(indices))):
         lines.append("    " * g + "}")
     return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))
 
 
 def _merge_axes(out_shape: Shape, patterns: list[list[bool]]) -> list[list[int]]:

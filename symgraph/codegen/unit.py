@@ -3,8 +3,8 @@
 ``generate(inputs, outputs, updates)`` walks the graph in topological order and decides
 where every tensor lives:
 
-- placeholders, Variables and constants are buffers the caller passes (``sg_in``,
-  ``sg_state``, ``sg_const``); a one-element constant is also inlined as a literal into
+- placeholders, Variables and constants are buffers the caller passes (in ``sg_buf``);
+  a one-element constant is also inlined as a literal into
   elementwise expressions, and a ``dim_value`` is a C expression of the sizes;
 - a reshape shares its input's buffer;
 - every other node is a kernel (a static function named after its op) writing a fresh
@@ -16,8 +16,10 @@ buffers, and then the updates are written into the Variables' buffers: all updat
 read the values from before the call (Theano's rule), so an update whose value is
 another Variable is snapshotted first.
 
-The entry point takes the sizes of every symbolic dimension (``sg_sizes``, in the
-order of ``Unit.symbols``) and returns a status; on failure ``*sg_failed`` holds the
+The entry point takes one array of buffer pointers (``sg_buf``: the inputs, then the
+outputs, the Variables' buffers and the constants, in the orders of ``Unit``), the sizes
+of every symbolic dimension (``sg_sizes``, in the order of ``Unit.symbols``) and returns
+a status; on failure ``*sg_failed`` holds the
 index (into ``Unit.nodes``) of the node whose kernel failed, and the message is in the
 caller's buffer.
 """
@@ -42,8 +44,7 @@ from symgraph.ops.shape_ops import Reshape
 
 ENTRY = "sg_entry"
 CDEF = (
-    f"int {ENTRY}(void **sg_in, void **sg_out, void **sg_state, void **sg_const, "
-    "const int64_t *sg_sizes, int32_t *sg_failed, char *sg_errbuf, size_t sg_errbuf_size);"
+    f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, char *sg_errbuf, size_t sg_errbuf_size);"
 )
 _SYMBOL = re.compile(r"\bn_(\d+)\b")
 
@@ -121,15 +122,15 @@ class _UnitWriter:
         out = node.outputs[0]
         if isinstance(op, Placeholder):
             k = next(i for i, t in enumerate(self.inputs) if t is out)
-            self.storage[id(out)] = self._declare_pointer(f"in{k}", out, f"sg_in[{k}]", const=True)
+            self.storage[id(out)] = self._declare_pointer(f"in{k}", out, f"sg_buf[{k}]", const=True)
         elif isinstance(op, SharedVariable):
             k = len(self.states)
             self.states.append(out)  # type: ignore[arg-type]
-            self.storage[id(out)] = self._declare_pointer(f"st{k}", out, f"sg_state[{k}]", const=False)
+            self.storage[id(out)] = self._declare_pointer(f"st{k}", out, f"sg_buf[SG_STATE + {k}]", const=False)
         elif isinstance(op, Constant):
             k = len(self.constants)
             self.constants.append(op.value)
-            storage = self._declare_pointer(f"cst{k}", out, f"sg_const[{k}]", const=True)
+            storage = self._declare_pointer(f"cst{k}", out, f"sg_buf[SG_CONST + {k}]", const=True)
             if op.value.size == 1:
                 storage.scalar = c_literal(op.value.reshape(()).item(), op.value.dtype)
             self.storage[id(out)] = storage
@@ -163,7 +164,7 @@ class _UnitWriter:
             slot = output_slots.get(id(t))
             if slot is not None:
                 name = f"out{slot}"
-                self.decls.append(f"    {c_type(t.dtype)} *{name} = ({c_type(t.dtype)} *)sg_out[{slot}];")
+                self.decls.append(f"    {c_type(t.dtype)} *{name} = ({c_type(t.dtype)} *)sg_buf[SG_OUT + {slot}];")
                 self.storage[id(t)] = Storage(pointer=name)
             else:
                 name = self.names.fresh("t")
@@ -233,9 +234,10 @@ class _UnitWriter:
             storage = self.storage[id(t)]
             ctype = c_type(t.dtype)
             if storage.pointer is None:
-                self.body.append(f"    *({ctype} *)sg_out[{m}] = {storage.scalar};")
+                self.body.append(f"    *({ctype} *)sg_buf[SG_OUT + {m}] = {storage.scalar};")
             else:
-                self.body.append(f"    memcpy(sg_out[{m}], {storage.pointer}, sizeof({ctype}) * (size_t){_size_c(t)});")
+                size = f"sizeof({ctype}) * (size_t){_size_c(t)}"
+                self.body.append(f"    memcpy(sg_buf[SG_OUT + {m}], {storage.pointer}, {size});")
 
     def _write_updates(self) -> None:
         snapshots: dict[int, str] = {}
@@ -298,13 +300,16 @@ class _UnitWriter:
             '#include "symgraph.h"',
             "",
             *(f"#define SG_SYM_{s.serial} {k}  {c_comment(s.name)}" for k, s in enumerate(self.symbols)),
+            "/* where each kind of buffer starts in sg_buf: inputs, outputs, Variables, constants */",
+            f"#define SG_OUT {len(self.inputs)}",
+            f"#define SG_STATE {len(self.inputs) + len(self.outputs)}",
+            f"#define SG_CONST {len(self.inputs) + len(self.outputs) + len(self.states)}",
             "",
             *self.kernels,
-            f"int {ENTRY}(void **sg_in, void **sg_out, void **sg_state, void **sg_const,",
-            "             const int64_t *sg_sizes, int32_t *sg_failed, SG_ERR_PARAMS)",
+            f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, SG_ERR_PARAMS)",
             "{",
             "    int sg_status = SG_OK;",
-            "    (void)sg_in; (void)sg_out; (void)sg_state; (void)sg_const; (void)sg_failed;",
+            "    (void)sg_buf; (void)sg_failed;",
         ]
         lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
         lines += [f"    {ctype} *{name} = NULL;" for name, ctype in self.temporaries]

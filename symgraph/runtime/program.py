@@ -1,11 +1,15 @@
 """A generated unit, built and ready to call: the "c" mode of ``sg.function``.
 
-``CProgram.run`` has the interpreter's signature (input arrays and symbol sizes in,
-output and update arrays out), so ``Function`` treats both modes alike. The call does
-as little Python as it can: pointers to the Variables' buffers and the constants are
-made once; per call it makes the inputs contiguous, allocates the outputs, fills the
-pointer arrays and calls the entry point. A failing status becomes the symgraph error
-its code names, with the failing node's op, input types and shapes, and user line.
+The call does as little Python as it can: the buffer array passed to the entry point
+holds the Variables' buffers and the constants from the start; a call writes only the
+inputs' and outputs' pointers and the symbolic sizes. ``call_fast`` takes positional,
+C-contiguous arrays of the exact dtypes with precomputed checks; anything else goes
+through ``run``, after ``Function`` has checked and converted the arguments. A failing
+status becomes the symgraph error its code names, with the failing node's op, input
+types and shapes, and user line.
+
+The buffer array is reused between calls: one compiled function must not be called
+from two threads at once.
 """
 
 from __future__ import annotations
@@ -39,33 +43,147 @@ class CProgram:
     def __init__(self, unit: Unit, name_hint: str = "function"):
         self.unit = unit
         self.library = build(unit.source, unit.cdef, name_hint=name_hint)
-        ffi = self.library.ffi
-        self._ffi = ffi
+        ffi = self._ffi = self.library.ffi
         self._entry = getattr(self.library.lib, ENTRY)
+        self._n_in, self._n_out = len(unit.inputs), len(unit.outputs)
         self._constants = [np.ascontiguousarray(c) for c in unit.constants]
-        self._state_ptrs = ffi.new("void*[]", [ffi.from_buffer(v.storage) for v in unit.states] or [ffi.NULL])
-        self._const_ptrs = ffi.new("void*[]", [ffi.from_buffer(c) for c in self._constants] or [ffi.NULL])
+        fixed = [ffi.from_buffer(v.storage) for v in unit.states] + [ffi.from_buffer(c) for c in self._constants]
+        self._fixed = fixed  # keeps the pointers' owners alive
+        self._buf = ffi.new("void*[]", max(1, self._n_in + self._n_out + len(fixed)))
+        for k, p in enumerate(fixed):
+            self._buf[self._n_in + self._n_out + k] = p
+        self._sizes = ffi.new("int64_t[]", max(1, len(unit.symbols)))
         self._failed = ffi.new("int32_t *")
         self._errbuf = ffi.new("char[]", ERRBUF_SIZE)
         self._out_types = [(t.dtype, t.shape) for t in unit.outputs]
+        self._fast = _FastPath(unit) if _FastPath.applies(unit) else None
+        self._from_buffer = ffi.from_buffer
 
     def run(self, values: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> list[np.ndarray]:
-        ffi = self._ffi
+        """The outputs for checked input arrays and the sizes bound from them."""
         ins = [v if v.flags.c_contiguous else np.ascontiguousarray(v) for v in values]
         outs = [np.empty(shp.evaluate_shape(shape, sizes), dtype) for dtype, shape in self._out_types]
-        in_ptrs = ffi.new("void*[]", [ffi.from_buffer(a) for a in ins] or [ffi.NULL])
-        out_ptrs = ffi.new("void*[]", [ffi.from_buffer(o) for o in outs] or [ffi.NULL])
-        size_values = ffi.new("int64_t[]", [sizes[s] for s in self.unit.symbols] or [0])
-        status = self._entry(
-            in_ptrs, out_ptrs, self._state_ptrs, self._const_ptrs, size_values, self._failed, self._errbuf, ERRBUF_SIZE
-        )
+        size_values = [sizes[s] for s in self.unit.symbols]
+        return self._call(ins, outs, size_values)
+
+    def call_fast(self, args: tuple) -> list[np.ndarray] | None:
+        """The outputs for positional C-contiguous arrays of the exact dtypes and static
+        sizes; None when anything is unusual, so the caller takes the checked path.
+
+        The per-call work is written out flat on purpose: this is the whole Python cost
+        of a call (the slots' pointers stay valid without keeping the cdata: the arrays
+        they point into are alive until the call returns)."""
+        fast = self._fast
+        if fast is None or len(args) != self._n_in:
+            return None
+        buf, from_buffer, sizes = self._buf, self._from_buffer, self._sizes
+        i = 0
+        for a in args:
+            dtype, ndim, static, binds = fast.specs[i]
+            if type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim or not a.flags.c_contiguous:
+                return None
+            if static or binds:
+                shape = a.shape
+                for axis, value in static:
+                    if shape[axis] != value:
+                        return None
+                for axis, k, first in binds:
+                    if first:
+                        sizes[k] = shape[axis]
+                    elif sizes[k] != shape[axis]:
+                        return None
+            buf[i] = from_buffer(a)
+            i += 1
+        outs = []
+        for dtype, kind, shape in fast.outputs:
+            if kind == _SHAPE_OF_INPUT:
+                shape = args[shape].shape
+            elif kind == _SHAPE_WITH_SYMBOLS:
+                shape = tuple(d if d >= 0 else sizes[-1 - d] for d in shape)
+            out = np.empty(shape, dtype)
+            buf[i] = from_buffer(out)
+            outs.append(out)
+            i += 1
+        status = self._entry(buf, sizes, self._failed, self._errbuf, ERRBUF_SIZE)
         if status:
-            self._raise(status, sizes)
+            self._raise(status, {s: sizes[k] for k, s in enumerate(self.unit.symbols)})
+        return outs
+
+    def _call(self, ins: Sequence[np.ndarray], outs: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
+        from_buffer, buf = self._from_buffer, self._buf
+        keep = [from_buffer(a) for a in ins]
+        keep += [from_buffer(o) for o in outs]
+        buf[0 : len(keep)] = keep
+        if sizes:
+            self._sizes[0 : len(sizes)] = sizes
+        status = self._entry(buf, self._sizes, self._failed, self._errbuf, ERRBUF_SIZE)
+        if status:
+            self._raise(status, dict(zip(self.unit.symbols, sizes)))
         return outs
 
     def _raise(self, status: int, sizes: Mapping[Sym, int]) -> None:
         message = self._ffi.string(self._errbuf).decode("utf-8", "replace")
         self._errbuf[0] = b"\0"
-        node = self.unit.nodes[self._failed[0]]
+        failed = self._failed[0]
+        if not 0 <= failed < len(self.unit.nodes):
+            raise STATUS_ERRORS.get(status, RuntimeError)(message)
+        node = self.unit.nodes[failed]
         shapes = [shp.evaluate_shape(t.shape, sizes) for t in node.inputs]
         raise STATUS_ERRORS.get(status, RuntimeError)(describe_call_failure(node, shapes, message))
+
+
+class _FastPath:
+    """Precomputed checks for ``call_fast``: per input its dtype, rank, static sizes and
+    the symbols its axes bind (or check, when an earlier axis bound them); per output
+    how its shape is made: static, an input's shape, or static sizes and symbol
+    positions (-1 - k for the k-th symbol)."""
+
+    @staticmethod
+    def applies(unit: Unit) -> bool:
+        """Every symbolic size is a plain symbol of some input axis, and every output
+        size is static or such a symbol (else the general binder is needed)."""
+        for t in unit.inputs:
+            if any(not isinstance(d, int) and _plain_symbol(d) is None for d in t.shape):
+                return False
+        plain = {_plain_symbol(d) for t in unit.inputs for d in t.shape if not isinstance(d, int)}
+        if set(unit.symbols) - plain:
+            return False
+        return all(isinstance(d, int) or _plain_symbol(d) is not None for t in unit.outputs for d in t.shape)
+
+    def __init__(self, unit: Unit):
+        index = {s: k for k, s in enumerate(unit.symbols)}
+        seen: set[int] = set()
+        self.specs = []
+        for t in unit.inputs:
+            static = tuple((axis, d) for axis, d in enumerate(t.shape) if isinstance(d, int))
+            binds = []
+            for axis, d in enumerate(t.shape):
+                if not isinstance(d, int):
+                    k = index[_plain_symbol(d)]
+                    binds.append((axis, k, k not in seen))
+                    seen.add(k)
+            self.specs.append((t.dtype, t.ndim, static, tuple(binds)))
+        self.outputs = [self._output_shape(t, unit.inputs, index) for t in unit.outputs]
+
+    @staticmethod
+    def _output_shape(t, inputs, index) -> tuple:
+        """(dtype, how the shape is made, what it is made from)."""
+        if all(isinstance(d, int) for d in t.shape):
+            return (t.dtype, _SHAPE_STATIC, tuple(t.shape))
+        for i, x in enumerate(inputs):
+            if x.shape == t.shape:
+                return (t.dtype, _SHAPE_OF_INPUT, i)
+        codes = tuple(d if isinstance(d, int) else -1 - index[_plain_symbol(d)] for d in t.shape)
+        return (t.dtype, _SHAPE_WITH_SYMBOLS, codes)
+
+
+_SHAPE_STATIC, _SHAPE_OF_INPUT, _SHAPE_WITH_SYMBOLS = 0, 1, 2
+
+
+def _plain_symbol(d: object) -> Sym | None:
+    """The symbol ``d`` is, when it is exactly one symbol."""
+    if isinstance(d, shp.DimExpr) and len(d.terms) == 1:
+        ((mono, coeff),) = d.terms
+        if coeff == 1 and len(mono) == 1 and isinstance(mono[0], Sym):
+            return mono[0]
+    return None
