@@ -219,3 +219,76 @@ def ops_in(case: Case) -> set[str]:
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         names |= {n.op.name for n in toposort(outs)}
     return names
+
+
+# --- the compiled backend: one unit per case, all its shape groups at once ----------
+#
+# Building a C unit costs ~0.2 s, so the "c" checks compile one function per case whose
+# inputs are every shape group's placeholders and whose outputs are every group's
+# results (or gradients), then compare group by group.
+
+
+def check_case_in_c(case: Case, symbolic: bool, seed: int = 0) -> None:
+    """Every shape group of ``case`` in mode "c" against numpy, contiguous and strided."""
+    groups = [case.sample(np.random.default_rng(seed + g), shapes) for g, shapes in enumerate(case.shapes)]
+    phs, outs, counts = [], [], []
+    for arrays in groups:
+        group_phs = placeholders_for(arrays, symbolic)
+        out = case.fn(*group_phs)
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        phs += group_phs
+        outs += out
+        counts.append(len(out))
+    f = sg.function(phs, outs, mode="c")
+    for variant in (lambda a: a, strided):
+        flat = [variant(a) for arrays in groups for a in arrays]
+        got = f(*flat)
+        start = 0
+        for shapes, arrays, n in zip(case.shapes, groups, counts):
+            ref_args = [a.astype(np.float64) if case.ref64 and a.dtype.kind == "f" else a for a in arrays]
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = case.ref(*ref_args)
+            expected = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+            for g, e in zip(got[start : start + n], expected):
+                _assert_close(case, shapes, g, np.asarray(e))
+            start += n
+
+
+def check_case_grads_in_c(case: Case, seed: int = 0) -> None:
+    """The gradients of every shape group of ``case`` in "c" equal those in "py"."""
+    phs, grads = [], []
+    arrays_all = []
+    for g, shapes in enumerate(case.grad_shapes or case.shapes):
+        if any(0 in s for s in shapes):
+            continue
+        rng = np.random.default_rng(seed + g)
+        arrays = case.sample(rng, shapes, dtype_override="float64")
+        which = case.grad_args
+        if which is None:
+            which = tuple(i for i, a in enumerate(arrays) if a.dtype.kind == "f")
+        if not which:
+            continue
+        group_phs = placeholders_for(arrays, symbolic=False)
+        out = case.fn(*group_phs)
+        outs = [o for o in (list(out) if isinstance(out, (list, tuple)) else [out]) if o.dtype.kind == "f"]
+        cost = sum(sg.sum(o * rng.standard_normal(_static(o.shape))) for o in outs)
+        grads += sg.grad(cost, [group_phs[i] for i in which])
+        phs += group_phs
+        arrays_all += arrays
+    if not grads:
+        return
+    in_c = sg.function(phs, grads, mode="c")(*arrays_all)
+    in_py = sg.function(phs, grads, mode="py")(*arrays_all)
+    for c, p in zip(in_c, in_py):
+        np.testing.assert_allclose(c, p, rtol=1e-10, atol=1e-12, err_msg=f"{case.name}: gradient in c vs py")
+
+
+def _assert_close(case: Case, shapes: tuple, got: np.ndarray, expected: np.ndarray) -> None:
+    label = f"{case.name} {shapes}"
+    assert got.shape == expected.shape, f"{label}: shape {got.shape} != numpy's {expected.shape}"
+    if expected.dtype.kind in "biu" or got.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, expected, err_msg=label)
+    else:
+        want = expected if case.ref64 else expected.astype(got.dtype)
+        np.testing.assert_allclose(got, want, rtol=case.rtol, atol=case.atol, err_msg=label)

@@ -7,7 +7,7 @@ import pytest
 
 from symgraph.ops import OP_TABLE
 from tests.cases import CASES
-from tests.opcheck import MODES, check_grad, check_reference, ops_in
+from tests.opcheck import MODES, check_case_grads_in_c, check_case_in_c, check_grad, check_reference, ops_in
 
 SOURCE_ONLY = {"dim_value"}  # exercised through shapes, not a table row
 
@@ -47,3 +47,16 @@ def test_every_op_in_the_table_has_a_case():
         covered |= ops_in(case)
     missing = sorted(set(OP_TABLE) - covered - SOURCE_ONLY)
     assert not missing, f"ops with no reference case in tests/cases/: {missing}"
+
+
+@pytest.mark.parametrize("symbolic", [False, True], ids=["static", "symbolic"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_compiled_c_matches_numpy(case, symbolic):
+    if symbolic and not case.symbolic:
+        pytest.skip("this case needs static shapes")
+    check_case_in_c(case, symbolic)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad_args != ()], ids=str)
+def test_compiled_c_gradients_match_py(case):
+    check_case_grads_in_c(case)

@@ -25,6 +25,7 @@ C build raises ``CompilerNotFoundError`` naming what to install.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import platform
 import shlex
@@ -37,6 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from symgraph.errors import UnsupportedError
+from symgraph.userdirs import cache_root, make_private_dirs
 
 DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O3", "-march=native")
 OPENMP_FLAG = "-fopenmp"
@@ -55,6 +57,11 @@ class ToolchainError(UnsupportedError):
 
 class CompilerNotFoundError(ToolchainError):
     """No C compiler was found; the message says what to install."""
+
+
+# Calling an undeclared function must fail the build, not the load: generated code only
+# calls what symgraph.h declares.
+STRICT = ("-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types")
 
 
 @dataclass(frozen=True)
@@ -101,10 +108,9 @@ def get_toolchain() -> Toolchain:
 @functools.lru_cache(maxsize=16)
 def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
     compiler = _find_compiler(cc_env)
-    version = _compiler_version(compiler)
     custom = cflags_env is not None and cflags_env.strip() != ""
     opt = tuple(shlex.split(cflags_env)) if custom else DEFAULT_OPT_FLAGS
-    opt, openmp = _probe_flags(compiler, opt, custom)
+    version, opt, openmp = _probed(compiler, opt, custom)
     omp = (OPENMP_FLAG,) if openmp else ()
     blas_inc, blas_lib, blas_name, blas_version = _openblas()
     shared = ("-bundle", "-undefined", "dynamic_lookup") if sys.platform == "darwin" else ("-shared",)
@@ -112,7 +118,7 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
     return Toolchain(
         compiler=compiler,
         version=version,
-        cflags=(*opt, "-fPIC", *omp),
+        cflags=(*opt, "-fPIC", *STRICT, *omp),
         ldflags=(*shared, *omp, *as_needed),
         openmp=openmp,
         include_dirs=(str(csrc_dir()), *_python_include_dirs(), blas_inc),
@@ -122,6 +128,44 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
         blas_version=blas_version,
         host=_host_cpu() if any("native" in f for f in opt) else platform.machine(),
     )
+
+
+def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tuple[str, tuple[str, ...], bool]:
+    """The compiler's version and the flags it accepts, remembered on disk.
+
+    Probing costs ~45 ms (a compile and ``--version``) in every fresh process, most of a
+    warm start's budget, so the answer is kept in the cache root, keyed by the
+    compiler's path, size and modification time and the flags asked for; a changed
+    compiler misses the entry and is probed again.
+    """
+    try:
+        st = os.stat(compiler[0])
+        key = json.dumps([list(compiler), st.st_size, st.st_mtime_ns, list(opt), custom])
+    except OSError:
+        key = None
+    path = cache_root() / "toolchain-probes.json"
+    known: dict = {}
+    if key is not None:
+        try:
+            known = json.loads(path.read_text())
+            hit = known.get(key)
+            if hit is not None:
+                return hit["version"], tuple(hit["opt"]), bool(hit["openmp"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            known = {}
+    version = _compiler_version(compiler)
+    probed_opt, openmp = _probe_flags(compiler, opt, custom)
+    if key is not None:
+        known = known if isinstance(known, dict) else {}
+        known[key] = {"version": version, "opt": list(probed_opt), "openmp": openmp}
+        try:
+            make_private_dirs(path.parent)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(known))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs the probe next time
+    return version, probed_opt, openmp
 
 
 def _find_compiler(cc_env: str) -> tuple[str, ...]:
