@@ -39,13 +39,14 @@ def c_literal(value: object, dtype: np.dtype) -> str:
         v = int(value)  # type: ignore[call-overload]
         if dtype.itemsize == 8:
             return f"INT64_C({v})" if v != -(2**63) else "INT64_MIN"
-        return str(v)
+        return str(v) if v >= 0 else f"({v})"
     v = float(value)  # type: ignore[arg-type]
     suffix = "f" if dtype == np.float32 else ""
     if math.isnan(v):
         return "((float)NAN)" if suffix else "((double)NAN)"
     if math.isinf(v):
-        return ("-" if v < 0 else "") + ("((float)INFINITY)" if suffix else "((double)INFINITY)")
+        inf = "((float)INFINITY)" if suffix else "((double)INFINITY)"
+        return f"(-{inf})" if v < 0 else inf
     scalar = dtype.type(v)
     if v != 0 and not 1e-4 <= abs(v) < 1e16:
         text = np.format_float_scientific(scalar, unique=True)

@@ -89,6 +89,7 @@ class _UnitWriter:
         self.states: list[Variable] = []
         self.constants: list[np.ndarray] = []
         self.kernels: list[str] = []
+        self.support: dict[str, None] = {}  # C helpers ops need (``c_support``), once each
         self.decls: list[str] = []  # declarations, all at the top of the entry (goto-safe)
         self.body: list[str] = []
         self.temporaries: list[tuple[str, str]] = []  # (name, ctype)
@@ -138,11 +139,23 @@ class _UnitWriter:
             self.storage[id(out)] = Storage(scalar=f"((int64_t){shp.to_c(op.dim)})")
         elif isinstance(op, Reshape):
             base = self.storage[id(node.inputs[0])]
-            self.storage[id(out)] = Storage(
-                pointer=self._pointer_of(node.inputs[0]), root=base.root, temporary=base.temporary
-            )
+            pointer = self._pointer_of(node.inputs[0])
+            self.storage[id(out)] = Storage(pointer=pointer, root=base.root, temporary=base.temporary)
+            self._check_same_size(index, node.inputs[0], out)
         else:
             self._kernel(index, node, output_slots)
+
+    def _check_same_size(self, index: int, source: Tensor, target: Tensor) -> None:
+        """A reshape shares its input's buffer: sizes that may differ at call time are checked."""
+        a, b = shp.prod(list(source.shape)), shp.prod(list(target.shape))
+        if a == b:
+            return
+        ca, cb = shp.to_c(a), shp.to_c(b)
+        message = '"cannot reshape %lld elements into %lld"'
+        self.body.append(
+            f"    if ({ca} != {cb}) {{ *sg_failed = {index}; "
+            f"sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, {message}, (long long){ca}, (long long){cb}); goto done; }}"
+        )
 
     def _declare_pointer(self, name: str, t: Tensor, source: str, const: bool) -> Storage:
         ctype = c_type(t.dtype)
@@ -174,6 +187,9 @@ class _UnitWriter:
                 self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
             targets.append(name)
 
+        support = getattr(node.op, "c_support", None)
+        if support is not None:
+            self.support.setdefault(support(node.inputs[0].dtype), None)
         function = f"k{index}_{node.op.name}"
         code, params, args = self._kernel_body(node)
         text = _kernel_function(function, node, code, params)
@@ -305,6 +321,7 @@ class _UnitWriter:
             f"#define SG_STATE {len(self.inputs) + len(self.outputs)}",
             f"#define SG_CONST {len(self.inputs) + len(self.outputs) + len(self.states)}",
             "",
+            *self.support,
             *self.kernels,
             f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, SG_ERR_PARAMS)",
             "{",

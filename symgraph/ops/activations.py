@@ -19,13 +19,33 @@ import numpy as np
 from symgraph.graph.core import Tensor
 from symgraph.ops.arithmetic import abs as _abs
 from symgraph.ops.arithmetic import add, clip, greater, less, logical_and, mul, sub, true_divide, where
-from symgraph.ops.elementwise import FLOAT, NUMERIC, Elementwise, TensorLike
+from symgraph.ops.c_api import c_math
+from symgraph.ops.elementwise import FLOAT, NUMERIC, Elementwise, TensorLike, c_const, c_maximum, c_minimum
 from symgraph.ops.math import erf, exp, square, tanh
 from symgraph.ops.registry import register
 
 
 def _float_input(x: Tensor) -> bool:
     return x.dtype.kind == "f"
+
+
+def c_sigmoid(x: str, dtype: np.dtype) -> str:
+    """The stable sigmoid as a C expression: e = exp(-|x|) <= 1, then 1/(1+e) for x >= 0
+    and e/(1+e) below (never overflows; NaN gives NaN)."""
+    e = f"{c_math('exp', dtype)}(-{c_math('fabs', dtype)}({x}))"
+    one = c_const(1, dtype)
+    return f"(({x} >= 0 ? {one} : {e}) / ({one} + {e}))"
+
+
+def c_log1p_exp_neg_abs(x: str, dtype: np.dtype) -> str:
+    """log1p(exp(-|x|)), the overflow-free part of softplus, as a C expression."""
+    return f"{c_math('log1p', dtype)}({c_math('exp', dtype)}(-{c_math('fabs', dtype)}({x})))"
+
+
+def _c_elu_negative(x: str, alpha: float, dtype: np.dtype) -> str:
+    """alpha * expm1(minimum(x, 0)) (elu's branch for x <= 0 and NaN; -0.0 gives 0.0)."""
+    low = c_minimum(x, c_const(0, dtype), dtype)
+    return f"({c_const(alpha, dtype)} * {c_math('expm1', dtype)}({low}))"
 
 
 @register
@@ -38,6 +58,10 @@ class Relu(Elementwise):
 
     def compute(self, x):
         return np.maximum(x, 0)
+
+    def c_expr(self, args, dtype):
+        """numpy's maximum(x, 0): NaN propagates, relu(-0.0) is 0.0."""
+        return c_maximum(args[0], c_const(0, dtype), dtype)
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -59,6 +83,10 @@ class LeakyRelu(Elementwise):
 
     def compute(self, x):
         return np.where(x >= 0, x, x * x.dtype.type(self.negative_slope))
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({x} >= 0 ? {x} : {x} * {c_const(self.negative_slope, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -83,6 +111,10 @@ class Elu(Elementwise):
 
     def compute(self, x):
         return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({x} > 0 ? {x} : {_c_elu_negative(x, self.alpha, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (out,), (g,) = inputs, outputs, output_grads
@@ -110,6 +142,10 @@ class Selu(Elementwise):
     def compute(self, x):
         alpha, scale = x.dtype.type(SELU_ALPHA), x.dtype.type(SELU_SCALE)
         return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({c_const(SELU_SCALE, dtype)} * ({x} > 0 ? {x} : {_c_elu_negative(x, SELU_ALPHA, dtype)}))"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (out,), (g,) = inputs, outputs, output_grads
@@ -151,6 +187,16 @@ class Gelu(Elementwise):
         cdf = np.asarray(_erf(x * t(_SQRT_HALF)), dtype=np.float64).astype(x.dtype)
         return t(0.5) * x * (1 + cdf)
 
+    def c_expr(self, args, dtype):
+        (x,) = args
+        half, one = c_const(0.5, dtype), c_const(1, dtype)
+        if self.approximate:
+            cube = f"{c_const(_GELU_C, dtype)} * {x} * {x} * {x}"
+            u = f"({c_const(_SQRT_2_OVER_PI, dtype)} * ({x} + {cube}))"
+            return f"({half} * {x} * ({one} + {c_math('tanh', dtype)}({u})))"
+        cdf = f"{c_math('erf', dtype)}({x} * {c_const(_SQRT_HALF, dtype)})"
+        return f"({half} * {x} * ({one} + {cdf}))"
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         if self.approximate:
@@ -190,6 +236,9 @@ class Sigmoid(Elementwise):
     def compute(self, x):
         return _stable_sigmoid(x)
 
+    def c_expr(self, args, dtype):
+        return c_sigmoid(args[0], dtype)
+
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
         return [mul(g, mul(out, sub(1, out)))]
@@ -205,6 +254,11 @@ class HardSigmoid(Elementwise):
 
     def compute(self, x):
         return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    def c_expr(self, args, dtype):
+        shifted = f"({args[0]} + {c_const(3, dtype)})"
+        clipped = c_minimum(c_maximum(shifted, c_const(0, dtype), dtype), c_const(6, dtype), dtype)
+        return f"({clipped} / {c_const(6, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -223,6 +277,10 @@ class Softplus(Elementwise):
     def compute(self, x):
         return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({c_maximum(x, c_const(0, dtype), dtype)} + {c_log1p_exp_neg_abs(x, dtype)})"
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         return [mul(g, sigmoid(x))]
@@ -237,6 +295,10 @@ class Softsign(Elementwise):
 
     def compute(self, x):
         return x / (1 + np.abs(x))
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({x} / ({c_const(1, dtype)} + {c_math('fabs', dtype)}({x})))"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -253,6 +315,10 @@ class Swish(Elementwise):
 
     def compute(self, x):
         return x * _stable_sigmoid(x)
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({x} * {c_sigmoid(x, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads

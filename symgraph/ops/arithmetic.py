@@ -11,6 +11,7 @@ import numpy as np
 
 from symgraph import dtypes
 from symgraph.graph.core import Tensor, TensorType, apply
+from symgraph.ops.c_api import c_math
 from symgraph.ops.elementwise import (
     ANY,
     BOOL,
@@ -19,6 +20,12 @@ from symgraph.ops.elementwise import (
     Elementwise,
     TensorLike,
     broadcast_shapes,
+    c_const,
+    c_ctype,
+    c_maximum,
+    c_minimum,
+    c_negate,
+    c_wrap,
     promote,
     sum_to_shape,
 )
@@ -27,6 +34,29 @@ from symgraph.ops.registry import register
 
 def _float_grad(x: Tensor) -> bool:
     return dtypes.is_float(x.dtype)
+
+
+def _c_float_floordiv(a: str, b: str, dtype: np.dtype) -> str:
+    """numpy's float floor_divide (npy_floor_divide/npy_divmod) as one C expression:
+    x // 0 is x / 0; else div = (a - fmod(a, b)) / b, one less when the remainder's sign
+    differs from b's, snapped to the nearest integer (floor, plus one above .5); a zero
+    quotient takes the sign of a / b."""
+    mod = f"{c_math('fmod', dtype)}({a}, {b})"
+    adjust = f"(({mod} != 0 && (({b} < 0) != ({mod} < 0))) ? {c_const(1, dtype)} : {c_const(0, dtype)})"
+    div = f"((({a} - {mod}) / {b}) - {adjust})"
+    floor = f"{c_math('floor', dtype)}({div})"
+    snapped = f"({floor} + (({div} - {floor}) > {c_const(0.5, dtype)} ? {c_const(1, dtype)} : {c_const(0, dtype)}))"
+    zero = f"{c_math('copysign', dtype)}({c_const(0, dtype)}, {a} / {b})"
+    return f"({b} == 0 ? ({a} / {b}) : ({div} != 0 ? {snapped} : {zero}))"
+
+
+def _c_float_mod(a: str, b: str, dtype: np.dtype) -> str:
+    """numpy's float remainder (npy_remainder): fmod(a, b) moved to b's sign (a zero
+    remainder is a zero of b's sign); x % 0 is fmod(x, 0), NaN."""
+    mod = f"{c_math('fmod', dtype)}({a}, {b})"
+    zero = f"{c_math('copysign', dtype)}({c_const(0, dtype)}, {b})"
+    moved = f"((({b} < 0) != ({mod} < 0)) ? ({mod} + {b}) : {mod})"
+    return f"({b} == 0 ? {mod} : ({mod} != 0 ? {moved} : {zero}))"
 
 
 @register
@@ -41,7 +71,9 @@ class Add(Elementwise):
 
     def c_expr(self, args, dtype):
         a, b = args
-        return f"({a} || {b})" if dtype.kind == "b" else f"({a} + {b})"
+        if dtype.kind == "b":
+            return f"({a} || {b})"
+        return f"({a} + {b})" if dtype.kind == "f" else c_wrap(a, "+", b, dtype)
 
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
@@ -59,6 +91,10 @@ class Sub(Elementwise):
     def compute(self, a, b):
         return a - b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} - {b})" if dtype.kind == "f" else c_wrap(a, "-", b, dtype)
+
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
         return [sum_to_shape(g, a.shape), sum_to_shape(neg(g), b.shape)]
@@ -73,6 +109,12 @@ class Mul(Elementwise):
 
     def compute(self, a, b):
         return a * b if a.dtype != np.bool_ else a & b
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        if dtype.kind == "b":
+            return f"({a} && {b})"
+        return f"({a} * {b})" if dtype.kind == "f" else c_wrap(a, "*", b, dtype)
 
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
@@ -90,6 +132,10 @@ class TrueDiv(Elementwise):
     def compute(self, a, b):
         return a / b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} / {b})"
+
     def grad(self, inputs, outputs, output_grads):
         (a, b), (out,), (g,) = inputs, outputs, output_grads
         return [sum_to_shape(true_divide(g, b), a.shape), sum_to_shape(neg(mul(g, true_divide(out, b))), b.shape)]
@@ -105,6 +151,19 @@ class FloorDiv(Elementwise):
 
     def compute(self, a, b):
         return np.floor_divide(a, b)
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return _c_float_floordiv(a, b, dtype)
+        ctype = c_ctype(dtype)
+        if dtype.kind == "u":
+            return f"(({ctype})({b} == 0 ? 0 : {a} / {b}))"
+        # x // 0 is 0 and MIN // -1 wraps to MIN, as numpy gives (C: undefined, a trap)
+        r = f"({a} % {b})"
+        floor = f"({a} / {b} - ({r} != 0 && (({r} < 0) != ({b} < 0))))"
+        return f"(({ctype})({b} == 0 ? 0 : ({b} == -1 ? {c_negate(a, dtype)} : {floor})))"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.shape_ops import zeros_like
@@ -123,6 +182,18 @@ class Mod(Elementwise):
 
     def compute(self, a, b):
         return np.remainder(a, b)
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return _c_float_mod(a, b, dtype)
+        ctype = c_ctype(dtype)
+        if dtype.kind == "u":
+            return f"(({ctype})({b} == 0 ? 0 : {a} % {b}))"
+        # x % 0 is 0 (numpy), x % -1 is 0 (C's MIN % -1 traps)
+        r = f"({a} % {b})"
+        return f"(({ctype})(({b} == 0 || {b} == -1) ? 0 : {r} + (({r} != 0 && (({r} < 0) != ({b} < 0))) ? {b} : 0)))"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.math import floor
@@ -145,6 +216,42 @@ class Pow(Elementwise):
         if a.dtype.kind in "iu" and np.any(b < 0):
             raise ValueError("integers to negative integer powers are not allowed")
         return np.power(a, b)
+
+    def c_expr(self, args, dtype):
+        """Floats: C's pow. Integers: exact power by squaring, wrapping around as numpy
+        does, through ``sg_ipow_<ctype>`` (defined by ``c_support``: a loop is no
+        expression). A negative exponent, which the reference rejects, gives 0."""
+        a, b = args
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return f"{c_math('pow', dtype)}({a}, {b})"
+        return f"sg_ipow_{c_ctype(dtype)}({a}, {b})"
+
+    def c_support(self, dtype):
+        """C definitions ``c_expr`` needs: the integer power function for ``dtype``."""
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return ""
+        ctype = c_ctype(dtype)
+        work = "uint64_t" if dtype.itemsize == 8 else "uint32_t"
+        guard = f"SG_IPOW_{ctype.upper()}"
+        return (
+            f"#ifndef {guard}\n"
+            f"#define {guard}\n"
+            f"/* a ** b for {dtype.name}, wrapping around like numpy; 0 for b < 0 (numpy raises) */\n"
+            f"static inline {ctype} sg_ipow_{ctype}({ctype} a, {ctype} b)\n"
+            "{\n"
+            f"    {work} base = ({work})a, r = 1;\n"
+            "    if (b < 0) return 0;\n"
+            "    while (b) {\n"
+            "        if (b & 1) r *= base;\n"
+            "        base *= base;\n"
+            "        b >>= 1;\n"
+            "    }\n"
+            f"    return ({ctype})r;\n"
+            "}\n"
+            "#endif\n"
+        )
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.math import log
@@ -169,6 +276,9 @@ class Neg(Elementwise):
     def compute(self, x):
         return -x
 
+    def c_expr(self, args, dtype):
+        return c_negate(args[0], dtype)
+
     def grad(self, inputs, outputs, output_grads):
         return [neg(output_grads[0])]
 
@@ -181,6 +291,16 @@ class Abs(Elementwise):
 
     def compute(self, x):
         return np.abs(x)
+
+    def c_expr(self, args, dtype):
+        """|x|; abs(INT_MIN) wraps to INT_MIN, as in numpy."""
+        (x,) = args
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            return f"{c_math('fabs', dtype)}({x})"
+        if dtype.kind in "bu":
+            return f"({x})"
+        return f"(({c_ctype(dtype)})({x} < 0 ? {c_negate(x, dtype)} : {x}))"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -196,6 +316,15 @@ class Sign(Elementwise):
 
     def compute(self, x):
         return np.sign(x)
+
+    def c_expr(self, args, dtype):
+        """-1, 0 or 1; sign(-0.0) is 0.0 and sign(NaN) NaN, as in numpy."""
+        (x,) = args
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f":
+            one, zero = c_const(1, dtype), c_const(0, dtype)
+            return f"({x} > 0 ? {one} : ({x} < 0 ? (-{one}) : ({x} == 0 ? {zero} : {x})))"
+        return f"(({c_ctype(dtype)})(({x} > 0) - ({x} < 0)))"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.shape_ops import zeros_like
@@ -213,6 +342,9 @@ class Maximum(Elementwise):
     def compute(self, a, b):
         return np.maximum(a, b)
 
+    def c_expr(self, args, dtype):
+        return c_maximum(*args, dtype)
+
     def grad(self, inputs, outputs, output_grads):
         return _minmax_grad(greater, inputs, output_grads)
 
@@ -226,6 +358,9 @@ class Minimum(Elementwise):
 
     def compute(self, a, b):
         return np.minimum(a, b)
+
+    def c_expr(self, args, dtype):
+        return c_minimum(*args, dtype)
 
     def grad(self, inputs, outputs, output_grads):
         return _minmax_grad(less, inputs, output_grads)
@@ -264,6 +399,10 @@ class Equal(Comparison):
     def compute(self, a, b):
         return a == b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} == {b})"
+
 
 @register
 class NotEqual(Comparison):
@@ -273,6 +412,10 @@ class NotEqual(Comparison):
 
     def compute(self, a, b):
         return a != b
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} != {b})"
 
 
 @register
@@ -284,6 +427,10 @@ class Less(Comparison):
     def compute(self, a, b):
         return a < b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} < {b})"
+
 
 @register
 class LessEqual(Comparison):
@@ -293,6 +440,10 @@ class LessEqual(Comparison):
 
     def compute(self, a, b):
         return a <= b
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} <= {b})"
 
 
 @register
@@ -304,6 +455,10 @@ class Greater(Comparison):
     def compute(self, a, b):
         return a > b
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} > {b})"
+
 
 @register
 class GreaterEqual(Comparison):
@@ -313,6 +468,10 @@ class GreaterEqual(Comparison):
 
     def compute(self, a, b):
         return a >= b
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} >= {b})"
 
 
 @register
@@ -325,6 +484,10 @@ class LogicalAnd(Comparison):
     def compute(self, a, b):
         return np.logical_and(a, b)
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} && {b})"
+
 
 @register
 class LogicalOr(Comparison):
@@ -335,6 +498,10 @@ class LogicalOr(Comparison):
 
     def compute(self, a, b):
         return np.logical_or(a, b)
+
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"({a} || {b})"
 
 
 @register
@@ -347,6 +514,10 @@ class LogicalXor(Comparison):
     def compute(self, a, b):
         return np.logical_xor(a, b)
 
+    def c_expr(self, args, dtype):
+        a, b = args
+        return f"((!({a})) != (!({b})))"
+
 
 @register
 class LogicalNot(Elementwise):
@@ -358,6 +529,9 @@ class LogicalNot(Elementwise):
 
     def compute(self, x):
         return np.logical_not(x)
+
+    def c_expr(self, args, dtype):
+        return f"(!({args[0]}))"
 
     def grad(self, inputs, outputs, output_grads):
         return [None]
@@ -373,6 +547,9 @@ class IsNan(Elementwise):
     def compute(self, x):
         return np.isnan(x)
 
+    def c_expr(self, args, dtype):
+        return f"(isnan({args[0]}) != 0)" if np.dtype(dtype).kind == "f" else "0"
+
     def grad(self, inputs, outputs, output_grads):
         return [None]
 
@@ -386,6 +563,9 @@ class IsFinite(Elementwise):
 
     def compute(self, x):
         return np.isfinite(x)
+
+    def c_expr(self, args, dtype):
+        return f"(isfinite({args[0]}) != 0)" if np.dtype(dtype).kind == "f" else "1"
 
     def grad(self, inputs, outputs, output_grads):
         return [None]
@@ -409,6 +589,11 @@ class Where(Elementwise):
     def reference(self, cond, a, b):
         return np.asarray(np.where(cond, a, b), dtype=a.dtype)
 
+    def c_expr(self, args, dtype):
+        """(``dtype`` is the condition's, bool; a and b share the output's dtype.)"""
+        cond, a, b = args
+        return f"({cond} ? {a} : {b})"
+
     def grad(self, inputs, outputs, output_grads):
         (cond, a, b), (g,) = inputs, output_grads
         if not _float_grad(a):
@@ -425,6 +610,10 @@ class Clip(Elementwise):
 
     def compute(self, x, lo, hi):
         return np.minimum(np.maximum(x, lo), hi)
+
+    def c_expr(self, args, dtype):
+        x, lo, hi = args
+        return c_minimum(c_maximum(x, lo, dtype), hi, dtype)
 
     def grad(self, inputs, outputs, output_grads):
         (x, lo, hi), (g,) = inputs, output_grads
@@ -486,6 +675,9 @@ class StopGradient(Elementwise):
 
     def compute(self, x):
         return x
+
+    def c_expr(self, args, dtype):
+        return f"({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.shape_ops import zeros_like

@@ -104,6 +104,95 @@ def _weak_constant(value: bool | int | float, dtype: np.dtype) -> Tensor:
     return constant(np.array(value, dtype))
 
 
+# ---------------------------------------------------------------- C expression helpers
+#
+# What ops' ``c_expr`` methods share (see symgraph.ops.c_api for the contract). The value
+# of every expression they build is the output element itself: integer results are cast
+# back to their dtype (C computes int8/int16/uint8 in int, and signed overflow is
+# undefined there, while numpy wraps around), float constants carry the dtype's suffix.
+
+C_TYPES = {
+    "bool": "bool",
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "uint8": "uint8_t",
+    "float32": "float",
+    "float64": "double",
+}
+
+_UNSIGNED = {"int32": "uint32_t", "int64": "uint64_t"}
+
+
+def c_ctype(dtype: np.dtype) -> str:
+    """The C type of one element of ``dtype``."""
+    return C_TYPES[np.dtype(dtype).name]
+
+
+def c_const(value: float, dtype: np.dtype) -> str:
+    """The finite number ``value`` rounded to ``dtype``, as a C literal of that type."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        v = int(value)
+        if dtype.itemsize == 8:
+            return "INT64_MIN" if v == -(2**63) else f"INT64_C({v})"
+        return str(v) if v >= 0 else f"({v})"
+    scalar = dtype.type(value)
+    if not np.isfinite(scalar):
+        raise ValueError(f"c_const takes finite values, got {value!r}")
+    if scalar != 0 and not 1e-4 <= abs(scalar) < 1e16:
+        text = np.format_float_scientific(scalar, unique=True)
+    else:
+        text = np.format_float_positional(scalar, unique=True)
+    if text.endswith("."):
+        text += "0"
+    text += "f" if dtype == np.float32 else ""
+    return f"({text})" if text.startswith("-") else text
+
+
+def c_wrap(a: str, op: str, b: str, dtype: np.dtype) -> str:
+    """``a op b`` (op one of + - *) with numpy's wrap-around for integer ``dtype``.
+
+    int32/int64 compute in the unsigned type of their width (signed overflow is undefined
+    in C); narrower types compute in C's int, where nothing overflows; both are cast back
+    (modulo 2^width, as gcc and clang define the conversion)."""
+    dtype = np.dtype(dtype)
+    ctype = c_ctype(dtype)
+    unsigned = _UNSIGNED.get(dtype.name)
+    if unsigned is None:
+        return f"(({ctype})({a} {op} {b}))"
+    return f"(({ctype})(({unsigned})({a}) {op} ({unsigned})({b})))"
+
+
+def c_negate(a: str, dtype: np.dtype) -> str:
+    """-a with numpy's wrap-around (-INT_MIN is INT_MIN; -1 as uint8 is 255)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return f"(-({a}))"
+    return c_wrap("0", "-", a, dtype)
+
+
+def c_maximum(a: str, b: str, dtype: np.dtype) -> str:
+    """numpy's maximum: a NaN in either operand propagates, a tie (0.0 and -0.0) gives b."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return f"({a} || {b})"
+    if dtype.kind == "f":
+        return f"(({a} > {b} || isnan({a})) ? {a} : {b})"
+    return f"(({c_ctype(dtype)})({a} > {b} ? {a} : {b}))"
+
+
+def c_minimum(a: str, b: str, dtype: np.dtype) -> str:
+    """numpy's minimum: a NaN in either operand propagates, a tie (0.0 and -0.0) gives b."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return f"({a} && {b})"
+    if dtype.kind == "f":
+        return f"(({a} < {b} || isnan({a})) ? {a} : {b})"
+    return f"(({c_ctype(dtype)})({a} < {b} ? {a} : {b}))"
+
+
 class Elementwise(Op):
     """Base of elementwise ops; see the module docstring."""
 
@@ -165,6 +254,29 @@ class Cast(Elementwise):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x.astype(self.dtype)
+
+    def c_expr(self, args, dtype):
+        """C's conversions, which are numpy's on x86 (``dtype`` is the input's here).
+
+        To bool: x != 0 (NaN is true). Float to integer truncates toward zero; where C
+        leaves the result undefined (NaN, +-inf, out of range) this gives what numpy
+        gives on x86: int64 takes INT64_MIN, narrower types convert through int32 (NaN
+        and out-of-int32-range values give INT32_MIN) and keep the low bits, so
+        300.0 -> int8 44, -1.0 -> uint8 255, 1e10 -> int16 0.
+        """
+        (x,) = args
+        src, dst = np.dtype(dtype), self.dtype
+        ctype = c_ctype(dst)
+        if dst.kind == "b":
+            return f"({x} != 0)"
+        if src.kind == "f" and dst.kind in "iu":
+            if dst.itemsize == 8:
+                bound = c_const(2.0**63, src)
+                return f"((({x} >= -{bound}) && ({x} < {bound})) ? (int64_t)({x}) : INT64_MIN)"
+            bound = c_const(2.0**31, src)
+            via32 = f"((({x} >= -{bound}) && ({x} < {bound})) ? (int32_t)({x}) : INT32_MIN)"
+            return via32 if dst.name == "int32" else f"(({ctype}){via32})"
+        return f"(({ctype})({x}))"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads

@@ -38,9 +38,22 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import Constant, as_tensor, constant, dim_value
+from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import TensorLike, broadcast_shapes, cast, sum_to_shape
 from symgraph.ops.registry import register
-from symgraph.ops.shape_ops import arange, expand_dims, reshape, zeros_like
+from symgraph.ops.shape_ops import (
+    _c_block,
+    _c_broadcast_strides,
+    _c_copy_base,
+    _c_loops,
+    _c_product,
+    _c_shape_fmt,
+    _COffset,
+    arange,
+    expand_dims,
+    reshape,
+    zeros_like,
+)
 
 # A basic index specification is a tuple of entries, one per input axis consumed (axes
 # after the last entry are kept whole), plus entries for new axes:
@@ -155,6 +168,66 @@ def _canonical(spec: Spec) -> Spec:
     return tuple(entries)
 
 
+def _c_spec(spec: Spec, x: CArray) -> tuple[list[str], Shape, str, list[str | None], list[str]]:
+    """The part ``x[spec]`` selects, for C: its sizes, its static shape, the offset of its
+    first element in ``x``, its strides in ``x`` (None on new axes), and the checks of
+    positions only known at call time (raising what the reference raises)."""
+    sizes: list[str] = []
+    static: list[Dim] = []
+    strides: list[str | None] = []
+    base: list[str] = []
+    checks: list[str] = []
+    axis = 0
+    for entry in spec:
+        kind = entry[0]
+        if kind == "new":
+            sizes.append("1")
+            static.append(1)
+            strides.append(None)
+            continue
+        n, n_static, stride = x.shape[axis], x.static_shape[axis], x.stride(axis)
+        if kind == "all":
+            sizes.append(n)
+            static.append(n_static)
+            strides.append(stride)
+        elif kind == "index":
+            pos, user = entry[1], entry[2]
+            p = f"({shp.to_c(pos)})"
+            base.append(f"{p} * {stride}")
+            if not (isinstance(pos, int) and isinstance(n_static, int)):
+                shown = f"INT64_C({user})" if isinstance(user, int) else p
+                checks.append(
+                    f"if (!(0 <= {p} && {p} < ({n}))) SG_FAIL(SG_ERR_INDEX, "
+                    f'"index %lld is out of bounds for axis {axis} with size %lld", '
+                    f"(long long){shown}, (long long)({n}));"
+                )
+        else:
+            start, step, length = entry[1:]
+            first, count = f"({shp.to_c(start)})", f"({shp.to_c(length)})"
+            base.append(f"{first} * {stride}")
+            sizes.append(count)
+            static.append(length)
+            strides.append(f"({step}) * {stride}")
+            if not (isinstance(start, int) and isinstance(length, int) and isinstance(n_static, int)):
+                checks.append(
+                    _c_block(
+                        f"const int64_t sgk_n = {n}, sgk_first = {first}, sgk_count = {count};",
+                        f"const int64_t sgk_last = sgk_first + ({step}) * (sgk_count - 1);",
+                        "if (sgk_count > 0 && !(0 <= sgk_first && sgk_first < sgk_n && "
+                        "0 <= sgk_last && sgk_last < sgk_n))",
+                        f'    SG_FAIL(SG_ERR_SHAPE, "axis {axis} has size %lld at call time, too small for the slice '
+                        f'[%lld + {step}*k for k < %lld]", (long long)sgk_n, (long long)sgk_first, '
+                        "(long long)sgk_count);",
+                    )
+                )
+        axis += 1
+    for a in range(axis, x.ndim):
+        sizes.append(x.shape[a])
+        static.append(x.static_shape[a])
+        strides.append(x.stride(a))
+    return sizes, tuple(static), " + ".join(base) or "0", strides, checks
+
+
 @register
 class Subtensor(Op):
     """Basic indexing ``x[spec]``: ints, strided slices and new axes, from a static spec
@@ -180,6 +253,15 @@ class Subtensor(Op):
         if not dtypes.is_float(x.dtype):
             return [None]
         return [inc_subtensor(zeros_like(x), self.spec, g)]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """The output written in order from ``x`` at base + sum(k_i * stride_i) (negative
+        steps give negative strides); positions are checked first where symbolic."""
+        (x,), (out,) = inputs, outputs
+        _, _, base, strides, checks = _c_spec(self.spec, x)
+        offsets = {"s": (base, strides), "d": ("0", [out.stride(a) for a in range(out.ndim)])}
+        loop = _c_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];")
+        return _c_block(*checks, loop)
 
 
 def subtensor(x: Tensor, spec: Spec) -> Tensor:
@@ -229,6 +311,26 @@ class IncSubtensor(Op):
             return [None, None]
         gx = g if self.mode == "add" else inc_subtensor(g, self.spec, constant(np.zeros((), g.dtype)), mode="set")
         return [gx, sum_to_shape(subtensor(g, self.spec), y.shape)]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """``x`` copied, then ``y`` (broadcast: stride 0 on repeated axes) added into or
+        written over the part, walked in order."""
+        (x, y), (out,) = inputs, outputs
+        sizes, static, base, strides, checks = _c_spec(self.spec, x)
+        yfmt, yargs = _c_shape_fmt(y.shape)
+        pfmt, pargs = _c_shape_fmt(sizes)
+
+        def fail() -> str:
+            return (
+                f'SG_FAIL(SG_ERR_SHAPE, "values of shape {yfmt} do not broadcast to the part of shape {pfmt}"'
+                f"{yargs}{pargs});"
+            )
+
+        ystrides, ychecks = _c_broadcast_strides(y, sizes, static, fail)
+        op = "+=" if self.mode == "add" else "="
+        offsets = {"d": (base, strides), "s": ("0", ystrides)}
+        loop = _c_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] {op} ({y.ptr})[{c['s']}];")
+        return _c_block(*checks, *ychecks, _c_copy_base(out, x), loop)
 
 
 def inc_subtensor(x: Tensor, spec: Spec, y: TensorLike, mode: str = "add") -> Tensor:
@@ -295,6 +397,83 @@ def _advanced_index(ndim: int, axes: tuple[int, ...], indices: tuple[np.ndarray,
     return tuple(index)
 
 
+def _c_advanced(
+    axes: tuple[int, ...], x: CArray, indices: list[CArray], b_sizes: list[str], b_static: Shape, offset: str
+) -> tuple[list[str], Shape, dict[str, _COffset], dict, list[str]]:
+    """The C plan shared by gather and scatter_add over the part numpy's advanced
+    indexing selects (broadcast index axes ``b_sizes`` in place of the indexed axes when
+    those are adjacent, else first): the part's sizes and static shape, the running
+    offsets of the index tensors (``k0``, ``k1``, ...) and of ``offset``, the element
+    offset into an array shaped like ``x`` (whose selected positions times their
+    strides a hook adds where the index axes end), and the checks run first: index
+    shapes that broadcast, and every index in range (numpy's IndexError, array after
+    array; none when the broadcast is empty). Negative indices wrap in the hook."""
+    nb = len(b_sizes)
+    contiguous = axes == tuple(range(axes[0], axes[0] + len(axes)))
+    rest = [a for a in range(x.ndim) if a not in axes]
+    b0 = axes[0] if contiguous else 0
+    layout: list[int | None] = [*rest[:b0], *([None] * nb), *rest[b0:]]
+    sizes = [b_sizes[j - b0] if a is None else x.shape[a] for j, a in enumerate(layout)]
+    static = tuple(b_static[j - b0] if a is None else x.static_shape[a] for j, a in enumerate(layout))
+    fmts = [_c_shape_fmt(t.shape) for t in indices]
+    shapes_fmt = " ".join(f for f, _ in fmts)
+    shapes_args = "".join(a for _, a in fmts)
+
+    def fail() -> str:
+        return (
+            'SG_FAIL(SG_ERR_SHAPE, "shape mismatch: indexing arrays could not be broadcast together '
+            f'with shapes {shapes_fmt}"{shapes_args});'
+        )
+
+    checks: list[str] = []
+    offsets: dict[str, _COffset] = {}
+    for k, t in enumerate(indices):
+        strides, more = _c_broadcast_strides(t, b_sizes, b_static, fail)
+        checks += more
+        offsets[f"k{k}"] = ("0", [None] * b0 + strides + [None] * (len(rest) - b0))
+    offsets[offset] = ("0", [None if a is None else x.stride(a) for a in layout])
+    validate = []
+    for a, t in zip(axes, indices):
+        validate.append(
+            f"""for (int64_t sgk_e = 0; sgk_e < {t.size}; sgk_e++) {{
+    const int64_t sgk_v = (int64_t)({t.ptr})[sgk_e];
+    if (sgk_v < -({x.shape[a]}) || sgk_v >= ({x.shape[a]}))
+        SG_FAIL(SG_ERR_INDEX, "index %lld is out of bounds for axis {a} with size %lld", (long long)sgk_v,
+                (long long)({x.shape[a]}));
+}}"""
+        )
+    checks.append(_c_block(*validate) if not nb else f"if ({_c_product(b_sizes)} > 0) " + _c_block(*validate))
+
+    def hook(cur: dict[str, str]) -> tuple[str, dict[str, str]]:
+        code, terms = [], []
+        for k, (a, t) in enumerate(zip(axes, indices)):
+            code.append(f"int64_t sgk_v{k} = (int64_t)({t.ptr})[{cur[f'k{k}']}];")
+            code.append(f"if (sgk_v{k} < 0) sgk_v{k} += ({x.shape[a]});")
+            terms.append(f"sgk_v{k} * {x.stride(a)}")
+        return "\n".join(code), {offset: " + ".join(terms)}
+
+    return sizes, static, offsets, {b0 + nb: hook}, checks
+
+
+def _b_of(indices: list[CArray]) -> tuple[list[str], Shape]:
+    """The broadcast shape of the index tensors: C sizes (each a literal or one index
+    tensor's own size) and the static shape."""
+    static = broadcast_shapes(*(t.static_shape for t in indices))
+    sizes = []
+    for j, d in enumerate(static):
+        if isinstance(d, int):
+            sizes.append(str(d))
+            continue
+        for t in indices:
+            a = j - len(static) + t.ndim
+            if a >= 0 and t.static_shape[a] == d:
+                sizes.append(t.shape[a])
+                break
+        else:
+            sizes.append(shp.to_c(d))
+    return sizes, static
+
+
 @register
 class Gather(Op):
     """Integer-array indexing: ``x[..., i0, ..., i1, ...]`` with index tensors
@@ -321,6 +500,20 @@ class Gather(Op):
         if not dtypes.is_float(x.dtype):
             return [None] * len(inputs)
         return [apply(ScatterAdd(self.axes), zeros_like(x), g, *indices).outputs[0]] + [None] * len(indices)
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """Indices checked first (numpy's IndexError), then the output written in order:
+        each index tensor is read once per position of the broadcast index axes."""
+        x, *indices = inputs
+        (out,) = outputs
+        nb = out.ndim - (x.ndim - len(self.axes))
+        b0 = self.axes[0] if self.axes == tuple(range(self.axes[0], self.axes[0] + len(self.axes))) else 0
+        b_sizes = list(out.shape[b0 : b0 + nb])
+        b_static = tuple(out.static_shape[b0 : b0 + nb])
+        _, _, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "s")
+        offsets["d"] = ("0", [out.stride(a) for a in range(out.ndim)])
+        loop = _c_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];", hooks)
+        return _c_block(*checks, loop)
 
 
 def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor]) -> Tensor:
@@ -360,6 +553,28 @@ class ScatterAdd(Op):
             return [None] * len(inputs)
         gu = sum_to_shape(gather(g, self.axes, indices), updates.shape)
         return [g, gu] + [None] * len(indices)
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """``x`` copied, indices checked (numpy's IndexError), then ``updates`` added
+        walking the gathered part in C order, one position after another, as
+        ``np.add.at`` does: repeated positions accumulate in the same order."""
+        x, updates, *indices = inputs
+        (out,) = outputs
+        b_sizes, b_static = _b_of(indices)
+        sizes, static, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "d")
+        ufmt, uargs = _c_shape_fmt(updates.shape)
+        pfmt, pargs = _c_shape_fmt(sizes)
+
+        def fail() -> str:
+            return (
+                f'SG_FAIL(SG_ERR_SHAPE, "updates of shape {ufmt} do not broadcast to the indexed part of shape {pfmt}"'
+                f"{uargs}{pargs});"
+            )
+
+        ustrides, uchecks = _c_broadcast_strides(updates, sizes, static, fail)
+        offsets["u"] = ("0", ustrides)
+        loop = _c_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] += ({updates.ptr})[{c['u']}];", hooks)
+        return _c_block(*checks, *uchecks, _c_copy_base(out, x), loop)
 
 
 # ----------------------------------------------------------------------------------
@@ -666,6 +881,88 @@ class ArgSort(Op):
 
     def grad(self, inputs, outputs, output_grads):
         return [None]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """A stable merge sort of each line's positions (insertion-sorted runs of 16, then
+        bottom-up merges between two malloc'd index buffers), keyed by a contiguous copy
+        of the line. The order puts ``a`` before ``b`` only when it must: ``a < b``
+        (``a > b`` descending) with NaN greatest, so NaNs go last ascending and first
+        descending, and equal keys keep their positions' order, as the reference does."""
+        (x,), (out,) = inputs, outputs
+        T = x.ctype
+        if x.dtype.kind == "f":
+            less = (
+                "(sgk_p > sgk_q || (isnan(sgk_p) && !isnan(sgk_q)))"
+                if self.descending
+                else ("(sgk_p < sgk_q || (isnan(sgk_q) && !isnan(sgk_p)))")
+            )
+        else:
+            less = "(sgk_p > sgk_q)" if self.descending else "(sgk_p < sgk_q)"
+        outer = _c_product(x.shape[: self.axis])
+        return f"""{{
+const {T} *sgk_x = ({x.ptr});
+int64_t *sgk_out = ({out.ptr});
+const int64_t sgk_n = ({x.shape[self.axis]});
+const int64_t sgk_outer = {outer};
+const int64_t sgk_inner = {x.stride(self.axis)};
+if (sgk_n > 0 && sgk_outer > 0 && sgk_inner > 0) {{
+    {T} *sgk_v = ({T} *)malloc(sizeof({T}) * (size_t)sgk_n);
+    int64_t *sgk_a = (int64_t *)malloc(sizeof(int64_t) * (size_t)sgk_n);
+    int64_t *sgk_b = (int64_t *)malloc(sizeof(int64_t) * (size_t)sgk_n);
+    if (sgk_v == NULL || sgk_a == NULL || sgk_b == NULL) {{
+        free(sgk_v);
+        free(sgk_a);
+        free(sgk_b);
+        SG_FAIL(SG_ERR_NOMEM, "argsort: cannot allocate scratch space for %lld elements", (long long)sgk_n);
+    }}
+    for (int64_t sgk_o = 0; sgk_o < sgk_outer; sgk_o++) {{
+        for (int64_t sgk_i = 0; sgk_i < sgk_inner; sgk_i++) {{
+            const int64_t sgk_base = sgk_o * sgk_n * sgk_inner + sgk_i;
+            for (int64_t sgk_k = 0; sgk_k < sgk_n; sgk_k++) {{
+                sgk_v[sgk_k] = sgk_x[sgk_base + sgk_k * sgk_inner];
+                sgk_a[sgk_k] = sgk_k;
+            }}
+            for (int64_t sgk_lo = 0; sgk_lo < sgk_n; sgk_lo += 16) {{
+                const int64_t sgk_hi = sgk_lo + 16 < sgk_n ? sgk_lo + 16 : sgk_n;
+                for (int64_t sgk_k = sgk_lo + 1; sgk_k < sgk_hi; sgk_k++) {{
+                    const int64_t sgk_key = sgk_a[sgk_k];
+                    const {T} sgk_p = sgk_v[sgk_key];
+                    int64_t sgk_j = sgk_k;
+                    while (sgk_j > sgk_lo) {{
+                        const {T} sgk_q = sgk_v[sgk_a[sgk_j - 1]];
+                        if (!{less}) break;
+                        sgk_a[sgk_j] = sgk_a[sgk_j - 1];
+                        sgk_j--;
+                    }}
+                    sgk_a[sgk_j] = sgk_key;
+                }}
+            }}
+            int64_t *sgk_src = sgk_a, *sgk_dst = sgk_b;
+            for (int64_t sgk_w = 16; sgk_w < sgk_n; sgk_w *= 2) {{
+                for (int64_t sgk_lo = 0; sgk_lo < sgk_n; sgk_lo += 2 * sgk_w) {{
+                    const int64_t sgk_mid = sgk_lo + sgk_w < sgk_n ? sgk_lo + sgk_w : sgk_n;
+                    const int64_t sgk_hi = sgk_lo + 2 * sgk_w < sgk_n ? sgk_lo + 2 * sgk_w : sgk_n;
+                    int64_t sgk_l = sgk_lo, sgk_r = sgk_mid, sgk_k = sgk_lo;
+                    while (sgk_l < sgk_mid && sgk_r < sgk_hi) {{
+                        const {T} sgk_p = sgk_v[sgk_src[sgk_r]];
+                        const {T} sgk_q = sgk_v[sgk_src[sgk_l]];
+                        sgk_dst[sgk_k++] = {less} ? sgk_src[sgk_r++] : sgk_src[sgk_l++];
+                    }}
+                    while (sgk_l < sgk_mid) sgk_dst[sgk_k++] = sgk_src[sgk_l++];
+                    while (sgk_r < sgk_hi) sgk_dst[sgk_k++] = sgk_src[sgk_r++];
+                }}
+                int64_t *sgk_t = sgk_src;
+                sgk_src = sgk_dst;
+                sgk_dst = sgk_t;
+            }}
+            for (int64_t sgk_k = 0; sgk_k < sgk_n; sgk_k++) sgk_out[sgk_base + sgk_k * sgk_inner] = sgk_src[sgk_k];
+        }}
+    }}
+    free(sgk_v);
+    free(sgk_a);
+    free(sgk_b);
+}}
+}}"""
 
 
 def _sort_input(x: TensorLike, axis: int | None, what: str) -> tuple[Tensor, int]:

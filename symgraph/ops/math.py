@@ -17,7 +17,8 @@ import math as _math
 import numpy as np
 
 from symgraph.ops.arithmetic import add, mul, neg, sub, true_divide
-from symgraph.ops.elementwise import FLOAT, NUMERIC, Elementwise
+from symgraph.ops.c_api import c_math
+from symgraph.ops.elementwise import FLOAT, NUMERIC, Elementwise, c_const, c_wrap
 from symgraph.ops.registry import register
 
 
@@ -41,6 +42,9 @@ class Exp(Elementwise):
     def compute(self, x):
         return np.exp(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('exp', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [mul(output_grads[0], outputs[0])]
 
@@ -54,6 +58,9 @@ class Expm1(Elementwise):
 
     def compute(self, x):
         return np.expm1(x)
+
+    def c_expr(self, args, dtype):
+        return f"{c_math('expm1', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         return [mul(output_grads[0], add(outputs[0], 1))]
@@ -69,6 +76,9 @@ class Log(Elementwise):
     def compute(self, x):
         return np.log(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('log', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [true_divide(output_grads[0], inputs[0])]
 
@@ -82,6 +92,9 @@ class Log1p(Elementwise):
 
     def compute(self, x):
         return np.log1p(x)
+
+    def c_expr(self, args, dtype):
+        return f"{c_math('log1p', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         return [true_divide(output_grads[0], add(inputs[0], 1))]
@@ -100,6 +113,9 @@ class Sqrt(Elementwise):
     def compute(self, x):
         return np.sqrt(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('sqrt', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [true_divide(mul(output_grads[0], 0.5), outputs[0])]
 
@@ -113,6 +129,9 @@ class Rsqrt(Elementwise):
 
     def compute(self, x):
         return 1 / np.sqrt(x)
+
+    def c_expr(self, args, dtype):
+        return f"({c_const(1, dtype)} / {c_math('sqrt', dtype)}({args[0]}))"
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
@@ -128,6 +147,10 @@ class Square(Elementwise):
 
     def compute(self, x):
         return np.square(x)
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"({x} * {x})" if np.dtype(dtype).kind == "f" else c_wrap(x, "*", x, dtype)
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -147,6 +170,9 @@ class Reciprocal(Elementwise):
     def compute(self, x):
         return np.reciprocal(x)
 
+    def c_expr(self, args, dtype):
+        return f"({c_const(1, dtype)} / {args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
         return [neg(mul(g, mul(out, out)))]
@@ -165,6 +191,9 @@ class Sin(Elementwise):
     def compute(self, x):
         return np.sin(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('sin', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [mul(output_grads[0], cos(inputs[0]))]
 
@@ -179,6 +208,9 @@ class Cos(Elementwise):
     def compute(self, x):
         return np.cos(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('cos', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [neg(mul(output_grads[0], sin(inputs[0])))]
 
@@ -192,6 +224,9 @@ class Tan(Elementwise):
 
     def compute(self, x):
         return np.tan(x)
+
+    def c_expr(self, args, dtype):
+        return f"{c_math('tan', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
@@ -208,6 +243,9 @@ class Arcsin(Elementwise):
     def compute(self, x):
         return np.arcsin(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('asin', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         return [mul(g, rsqrt(sub(1, mul(x, x))))]
@@ -223,6 +261,9 @@ class Arccos(Elementwise):
     def compute(self, x):
         return np.arccos(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('acos', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         return [neg(mul(g, rsqrt(sub(1, mul(x, x)))))]
@@ -237,6 +278,9 @@ class Arctan(Elementwise):
 
     def compute(self, x):
         return np.arctan(x)
+
+    def c_expr(self, args, dtype):
+        return f"{c_math('atan', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -256,6 +300,9 @@ class Sinh(Elementwise):
     def compute(self, x):
         return np.sinh(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('sinh', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [mul(output_grads[0], cosh(inputs[0]))]
 
@@ -270,6 +317,9 @@ class Cosh(Elementwise):
     def compute(self, x):
         return np.cosh(x)
 
+    def c_expr(self, args, dtype):
+        return f"{c_math('cosh', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         return [mul(output_grads[0], sinh(inputs[0]))]
 
@@ -283,6 +333,9 @@ class Tanh(Elementwise):
 
     def compute(self, x):
         return np.tanh(x)
+
+    def c_expr(self, args, dtype):
+        return f"{c_math('tanh', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
@@ -310,6 +363,10 @@ class Erf(Elementwise):
     def compute(self, x):
         return np.asarray(_erf(x), dtype=np.float64).astype(x.dtype)
 
+    def c_expr(self, args, dtype):
+        """erff in float32: within an ulp of the reference (double erf rounded)."""
+        return f"{c_math('erf', dtype)}({args[0]})"
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         return [mul(g, mul(exp(neg(mul(x, x))), _TWO_OVER_SQRT_PI))]
@@ -328,6 +385,10 @@ class Floor(Elementwise):
     def compute(self, x):
         return np.floor(x) if x.dtype.kind == "f" else x
 
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"{c_math('floor', dtype)}({x})" if np.dtype(dtype).kind == "f" else f"({x})"
+
     def grad(self, inputs, outputs, output_grads):
         return [_zero_grad(inputs[0])]
 
@@ -341,6 +402,10 @@ class Ceil(Elementwise):
 
     def compute(self, x):
         return np.ceil(x) if x.dtype.kind == "f" else x
+
+    def c_expr(self, args, dtype):
+        (x,) = args
+        return f"{c_math('ceil', dtype)}({x})" if np.dtype(dtype).kind == "f" else f"({x})"
 
     def grad(self, inputs, outputs, output_grads):
         return [_zero_grad(inputs[0])]
@@ -357,6 +422,11 @@ class Round(Elementwise):
 
     def compute(self, x):
         return np.round(x) if x.dtype.kind == "f" else x
+
+    def c_expr(self, args, dtype):
+        """rint: halves to even under the default rounding mode, like numpy."""
+        (x,) = args
+        return f"{c_math('rint', dtype)}({x})" if np.dtype(dtype).kind == "f" else f"({x})"
 
     def grad(self, inputs, outputs, output_grads):
         return [_zero_grad(inputs[0])]

@@ -10,8 +10,10 @@ batch size; such ops set ``needs_sizes`` and resolve the shape at call time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import _as_shape_tuple, as_tensor, constant
+from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import ANY, TensorLike, cast, promote, sum_to_shape
 from symgraph.ops.registry import register
 
@@ -29,6 +32,125 @@ from symgraph.ops.registry import register
 def as_shape(shape: Any) -> Shape:
     """A shape tuple from ints, symbolic dims, or a single int."""
     return tuple(shp.as_dim(d) for d in _as_shape_tuple(shape))
+
+
+# ----------------------------------------------------------------------------------
+# Pieces of C shared by the data-moving kernels here and in indexing.py (the contract
+# is ops/c_api.py). Locals in kernels are prefixed ``sgk_``; every kernel is one block.
+
+_TILE = 32  # the transpose's cache tile (elements per side)
+
+_COffset = tuple[str, Sequence[str | None]]  # (base C expression, stride per loop level or None)
+_CHook = Callable[[dict[str, str]], tuple[str, dict[str, str]]]
+
+
+def _c_block(*parts: str) -> str:
+    """Statements wrapped in one C block (indented), so that kernels' locals never meet."""
+    body = "\n".join(p for p in parts if p)
+    return "{\n" + "\n".join("    " + line if line else line for line in body.split("\n")) + "\n}"
+
+
+def _c_shape_fmt(dims: Sequence[str]) -> tuple[str, str]:
+    """A printf format writing ``dims`` as numpy writes a shape ((2, 3), (4,), ()) and
+    its arguments (each with a leading comma)."""
+    fmt = "(" + ", ".join(["%lld"] * len(dims)) + ("," if len(dims) == 1 else "") + ")"
+    return fmt, "".join(f", (long long)({d})" for d in dims)
+
+
+def _c_product(dims: Sequence[str]) -> str:
+    return "(" + " * ".join(f"({d})" for d in dims) + ")" if dims else "1"
+
+
+def _c_loops(
+    sizes: Sequence[str],
+    offsets: dict[str, _COffset],
+    body: Callable[[dict[str, str]], str],
+    hooks: dict[int, _CHook] | None = None,
+) -> str:
+    """Nested C loops over ``sizes`` (outermost first) carrying running element offsets.
+
+    ``offsets`` maps a name to (its base, its stride per loop level, None for 0); each
+    level rebinds the offsets that move there (``base + i * stride``: additions and
+    multiplications by loop counters, which compilers strength-reduce, never a division).
+    ``body(cur)`` gets name -> the C variable holding that offset innermost and returns
+    the innermost statements. ``hooks[level]`` runs where loop ``level`` would open
+    (``len(sizes)``: just before the body) with the current variables and returns
+    (statements, {name: C expression added to that offset from there on}).
+    """
+    hooks = hooks or {}
+    lines: list[str] = []
+    cur: dict[str, str] = {}
+    serial = itertools.count()
+    depth = 0
+
+    def emit(code: str) -> None:
+        lines.extend("    " * depth + line if line else line for line in code.split("\n"))
+
+    def bind(name: str, expr: str) -> None:
+        var = f"sgk_{name}_{next(serial)}"
+        emit(f"const int64_t {var} = {expr};")
+        cur[name] = var
+
+    for name, (base, _) in offsets.items():
+        bind(name, base)
+    for level in range(len(sizes) + 1):
+        if level in hooks:
+            code, adds = hooks[level](dict(cur))
+            emit(code)
+            for name, add in adds.items():
+                bind(name, f"{cur[name]} + {add}")
+        if level == len(sizes):
+            break
+        i = f"sgk_i{level}"
+        emit(f"for (int64_t {i} = 0; {i} < ({sizes[level]}); {i}++) {{")
+        depth += 1
+        for name, (_, strides) in offsets.items():
+            if strides[level] is not None:
+                bind(name, f"{cur[name]} + {i} * ({strides[level]})")
+    emit(body(cur))
+    while depth:
+        depth -= 1
+        emit("}")
+    return _c_block(*lines)
+
+
+def _c_broadcast_strides(
+    src: CArray, target: Sequence[str], target_static: Sequence[Dim], fail: Callable[[], str]
+) -> tuple[list[str | None], list[str]]:
+    """Per axis of ``target``, the element stride in ``src`` when ``src`` broadcasts to it
+    as numpy aligns shapes (from the right; None where it repeats), and the C checks of
+    sizes only known at call time (``fail()`` gives the failing statement)."""
+    lead = len(target) - src.ndim
+    strides: list[str | None] = [None] * lead
+    checks: list[str] = []
+    for a in range(src.ndim):
+        d, t = src.static_shape[a], target_static[lead + a]
+        if isinstance(d, int) and d == 1:
+            strides.append(None)
+        elif d == t:
+            strides.append(src.stride(a))
+        else:
+            n = src.shape[a]
+            strides.append(f"(({n}) == 1 ? 0 : {src.stride(a)})")
+            checks.append(f"if (({n}) != 1 && ({n}) != ({target[lead + a]})) {fail()}")
+    return strides, checks
+
+
+def _c_copy_base(dst: CArray, src: CArray) -> str:
+    """``dst`` = ``src`` (same size): the first step of the ops that update a copy."""
+    return (
+        f"if ((const void *)({dst.ptr}) != (const void *)({src.ptr}) && {src.size} > 0) "
+        f"memcpy({dst.ptr}, {src.ptr}, sizeof({dst.ctype}) * (size_t){src.size});"
+    )
+
+
+def _c_double(value: float) -> str:
+    """A double literal holding ``value`` exactly (C99 hexadecimal)."""
+    if math.isnan(value):
+        return "((double)NAN)"
+    if math.isinf(value):
+        return "((double)INFINITY)" if value > 0 else "(-(double)INFINITY)"
+    return f"({float(value).hex()})"
 
 
 @register
@@ -52,6 +174,19 @@ class Reshape(Op):
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         return [reshape(g, x.shape)]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """A memcpy of the contiguous data (codegen may alias instead); the element counts
+        are checked at call time when they are not equal symbolically."""
+        (x,), (out,) = inputs, outputs
+        check = ""
+        if shp.prod(list(x.static_shape)) != shp.prod(list(out.static_shape)):
+            fmt, args = _c_shape_fmt(out.shape)
+            check = (
+                f"if ({x.size} != {out.size}) SG_FAIL(SG_ERR_SHAPE, "
+                f'"cannot reshape array of size %lld into shape {fmt}", (long long){x.size}{args});'
+            )
+        return _c_block(check, _c_copy_base(out, x))
 
 
 def reshape(x: TensorLike, shape: Any) -> Tensor:
@@ -104,6 +239,30 @@ class BroadcastTo(Op):
             return [None]
         return [sum_to_shape(g, x.shape)]
 
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """The output written in order; sizes only known at call time are checked."""
+        (x,), (out,) = inputs, outputs
+        xfmt, xargs = _c_shape_fmt(x.shape)
+        ofmt, oargs = _c_shape_fmt(out.shape)
+
+        def fail() -> str:
+            return f'SG_FAIL(SG_ERR_SHAPE, "cannot broadcast a tensor of shape {xfmt} to shape {ofmt}"{xargs}{oargs});'
+
+        strides, checks = _c_broadcast_strides(x, out.shape, out.static_shape, fail)
+        src, dst = f"({x.ptr})", f"({out.ptr})"
+        lead = out.ndim - x.ndim
+        if all(s is None for s in strides):  # one value repeated (full, zeros, ...)
+            loop = f"for (int64_t sgk_i = 0; sgk_i < {out.size}; sgk_i++) {dst}[sgk_i] = {src}[0];"
+        elif lead and all(s is not None for s in strides[lead:]) and not checks:  # whole copies of x
+            loop = (
+                f"if ({x.size} > 0) for (int64_t sgk_i = 0; sgk_i < {_c_product(out.shape[:lead])}; sgk_i++) "
+                f"memcpy({dst} + sgk_i * {x.size}, {src}, sizeof({x.ctype}) * (size_t){x.size});"
+            )
+        else:
+            offsets = {"s": ("0", strides), "d": ("0", [out.stride(a) for a in range(out.ndim)])}
+            loop = _c_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
+        return _c_block(*checks, loop)
+
 
 def broadcast_to(x: TensorLike, shape: Any) -> Tensor:
     """``x`` broadcast to ``shape`` (numpy's broadcast_to)."""
@@ -134,6 +293,42 @@ class Transpose(Op):
     def grad(self, inputs, outputs, output_grads):
         inverse = tuple(int(i) for i in np.argsort(self.perm))
         return [transpose(output_grads[0], inverse)]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """The output written in order when the last axis stays last (rows copy
+        contiguously); otherwise the plane of the two axes contiguous in the input and in
+        the output is copied in square tiles, so both sides stay in cache."""
+        (x,), (out,) = inputs, outputs
+        nd = out.ndim
+        src, dst = f"({x.ptr})", f"({out.ptr})"
+        src_strides = [x.stride(p) for p in self.perm]
+        dst_strides = [out.stride(a) for a in range(nd)]
+        if self.perm[-1] == nd - 1:
+            offsets = {"s": ("0", src_strides), "d": ("0", dst_strides)}
+            return _c_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
+        q = self.perm.index(nd - 1)  # the output axis that runs along the input's rows
+        outer = [a for a in range(nd - 1) if a != q]
+        rows, cols = out.shape[q], out.shape[nd - 1]
+        row_stride, col_stride = out.stride(q), src_strides[nd - 1]
+
+        def tiles(c: dict[str, str]) -> str:
+            return f"""for (int64_t sgk_ta = 0; sgk_ta < ({rows}); sgk_ta += {_TILE}) {{
+    const int64_t sgk_ea = sgk_ta + {_TILE} < ({rows}) ? sgk_ta + {_TILE} : ({rows});
+    for (int64_t sgk_tb = 0; sgk_tb < ({cols}); sgk_tb += {_TILE}) {{
+        const int64_t sgk_eb = sgk_tb + {_TILE} < ({cols}) ? sgk_tb + {_TILE} : ({cols});
+        for (int64_t sgk_a = sgk_ta; sgk_a < sgk_ea; sgk_a++) {{
+            {out.ctype} *sgk_drow = {dst} + {c["d"]} + sgk_a * {row_stride};
+            const {x.ctype} *sgk_srow = {src} + {c["s"]} + sgk_a;
+            for (int64_t sgk_b = sgk_tb; sgk_b < sgk_eb; sgk_b++) sgk_drow[sgk_b] = sgk_srow[sgk_b * {col_stride}];
+        }}
+    }}
+}}"""
+
+        offsets = {
+            "s": ("0", [src_strides[a] for a in outer]),
+            "d": ("0", [dst_strides[a] for a in outer]),
+        }
+        return _c_loops([out.shape[a] for a in outer], offsets, tiles)
 
 
 def transpose(x: TensorLike, axes: Any = None) -> Tensor:
@@ -262,6 +457,32 @@ class Arange(Op):
     def grad(self, inputs, outputs, output_grads):
         return []
 
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """``start + step * i`` in the reference's working type (int64, or double with
+        the product rounded before the sum: a volatile keeps the compiler from fusing
+        them into one FMA, which would round once and differ from numpy), then cast."""
+        (out,) = outputs
+        n, dst = out.shape[0], f"({out.ptr})"
+        check = ""
+        if not shp.is_nonneg(self.length):
+            check = (
+                f'if ({n} < 0) SG_FAIL(SG_ERR_SHAPE, "arange of negative length %lld at call time", (long long)({n}));'
+            )
+        work_float = self.dtype.kind == "f" or isinstance(self.start, float) or isinstance(self.step, float)
+        if work_float:
+            start = f"(double){shp.to_c(self.start)}" if isinstance(self.start, DimExpr) else _c_double(self.start)
+            loop = f"""const double sgk_start = {start};
+const double sgk_step = {_c_double(self.step)};
+for (int64_t sgk_i = 0; sgk_i < ({n}); sgk_i++) {{
+    volatile double sgk_p = sgk_step * (double)sgk_i;
+    {dst}[sgk_i] = ({out.ctype})(sgk_start + sgk_p);
+}}"""
+        else:
+            loop = f"""const int64_t sgk_start = {shp.to_c(self.start)};
+const int64_t sgk_step = {int(self.step)};
+for (int64_t sgk_i = 0; sgk_i < ({n}); sgk_i++) {dst}[sgk_i] = ({out.ctype})(sgk_start + sgk_step * sgk_i);"""
+        return _c_block(check, loop)
+
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: object = None) -> Tensor:
     """Evenly spaced values in ``[start, stop)`` (numpy's arange; ``arange(n)`` counts
@@ -351,6 +572,42 @@ class Concatenate(Op):
                 grads.append(None)
             offset = offset + n
         return grads
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """For each index before ``axis``, one contiguous chunk of every input in turn;
+        the other axes' sizes are checked at call time where they are not static."""
+        (out,) = outputs
+        ax = self.axis
+        checks = []
+        first = inputs[0]
+        for k, x in enumerate(inputs[1:], 1):
+            for a in range(out.ndim):
+                d0, dk = first.static_shape[a], x.static_shape[a]
+                if a == ax or (d0 == dk):
+                    continue
+                checks.append(
+                    f"if (({first.shape[a]}) != ({x.shape[a]})) SG_FAIL(SG_ERR_SHAPE, "
+                    '"all the input array dimensions except for the concatenation axis must match exactly, '
+                    f"but along dimension {a}, the array at index 0 has size %lld and the array at index {k} "
+                    f'has size %lld", (long long)({first.shape[a]}), (long long)({x.shape[a]}));'
+                )
+        lines = [
+            f"const int64_t sgk_inner = {out.stride(ax)};",
+            f"const int64_t sgk_row = ({out.shape[ax]}) * sgk_inner;",
+            f"for (int64_t sgk_o = 0; sgk_o < {_c_product(out.shape[:ax])}; sgk_o++) {{",
+            f"    {out.ctype} *sgk_d = ({out.ptr}) + sgk_o * sgk_row;",
+        ]
+        for k, x in enumerate(inputs):
+            lines += [
+                "    {",
+                f"        const int64_t sgk_c = ({x.shape[ax]}) * sgk_inner;",
+                f"        const {out.ctype} *sgk_s = ({x.ptr}) + sgk_o * sgk_c;",
+                f"        if (sgk_c > 0) memcpy(sgk_d, sgk_s, sizeof({out.ctype}) * (size_t)sgk_c);",
+                "        sgk_d += sgk_c;" if k < len(inputs) - 1 else "",
+                "    }",
+            ]
+        lines.append("}")
+        return _c_block(*checks, *lines)
 
 
 def concatenate(xs: Any, axis: int | None = 0) -> Tensor:

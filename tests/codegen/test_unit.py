@@ -69,3 +69,18 @@ def test_non_contiguous_inputs_are_accepted():
     f = sg.function([x], x + x, mode="c")
     data = np.arange(12, dtype="float32").reshape(3, 4)[:, ::2]
     np.testing.assert_array_equal(f(data), data * 2)
+
+
+def test_shared_buffer_reshape_checks_sizes_at_call_time():
+    x = sg.placeholder((None,), name="x")
+    f = sg.function([x], sg.reshape(x, (2, x.shape[0] // 2)), mode="c")
+    assert f(np.ones(4, "float32")).shape == (2, 2)
+    with pytest.raises(sg.errors.ShapeError, match="cannot reshape 5 elements into 4"):
+        f(np.ones(5, "float32"))
+
+
+def test_integer_power_uses_its_support_function():
+    i = sg.placeholder((None,), "int32", name="i")
+    g = sg.function([i], i**3, mode="c")
+    np.testing.assert_array_equal(g(np.arange(5, dtype="int32")), np.arange(5) ** 3)
+    assert g.c_source.count("sg_ipow_int32_t(int32_t") == 1
