@@ -151,11 +151,8 @@ class _UnitWriter:
         if a == b:
             return
         ca, cb = shp.to_c(a), shp.to_c(b)
-        message = '"cannot reshape %lld elements into %lld"'
-        self.body.append(
-            f"    if ({ca} != {cb}) {{ *sg_failed = {index}; "
-            f"sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, {message}, (long long){ca}, (long long){cb}); goto done; }}"
-        )
+        fail = f'sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, "cannot reshape %lld elements into %lld", (long long){ca}, (long long){cb})'
+        self.body.append(f"    if ({ca} != {cb}) {{ *sg_failed = {index}; sg_status = {fail}; goto done; }}")
 
     def _declare_pointer(self, name: str, t: Tensor, source: str, const: bool) -> Storage:
         ctype = c_type(t.dtype)
