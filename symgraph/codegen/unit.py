@@ -151,7 +151,8 @@ class _UnitWriter:
         if a == b:
             return
         ca, cb = shp.to_c(a), shp.to_c(b)
-        fail = f'sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, "cannot reshape %lld elements into %lld", (long long){ca}, (long long){cb})'
+        sizes = f"(long long){ca}, (long long){cb}"
+        fail = f'sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, "cannot reshape %lld elements into %lld", {sizes})'
         self.body.append(f"    if ({ca} != {cb}) {{ *sg_failed = {index}; sg_status = {fail}; goto done; }}")
 
     def _declare_pointer(self, name: str, t: Tensor, source: str, const: bool) -> Storage:
