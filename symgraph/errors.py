@@ -13,6 +13,8 @@ Every class subclasses the builtin a user would catch for the same mistake in nu
   (an integer to a negative integer power, ...).
 - ``GradientError`` (ValueError): a gradient that does not exist (a non-differentiable
   path, a cost that is not a float scalar, an op without a gradient).
+- ``BackendMismatchError`` (AssertionError): mode "debug" found the C backend and the
+  numpy interpreter disagreeing (a bug in symgraph: please report it).
 - ``UnsupportedError`` (NotImplementedError): something the library does not do (yet).
 
 Messages name the op, the input types (dtype and shape) and the user's file:line that
@@ -48,6 +50,10 @@ class InvalidValueError(SymgraphError, ValueError):
 
 class GradientError(SymgraphError, ValueError):
     """A gradient that cannot be built."""
+
+
+class BackendMismatchError(SymgraphError, AssertionError):
+    """Mode "debug": the C backend and the numpy interpreter disagree."""
 
 
 class UnsupportedError(SymgraphError, NotImplementedError):

@@ -7,7 +7,12 @@ the graph before compiling.
 
 Modes: "py" runs the numpy reference interpreter; "c" generates one C unit for the whole
 function (symgraph/codegen), builds it through the on-disk cache (symgraph/runtime)
-and calls it.
+and calls it; "debug" runs both on every call and raises BackendMismatchError when an
+output or an updated Variable differs (beyond float rounding).
+
+``trust_input=True`` skips the checks of the arguments (dtype, rank, static sizes,
+contiguity) on the fast path: the caller promises arrays of exactly the declared
+dtypes and ranks, and a wrong one is undefined behaviour, as in PyTensor.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from symgraph.errors import DTypeError, InputError, ShapeError, UnsupportedError
+from symgraph.errors import BackendMismatchError, DTypeError, InputError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr, Sym
@@ -25,7 +30,7 @@ from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import replace, toposort
 from symgraph.interpreter import Interpreter
 
-MODES = ("py", "c")
+MODES = ("py", "c", "debug")
 DEFAULT_MODE = "py"
 
 Updates = Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None
@@ -42,8 +47,10 @@ class Function:
         givens: Mapping[Tensor, Any] | Iterable[tuple[Tensor, Any]] | None = None,
         mode: str | None = None,
         name: str | None = None,
+        trust_input: bool = False,
     ):
         self.name = name
+        self.trust_input = trust_input
         self.mode = mode or DEFAULT_MODE
         if self.mode not in MODES:
             raise UnsupportedError(f"function: unknown mode {self.mode!r} (available: {', '.join(MODES)})")
@@ -61,28 +68,36 @@ class Function:
         self.updates = [(var, expr) for (var, _), expr in zip(update_pairs, targets[len(output_list) :])]
         self._check_closed(targets)
         self._bind = _size_binder(self.inputs)
-        if self.mode == "c":
+        self._interpreter = Interpreter(self.inputs, targets) if self.mode in ("py", "debug") else None
+        self._compiled = None
+        self.c_source: str | None = None
+        if self.mode in ("c", "debug"):
             from symgraph.codegen.unit import generate
             from symgraph.runtime.program import CProgram
 
-            self._program = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
-            self.c_source = self._program.unit.source
-        else:
-            self._program = Interpreter(self.inputs, targets)
-            self.c_source = None
-        self._storage_ids = {id(v.storage) for v in _variables(targets)}
+            self._compiled = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
+            self.c_source = self._compiled.unit.source
+        self._variables = _variables(targets)
+        self._storage_ids = {id(v.storage) for v in self._variables}
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
         if self.mode == "c" and not kwargs:
-            outputs = self._program.call_fast(args)
+            outputs = self._compiled.call_fast(args, self.trust_input)
             if outputs is not None:
                 return outputs[0] if self._single else outputs
         values = self._arguments(args, kwargs)
         sizes = self._bind(values)
         if self.mode == "c":  # the unit writes the updates itself, after computing everything
-            outputs = self._program.run(values, sizes)
+            outputs = self._compiled.run(values, sizes)
             return outputs[0] if self._single else outputs
-        results = self._program.run(values, sizes)
+        if self.mode == "debug":
+            return self._call_both(values, sizes)
+        outputs = self._interpret(values, sizes)
+        return outputs[0] if self._single else outputs
+
+    def _interpret(self, values: list[np.ndarray], sizes: dict) -> list[np.ndarray]:
+        """The outputs by the numpy interpreter, the updates applied."""
+        results = self._interpreter.run(values, sizes)
         n_out = len(self.outputs)
         taken = {id(v) for v in values} | self._storage_ids
         outputs = [_owned(v, taken) for v in results[:n_out]]
@@ -94,6 +109,20 @@ class Function:
                     f"the Variable {var.storage.shape}"
                 )
             np.copyto(var.storage, value)
+        return outputs
+
+    def _call_both(self, values: list[np.ndarray], sizes: dict) -> np.ndarray | list[np.ndarray]:
+        """Mode "debug": C first, on the state as it is; then numpy on the same state."""
+        before = [v.get_value() for v in self._variables]
+        outputs = self._compiled.run(values, sizes)
+        after_c = [v.get_value() for v in self._variables]
+        for v, old in zip(self._variables, before):
+            v.set_value(old)
+        expected = self._interpret(values, sizes)
+        for k, (got, want) in enumerate(zip(outputs, expected)):
+            _compare_backends(f"output {k}", got, want, self._label())
+        for v, got in zip(self._variables, after_c):
+            _compare_backends(f"the update of Variable {v.name!r}", got, v.storage, self._label())
         return outputs[0] if self._single else outputs
 
     def dump(self, file: Any = None) -> str:
@@ -149,9 +178,33 @@ def function(
     givens: Mapping[Tensor, Any] | Iterable[tuple[Tensor, Any]] | None = None,
     mode: str | None = None,
     name: str | None = None,
+    trust_input: bool = False,
 ) -> Function:
     """Compile ``outputs`` (and ``updates``) as a function of the placeholders ``inputs``."""
-    return Function(inputs, outputs, updates=updates, givens=givens, mode=mode, name=name)
+    return Function(inputs, outputs, updates=updates, givens=givens, mode=mode, name=name, trust_input=trust_input)
+
+
+def _compare_backends(what: str, got: np.ndarray, want: np.ndarray, label: str) -> None:
+    """Raise BackendMismatchError when the C and numpy results differ beyond rounding."""
+    if got.shape != want.shape or got.dtype != want.dtype:
+        raise BackendMismatchError(
+            f"{label}: {what} is {got.dtype}{got.shape} in C but {want.dtype}{want.shape} in numpy"
+        )
+    if got.dtype.kind == "f":
+        tol = 1e-5 if got.dtype == np.float32 else 1e-12
+        ok = np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+    else:
+        ok = np.array_equal(got, want)
+    if not ok:
+        bad = (
+            int(np.argmax(~np.isclose(got, want, equal_nan=True)))
+            if got.dtype.kind == "f"
+            else int(np.argmax(got != want))
+        )
+        raise BackendMismatchError(
+            f"{label}: {what} differs between C and numpy, first at flat index {bad}: "
+            f"{got.reshape(-1)[bad]!r} (C) vs {want.reshape(-1)[bad]!r} (numpy)"
+        )
 
 
 class _Missing:

@@ -66,9 +66,10 @@ class CProgram:
         size_values = [sizes[s] for s in self.unit.symbols]
         return self._call(ins, outs, size_values)
 
-    def call_fast(self, args: tuple) -> list[np.ndarray] | None:
+    def call_fast(self, args: tuple, trusted: bool = False) -> list[np.ndarray] | None:
         """The outputs for positional C-contiguous arrays of the exact dtypes and static
         sizes; None when anything is unusual, so the caller takes the checked path.
+        ``trusted`` skips the dtype, rank and contiguity checks (``trust_input``).
 
         The per-call work is written out flat on purpose: this is the whole Python cost
         of a call (the slots' pointers stay valid without keeping the cdata: the arrays
@@ -80,7 +81,9 @@ class CProgram:
         i = 0
         for a in args:
             dtype, ndim, static, binds = fast.specs[i]
-            if type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim or not a.flags.c_contiguous:
+            if not trusted and (
+                type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim or not a.flags.c_contiguous
+            ):
                 return None
             if static or binds:
                 shape = a.shape

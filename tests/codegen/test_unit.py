@@ -84,3 +84,43 @@ def test_integer_power_uses_its_support_function():
     g = sg.function([i], i**3, mode="c")
     np.testing.assert_array_equal(g(np.arange(5, dtype="int32")), np.arange(5) ** 3)
     assert g.c_source.count("sg_ipow_int32_t(int32_t") == 1
+
+
+def test_debug_mode_runs_both_and_agrees():
+    x = sg.placeholder((None, 3), name="x")
+    W = sg.Variable(np.ones(3, "float32"), name="W")
+    f = sg.function([x], sg.exp(x) + W, updates=[(W, W * 2.0)], mode="debug")
+    data = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    np.testing.assert_allclose(f(data), np.exp(data) + 1, rtol=1e-6)
+    np.testing.assert_array_equal(W.get_value(), [2, 2, 2])  # updated once, not twice
+    assert f.c_source is not None
+
+
+def test_debug_mode_reports_a_disagreement(monkeypatch):
+    from symgraph.ops.arithmetic import Add
+
+    x = sg.placeholder((2,), name="x")
+    f = sg.function([x], x + 1.0, mode="debug")
+    monkeypatch.setattr(Add, "compute", lambda self, a, b: a - b)  # break the numpy side
+    with pytest.raises(sg.errors.BackendMismatchError, match="output 0 differs"):
+        f(np.zeros(2, "float32"))
+
+
+def test_trust_input_skips_the_checks_but_computes_the_same():
+    x = sg.placeholder((None,), name="x")
+    f = sg.function([x], x + 1.0, mode="c", trust_input=True)
+    np.testing.assert_array_equal(f(np.zeros(3, "float32")), [1, 1, 1])
+
+
+def test_without_a_compiler_mode_c_says_what_to_install_and_py_still_works(monkeypatch):
+    from symgraph.runtime import toolchain
+
+    monkeypatch.setenv("CC", "no-such-compiler-anywhere")
+    toolchain._toolchain.cache_clear()
+    x = sg.placeholder((2,), name="x")
+    try:
+        with pytest.raises(sg.errors.SymgraphError, match="install"):
+            sg.function([x], x * 3.0, mode="c")
+        np.testing.assert_array_equal(sg.function([x], x * 3.0, mode="py")(np.ones(2, "float32")), [3, 3])
+    finally:
+        toolchain._toolchain.cache_clear()
