@@ -13,6 +13,7 @@ import numpy as np
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import ANY, TensorLike, broadcast_shapes, promote, sum_to_shape
 from symgraph.ops.registry import register
 
@@ -42,6 +43,16 @@ class MatMul(Op):
             return np.matmul(a, b)
         return np.matmul(a, b).astype(out_dtype)
 
+    def c_kernel(self, inputs, outputs):
+        """float32/float64 through BLAS gemm, one call per output matrix (one call in all
+        when ``b`` has no batch: a's batch folds into its rows); other dtypes by loops
+        accumulating in int64 (wrapping), cast to the output dtype as the reference.
+        Call-time checks: symbolic inner or batch sizes that disagree (ShapeError) and
+        sizes beyond BLAS' 32-bit integers (ValueError). A size 0 never reaches BLAS:
+        an empty inner dimension gives zeros, as numpy."""
+        (a, b), (out,) = inputs, outputs
+        return _matmul_kernel(a, b, out)
+
     def grad(self, inputs, outputs, output_grads):
         (a, b), (g,) = inputs, output_grads
         if a.dtype.kind != "f":
@@ -49,6 +60,119 @@ class MatMul(Op):
         ga = matmul(g, swap_last(b))
         gb = matmul(swap_last(a), g)
         return [sum_to_shape(ga, a.shape), sum_to_shape(gb, b.shape)]
+
+
+def _shape_format(x: CArray) -> str:
+    """A printf format of x's shape as shape_str spells it ([2,3])."""
+    return "[" + ",".join(["%lld"] * x.ndim) + "]"
+
+
+def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
+    """C statements of out = a @ b over contiguous operands (see MatMul.c_kernel)."""
+    nb = out.ndim - 2  # batch rank
+    shapes_fmt = f"{_shape_format(a)} @ {_shape_format(b)}"
+    shapes_args = ", ".join(f"(long long)({d})" for d in a.shape + b.shape)
+    lines = [
+        f"const int64_t mm_M = ({a.shape[-2]});",
+        f"const int64_t mm_K = ({a.shape[-1]});",
+        f"const int64_t mm_N = ({b.shape[-1]});",
+    ]
+    if a.shape[-1] != b.shape[-2]:
+        lines.append(
+            f"if (mm_K != ({b.shape[-2]})) SG_FAIL(SG_ERR_SHAPE, "
+            f'"inner dimensions differ: {shapes_fmt} (%lld != %lld)", {shapes_args}, '
+            f"(long long)mm_K, (long long)({b.shape[-2]}));"
+        )
+    # each operand's element offset per output batch axis: 0 where it is absent or has a
+    # static size 1 (numpy broadcasting; symbolic sizes never broadcast, so they must equal)
+    strides: dict[str, list[str]] = {}
+    for name, x in (("a", a), ("b", b)):
+        strides[name] = []
+        for d in range(nb):
+            xd = d - (nb - (x.ndim - 2))
+            if xd < 0 or x.static_shape[xd] == 1:
+                strides[name].append("0")
+                continue
+            strides[name].append(x.stride(xd))
+            if x.shape[xd] != out.shape[d]:
+                lines.append(
+                    f"if (({x.shape[xd]}) != ({out.shape[d]})) SG_FAIL(SG_ERR_SHAPE, "
+                    f'"batch dimensions differ: {shapes_fmt}", {shapes_args});'
+                )
+    fold = all(s == "0" for s in strides["b"])  # one b matrix: a's batch folds into its rows
+    batch = "*".join(f"({d})" for d in out.shape[:nb]) or "1"
+
+    def batch_loops(body: list[str]) -> list[str]:
+        """``body`` once per output matrix, with mm_pa, mm_pb, mm_pc pointing at it."""
+        offset = {
+            name: " + ".join(f"mm_i{d}*{st}" for d, st in enumerate(strides[name]) if st != "0") or "0"
+            for name in ("a", "b")
+        }
+        flat = "0"
+        for d in range(nb):
+            flat = f"mm_i{d}" if d == 0 else f"({flat})*({out.shape[d]}) + mm_i{d}"
+        inner = [
+            f"const {a.ctype} *mm_pa = {a.ptr} + {offset['a']};",
+            f"const {b.ctype} *mm_pb = {b.ptr} + {offset['b']};",
+            f"{out.ctype} *mm_pc = {out.ptr} + ({flat})*mm_M*mm_N;",
+            *body,
+        ]
+        inner = ["{"] + ["    " + line for line in inner] + ["}"]
+        for d in reversed(range(nb)):
+            inner = [f"for (int64_t mm_i{d} = 0; mm_i{d} < ({out.shape[d]}); mm_i{d}++)"] + inner
+        return inner
+
+    if a.dtype.kind == "f":
+        gemm, one, zero = ("sgemm", "1.0f", "0.0f") if a.ctype == "float" else ("dgemm", "1.0", "0.0")
+
+        def call(m: str, pa: str, pb: str, pc: str) -> str:
+            return (
+                f"SG_CBLAS({gemm})(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint){m}, (blasint)mm_N, "
+                f"(blasint)mm_K, {one}, {pa}, (blasint)mm_K, {pb}, (blasint)mm_N, {zero}, {pc}, (blasint)mm_N);"
+            )
+
+        rows = f"mm_M*{batch}" if fold else "mm_M"
+        lines += [
+            f"const int64_t mm_rows = {rows};",
+            "if (mm_rows > INT32_MAX || mm_N > INT32_MAX || mm_K > INT32_MAX) SG_FAIL(SG_ERR_VALUE, "
+            '"matmul sizes exceed the 32-bit integers of BLAS: %lld rows, %lld columns, inner size %lld", '
+            "(long long)mm_rows, (long long)mm_N, (long long)mm_K);",
+            "if (mm_rows > 0 && mm_N > 0) {",
+            f"    if (mm_K == 0) memset({out.ptr}, 0, sizeof({out.ctype})*(size_t){out.size});",
+            "    else {",
+        ]
+        if fold:
+            body = [call("mm_rows", a.ptr, b.ptr, out.ptr)]
+        else:
+            body = batch_loops([call("mm_M", "mm_pa", "mm_pb", "mm_pc")])
+        lines += ["        " + line for line in body] + ["    }", "}"]
+        return "\n".join(lines)
+
+    # integers and bools: i-k-j loops into a row of int64 accumulators (uint64 arithmetic:
+    # numpy's wrap-around without C's signed overflow), cast to the output dtype
+    body = [
+        "for (int64_t mm_m = 0; mm_m < mm_M; mm_m++) {",
+        "    for (int64_t mm_n = 0; mm_n < mm_N; mm_n++) mm_acc[mm_n] = 0;",
+        "    for (int64_t mm_k = 0; mm_k < mm_K; mm_k++) {",
+        "        const uint64_t mm_x = (uint64_t)mm_pa[mm_m*mm_K + mm_k];",
+        "        const " + b.ctype + " *mm_row = mm_pb + mm_k*mm_N;",
+        "        for (int64_t mm_n = 0; mm_n < mm_N; mm_n++) mm_acc[mm_n] += mm_x*(uint64_t)mm_row[mm_n];",
+        "    }",
+        "    for (int64_t mm_n = 0; mm_n < mm_N; mm_n++)",
+        f"        mm_pc[mm_m*mm_N + mm_n] = ({out.ctype})(int64_t)mm_acc[mm_n];",
+        "}",
+    ]
+    size = "sizeof(uint64_t)*(size_t)mm_N"
+    lines += [
+        "if (mm_M > 0 && mm_N > 0) {",
+        f"    uint64_t *mm_acc = (uint64_t *)malloc({size});",
+        "    if (mm_acc == NULL)",
+        f'        SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes for a matmul", (long long)({size}));',
+        *["    " + line for line in batch_loops(body)],
+        "    free(mm_acc);",
+        "}",
+    ]
+    return "\n".join(lines)
 
 
 def swap_last(x: Tensor) -> Tensor:

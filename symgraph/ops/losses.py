@@ -23,6 +23,7 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim
 from symgraph.graph.sources import as_tensor, constant
+from symgraph.ops.c_api import CArray, c_math
 from symgraph.ops.elementwise import FLOAT, Elementwise, TensorLike, broadcast_shapes, cast, promote, sum_to_shape
 from symgraph.ops.registry import register
 
@@ -45,6 +46,113 @@ def _stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
         m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
         shifted = x - m
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+# --- C kernels --------------------------------------------------------------------------
+#
+# Every op here works slice by slice along the class axis: ``_class_loops`` runs one
+# body per position outside that axis (C order, so the position's flat index is the
+# index of a per-example output or label), with each operand's offset of the slice's
+# first class and its class stride. Static size-1 axes broadcast (stride 0). Slices are
+# split across OpenMP threads from SG_PARALLEL_MIN elements on (symgraph.h). Each slice
+# takes its maximum (a vectorised max and a NaN flag: NaN if the slice holds one), then
+# sums exp(x - max) in double, closer to exact than the references (whose float32 sums
+# round in float32).
+
+
+def _class_loops(full: list[CArray], axis: int, body: list[str], op: str) -> list[str]:
+    """C statements running ``body`` once per slice along ``axis`` of the operands
+    ``full`` (of one rank, broadcast together). In ``body``: ``sm_r`` is the slice's
+    flat index, ``sm_b{k}`` operand k's element offset of class 0, ``sm_cs{k}`` its
+    class stride, ``sm_C`` the class count. Symbolic sizes of the operands that differ
+    are checked equal at call time (they never broadcast)."""
+    ndim = full[0].ndim
+
+    def broadcast(x: CArray, d: int) -> bool:
+        return x.static_shape[d] == 1 and any(y.static_shape[d] != 1 for y in full)
+
+    def size(d: int) -> str:
+        return next((f"({x.shape[d]})" for x in full if x.static_shape[d] != 1), "1")
+
+    lines = []
+    for d in range(ndim):
+        sizes = {x.shape[d] for x in full if x.static_shape[d] != 1}
+        if len(sizes) > 1:
+            first, *rest = sorted(sizes)
+            for other in rest:
+                lines.append(
+                    f"if (({first}) != ({other})) SG_FAIL(SG_ERR_SHAPE, "
+                    f'"{op}: the operands\' sizes on axis {d} differ (%lld != %lld)", '
+                    f"(long long)({first}), (long long)({other}));"
+                )
+    # runs of non-class axes, merged where no operand broadcasts: (size, operand strides)
+    runs: list[tuple[str, list[str]]] = []
+    mergeable = False
+    for d in range(ndim):
+        if d == axis:
+            mergeable = False
+            continue
+        if all(x.static_shape[d] == 1 for x in full):
+            continue
+        plain = not any(broadcast(x, d) for x in full)
+        strides = ["0" if broadcast(x, d) else x.stride(d) for x in full]
+        if plain and mergeable:
+            runs[-1] = (f"{runs[-1][0]}*{size(d)}", strides)
+        else:
+            runs.append((size(d), strides))
+        mergeable = plain
+    lines.append(f"const int64_t sm_C = {size(axis)};")
+    lines += [f"const int64_t sm_n{j} = {n};" for j, (n, _) in enumerate(runs)]
+    lines.append(f"const int64_t sm_rows = {'*'.join(f'sm_n{j}' for j in range(len(runs))) or '1'};")
+    loop = []
+    if len(runs) == 1:
+        index = ["sm_r"]
+    else:
+        index = [f"sm_q{j}" for j in range(len(runs))]
+        if runs:
+            loop.append("int64_t sm_rest = sm_r;")
+            for j in reversed(range(1, len(runs))):
+                loop.append(f"const int64_t sm_q{j} = sm_rest % sm_n{j}; sm_rest /= sm_n{j};")
+            loop.append("const int64_t sm_q0 = sm_rest;")
+    for k, x in enumerate(full):
+        terms = [f"{index[j]}*{strides[k]}" for j, (_, strides) in enumerate(runs) if strides[k] != "0"]
+        loop.append(f"const int64_t sm_b{k} = {' + '.join(terms) or '0'};")
+        loop.append(f"const int64_t sm_cs{k} = {'0' if broadcast(x, axis) else x.stride(axis)};")
+    loop = ["for (int64_t sm_r = 0; sm_r < sm_rows; sm_r++) {", *["    " + line for line in loop + body], "}"]
+    lines += ["if (sm_rows*sm_C >= SG_PARALLEL_MIN) {", "    #pragma omp parallel for schedule(static)"]
+    lines += ["    " + line for line in loop] + ["} else {"] + ["    " + line for line in loop] + ["}"]
+    return lines
+
+
+def _slice_max(x: CArray) -> list[str]:
+    """sm_m: the maximum of the slice sm_x (stride sm_xs); NaN if it holds one."""
+    return [
+        f"{x.ctype} sm_m = (-INFINITY);",
+        "int sm_nan = 0;",
+        "#pragma omp simd reduction(max:sm_m) reduction(|:sm_nan)",
+        "for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) {",
+        f"    const {x.ctype} sm_v = sm_x[sm_c*sm_xs];",
+        "    sm_m = sm_v > sm_m ? sm_v : sm_m;",
+        "    sm_nan |= sm_v != sm_v;",
+        "}",
+        f"if (sm_nan) sm_m = ({x.ctype})NAN;",
+    ]
+
+
+def _slice_log_sum(x: CArray) -> list[str]:
+    """sm_m as _slice_max, and sm_l = log(sum(exp(x - sm_m))) summed in double."""
+    exp = c_math("exp", x.dtype)
+    return _slice_max(x) + [
+        "double sm_s = 0.0;",
+        "#pragma omp simd reduction(+:sm_s)",
+        f"for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) sm_s += (double){exp}(sm_x[sm_c*sm_xs] - sm_m);",
+        "const double sm_l = log(sm_s);",
+    ]
+
+
+def _shifted(x: CArray, c: str) -> str:
+    """log_softmax of class ``c`` of the slice, in double: (x - m) - log(sum)."""
+    return f"(((double)sm_x[({c})*sm_xs] - (double)sm_m) - sm_l)"
 
 
 class _AlongClasses(Op):
@@ -79,6 +187,29 @@ class Softmax(_AlongClasses):
             e = np.exp(x - m)
             return np.asarray(e / np.sum(e, axis=self.axis, keepdims=True), x.dtype)
 
+    def c_kernel(self, inputs, outputs):
+        """Per slice: the max, exp(x - max) stored and summed in double, then scaled by
+        the sum's reciprocal (in double: within an ulp of dividing)."""
+        (x,), (y,) = inputs, outputs
+        exp = c_math("exp", x.dtype)
+        body = [
+            f"const {x.ctype} *sm_x = {x.ptr} + sm_b0;",
+            "const int64_t sm_xs = sm_cs0;",
+            f"{y.ctype} *sm_y = {y.ptr} + sm_b1;",
+            "const int64_t sm_ys = sm_cs1;",
+            *_slice_max(x),
+            "double sm_s = 0.0;",
+            "#pragma omp simd reduction(+:sm_s)",
+            "for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) {",
+            f"    const {x.ctype} sm_e = {exp}(sm_x[sm_c*sm_xs] - sm_m);",
+            "    sm_y[sm_c*sm_ys] = sm_e;",
+            "    sm_s += sm_e;",
+            "}",
+            "const double sm_inv = 1.0 / sm_s;",
+            f"for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) sm_y[sm_c*sm_ys] = ({y.ctype})(sm_y[sm_c*sm_ys] * sm_inv);",
+        ]
+        return "\n".join(_class_loops([x, y], self.axis, body, self.name))
+
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
         from symgraph.ops.reduction import sum
@@ -101,6 +232,19 @@ class LogSoftmax(_AlongClasses):
 
     def reference(self, x):
         return np.asarray(_stable_log_softmax(x, self.axis), x.dtype)
+
+    def c_kernel(self, inputs, outputs):
+        """Per slice: the max, log of the sum of exp(x - max) in double, (x - max) - log."""
+        (x,), (y,) = inputs, outputs
+        body = [
+            f"const {x.ctype} *sm_x = {x.ptr} + sm_b0;",
+            "const int64_t sm_xs = sm_cs0;",
+            f"{y.ctype} *sm_y = {y.ptr} + sm_b1;",
+            "const int64_t sm_ys = sm_cs1;",
+            *_slice_log_sum(x),
+            f"for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) sm_y[sm_c*sm_ys] = ({y.ctype}){_shifted(x, 'sm_c')};",
+        ]
+        return "\n".join(_class_loops([x, y], self.axis, body, self.name))
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
@@ -190,6 +334,44 @@ class SparseSoftmaxCrossEntropy(_AlongClasses):
         picked = np.take_along_axis(lsm, index, axis=self.axis)
         return np.asarray(-np.squeeze(picked, self.axis), logits.dtype)
 
+    def c_kernel(self, inputs, outputs):
+        """Labels are checked first, with the reference's errors (a symbolic labels size
+        that differs from the logits': ShapeError; a label outside [0, C): IndexError,
+        naming the smallest label if negative, else the largest); then per example
+        -((x[label] - max) - log(sum(exp(x - max)))) in double."""
+        (x, labels), (out,) = inputs, outputs
+        expected = x.shape[: self.axis] + x.shape[self.axis + 1 :]
+        lines = []
+        if any(e != d for e, d in zip(expected, labels.shape)):
+            fmt = lambda n: "(" + ", ".join(["%lld"] * n) + ("," if n == 1 else "") + ")"  # noqa: E731
+            args = ", ".join(f"(long long)({d})" for d in labels.shape + expected)
+            differ = " || ".join(f"({e}) != ({d})" for e, d in zip(expected, labels.shape) if e != d)
+            lines.append(
+                f"if ({differ}) SG_FAIL(SG_ERR_SHAPE, "
+                f'"labels have shape {fmt(labels.ndim)}; the logits need {fmt(len(expected))}", {args});'
+            )
+        classes = f"({x.shape[self.axis]})"
+        lines += [
+            f"if ({labels.size} > 0) {{",
+            f"    int64_t sm_lo = (int64_t){labels.ptr}[0], sm_hi = sm_lo;",
+            f"    for (int64_t sm_i = 1; sm_i < {labels.size}; sm_i++) {{",
+            f"        const int64_t sm_k = (int64_t){labels.ptr}[sm_i];",
+            "        sm_lo = sm_k < sm_lo ? sm_k : sm_lo;",
+            "        sm_hi = sm_k > sm_hi ? sm_k : sm_hi;",
+            "    }",
+            f"    if (sm_lo < 0 || sm_hi >= {classes}) SG_FAIL(SG_ERR_INDEX, "
+            f'"label %lld is out of range for %lld classes (axis {self.axis}): labels must lie in [0, %lld)", '
+            f"(long long)(sm_lo < 0 ? sm_lo : sm_hi), (long long){classes}, (long long){classes});",
+            "}",
+        ]
+        body = [
+            f"const {x.ctype} *sm_x = {x.ptr} + sm_b0;",
+            "const int64_t sm_xs = sm_cs0;",
+            *_slice_log_sum(x),
+            f"{out.ptr}[sm_r] = ({out.ctype})(-{_shifted(x, f'(int64_t){labels.ptr}[sm_r]')});",
+        ]
+        return "\n".join(lines + _class_loops([x], self.axis, body, self.name))
+
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
         from symgraph.ops import shape_ops
@@ -237,6 +419,26 @@ class SoftmaxCrossEntropy(_AlongClasses):
             terms = np.where(targets == 0, 0, targets * lsm)
         return np.asarray(-np.sum(terms, axis=self.axis), logits.dtype)
 
+    def c_kernel(self, inputs, outputs):
+        """Per example -sum(t * ((x - max) - log(sum(exp(x - max))))) in double over the
+        classes with t != 0 (a zero target counts 0 even against a -inf or NaN term, as
+        the reference's where); static size-1 axes of either operand broadcast."""
+        (x, t), (out,) = inputs, outputs
+        body = [
+            f"const {x.ctype} *sm_x = {x.ptr} + sm_b0;",
+            "const int64_t sm_xs = sm_cs0;",
+            f"const {t.ctype} *sm_t = {t.ptr} + sm_b1;",
+            "const int64_t sm_ts = sm_cs1;",
+            *_slice_log_sum(x),
+            "double sm_acc = 0.0;",
+            "for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) {",
+            f"    const {t.ctype} sm_w = sm_t[sm_c*sm_ts];",
+            f"    if (sm_w != 0) sm_acc += (double)sm_w*{_shifted(x, 'sm_c')};",
+            "}",
+            f"{out.ptr}[sm_r] = ({out.ctype})(-sm_acc);",
+        ]
+        return "\n".join(_class_loops([x, t], self.axis, body, self.name))
+
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
         from symgraph.ops import shape_ops
@@ -276,6 +478,13 @@ class SigmoidBinaryCrossEntropy(Elementwise):
 
     def compute(self, x, z):
         return np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+
+    def c_expr(self, args, dtype):
+        from symgraph.ops.activations import c_log1p_exp_neg_abs
+        from symgraph.ops.elementwise import c_const, c_maximum
+
+        x, z = args
+        return f"(({c_maximum(x, c_const(0, dtype), dtype)} - {x} * {z}) + {c_log1p_exp_neg_abs(x, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar

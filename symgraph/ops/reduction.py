@@ -9,6 +9,8 @@ built, so ``sum(x, -1)`` and ``sum(x, 1)`` on a matrix are the same node.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -18,6 +20,7 @@ from symgraph.errors import ShapeError
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Shape
 from symgraph.graph.sources import as_tensor
+from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import TensorLike
 from symgraph.ops.registry import register
 
@@ -42,6 +45,328 @@ def reduced_shape(shape: Shape, axes: tuple[int, ...], keepdims: bool) -> Shape:
     if keepdims:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))
     return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+# --- C kernels --------------------------------------------------------------------------
+#
+# Every reduction shares one loop structure (``_reduce_kernel``). The input's axes are
+# grouped into runs of kept and reduced axes (static size-1 axes dropped, adjacent axes
+# of one kind merged), so sum(x, axis=(1, 2)) of (N, H, W) is a (N, H*W) row reduction.
+# Then one of two loop orders:
+#
+# - rows (the last group is reduced: row reductions, reducing everything): one pass per
+#   output element over its reduced elements, the innermost loop contiguous and
+#   vectorised (``#pragma omp simd`` reductions), accumulators in registers; outputs are
+#   split across OpenMP threads from SG_PARALLEL_MIN elements on;
+# - streaming (the last group is kept: the bias gradient, sum over axis 0 of (N, C)):
+#   the input in memory order, each contiguous run folded into a row of accumulators
+#   the size of the output (the output itself when an accumulator has its type, else a
+#   malloc'd buffer, e.g. doubles for a float32 sum).
+#
+# An op describes a pass (``_Pass``): its accumulators, how one element updates them,
+# and the output value from them. Float32 sums and products accumulate in double;
+# integer and bool ones in int64 with wrap-around (numpy's), through uint64 arithmetic
+# so that C has no signed overflow. Float max/min take the max ignoring NaN (a
+# vectorisable reduction) and a NaN flag. Kernels assume outputs do not alias inputs.
+
+_C_LIMITS = {
+    "bool": ("0", "1"),
+    "int8_t": ("INT8_MIN", "INT8_MAX"),
+    "int16_t": ("INT16_MIN", "INT16_MAX"),
+    "int32_t": ("INT32_MIN", "INT32_MAX"),
+    "int64_t": ("INT64_MIN", "INT64_MAX"),
+    "uint8_t": ("0", "UINT8_MAX"),
+    "float": ("(-INFINITY)", "INFINITY"),
+    "double": ("(-INFINITY)", "INFINITY"),
+}
+
+_SEARCH_BLOCK = 64  # elements a search tests at SIMD width before looking closer
+
+_Update = Callable[[dict[str, str], str, str], str]
+_Finish = Callable[[dict[str, str]], str]
+
+
+@dataclass(frozen=True)
+class _Acc:
+    """One accumulator of a reduction: a C name suffix, its C type and initial value."""
+
+    name: str
+    ctype: str
+    init: str
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """How a reduction folds elements: ``update(acc, v, r)`` gives the statements folding
+    element ``v`` (a local of the input's type) into the accumulators ``acc[name]``
+    (lvalues), ``r`` being its flat index among the reduced positions; ``finish(acc)``
+    is the output value. ``simd`` lists (OpenMP reduction operator, accumulator) pairs
+    that let the row loop vectorise. ``search`` (rows order, one reduced axis only):
+    (prepare(acc), cond(acc, v), found(acc, r)): after the pass, the statements
+    prepare, then found for the first element meeting cond (argmax's index)."""
+
+    accs: tuple[_Acc, ...]
+    update: _Update
+    finish: _Finish
+    simd: tuple[tuple[str, str], ...] = ()
+    search: tuple[_Finish, Callable[[dict[str, str], str], str], Callable[[dict[str, str], str], str]] | None = None
+
+
+def _acc_type(x: CArray) -> str:
+    """The type sums and products accumulate in: double for floats, int64 otherwise."""
+    return "double" if x.dtype.kind == "f" else "int64_t"
+
+
+def _acc_add(acc: str, v: str, x: CArray) -> str:
+    if x.dtype.kind == "f":
+        return f"{acc} += (double){v};"
+    return f"{acc} = (int64_t)((uint64_t){acc} + (uint64_t){v});"  # numpy's wrap-around
+
+
+def _acc_mul(acc: str, v: str, x: CArray) -> str:
+    if x.dtype.kind == "f":
+        return f"{acc} *= (double){v};"
+    return f"{acc} = (int64_t)((uint64_t){acc} * (uint64_t){v});"
+
+
+def _one_acc(name: str, ctype: str, init: str, update: _Update, simd: str | None = None) -> _Pass:
+    """A pass with one accumulator, which is the result."""
+    return _Pass((_Acc(name, ctype, init),), update, lambda acc: acc[name], ((simd, name),) if simd else ())
+
+
+def _extremum_pass(x: CArray, compare: str) -> _Pass:
+    """max (compare ">") or min ("<") of the elements; NaN if one is NaN."""
+    init = _C_LIMITS[x.ctype][0 if compare == ">" else 1]
+    op = "max" if compare == ">" else "min"
+    if x.dtype.kind != "f":
+        update = lambda acc, v, r: f"{acc['m']} = {v} {compare} {acc['m']} ? {v} : {acc['m']};"  # noqa: E731
+        return _one_acc("m", x.ctype, init, update, op)
+
+    def update(acc, v, r):
+        m, n = acc["m"], acc["n"]
+        return f"{m} = {v} {compare} {m} ? {v} : {m};\n{n} |= ({v} != {v});"
+
+    accs = (_Acc("m", x.ctype, init), _Acc("n", "int", "0"))
+    finish = lambda acc: f"({acc['n']} ? ({x.ctype})NAN : {acc['m']})"  # noqa: E731
+    return _Pass(accs, update, finish, ((op, "m"), ("|", "n")))
+
+
+def _reduce_groups(x: CArray, axes: tuple[int, ...]) -> list[tuple[str, bool]]:
+    """(size C expression, reduced?) for the runs of kept and reduced axes of ``x``;
+    static size-1 axes are dropped (their index is always 0)."""
+    groups: list[tuple[str, bool]] = []
+    for i, (expr, dim) in enumerate(zip(x.shape, x.static_shape)):
+        if isinstance(dim, int) and dim == 1:
+            continue
+        reduced = i in axes
+        if groups and groups[-1][1] == reduced:
+            groups[-1] = (f"{groups[-1][0]}*({expr})", reduced)
+        else:
+            groups.append((f"({expr})", reduced))
+    return groups
+
+
+def _product(terms: list[str]) -> str:
+    return "*".join(terms) if terms else "1"
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return ["    " + line for s in lines for line in s.split("\n")]
+
+
+def _maybe_parallel(work: str, loop: list[str]) -> list[str]:
+    """``loop`` (a for statement), split across OpenMP threads when ``work`` elements
+    reach SG_PARALLEL_MIN (symgraph.h): a branch, since entering a region costs even
+    with if(false)."""
+    head = [f"if ({work} >= SG_PARALLEL_MIN) {{", "    #pragma omp parallel for schedule(static)"]
+    return head + _indent(loop) + ["} else {"] + _indent(loop) + ["}"]
+
+
+def _reduce_kernel(
+    x: CArray,
+    out: CArray,
+    axes: tuple[int, ...],
+    rows: _Pass,
+    stream: _Pass | None = None,
+    *,
+    empty_error: str | None = None,
+) -> str:
+    """C statements reducing ``x`` over ``axes`` into ``out`` (module comment above)
+    with the pass ``rows`` (and ``stream`` in the streaming order, default ``rows``).
+    ``empty_error`` (a message, {axis} filled in) makes a reduced axis of size 0 at
+    call time a ShapeError (max, min, argmax, argmin: no identity)."""
+    groups = _reduce_groups(x, axes)
+    n = len(groups)
+    kept = [g for g in range(n) if not groups[g][1]]
+    red = [g for g in range(n) if groups[g][1]]
+    lines = [f"const int64_t rd_n{g} = {size};" for g, (size, _) in enumerate(groups)]
+    stride = {g: _product([f"rd_n{h}" for h in range(g + 1, n)]) for g in range(n)}
+    if empty_error is not None:
+        for a in axes:
+            if not isinstance(x.static_shape[a], int):
+                lines.append(f'if ({x.shape[a]} == 0) SG_FAIL(SG_ERR_SHAPE, "{empty_error.format(axis=a)}");')
+    flat_r = "0"
+    for g in red:
+        flat_r = f"rd_i{g}" if flat_r == "0" else f"({flat_r})*rd_n{g} + rd_i{g}"
+    if n and not groups[-1][1] and red:
+        lines += _reduce_streaming(x, out, groups, kept, stride, stream or rows, flat_r)
+    else:
+        lines += _reduce_rows(x, out, groups, kept, red, stride, rows, flat_r)
+    return "\n".join(lines)
+
+
+def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[str]:
+    """One pass per output element over its reduced elements (the last group is reduced)."""
+    n = len(groups)
+    body = []
+    if not kept:
+        body.append("const int64_t rd_base = 0;")
+    elif len(kept) == 1:
+        body.append(f"const int64_t rd_base = rd_o*{stride[kept[0]]};")
+    else:
+        body += ["int64_t rd_base = 0;", "int64_t rd_t = rd_o;"]
+        for g in reversed(kept[1:]):
+            body.append(f"rd_base += (rd_t % rd_n{g})*{stride[g]}; rd_t /= rd_n{g};")
+        body.append(f"rd_base += rd_t*{stride[kept[0]]};")
+    body += [f"{a.ctype} rd_a_{a.name} = {a.init};" for a in p.accs]
+    acc = {a.name: f"rd_a_{a.name}" for a in p.accs}
+    offset = " + ".join(["rd_base"] + [f"rd_i{g}" if g == n - 1 else f"rd_i{g}*{stride[g]}" for g in red])
+    element = f"const {x.ctype} rd_v = {x.ptr}[{offset}];"
+    inner = [element, p.update(acc, "rd_v", flat_r)]
+    for depth, g in enumerate(reversed(red)):
+        inner = [f"for (int64_t rd_i{g} = 0; rd_i{g} < rd_n{g}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
+        if depth == 0 and p.simd:
+            inner = ["#pragma omp simd " + " ".join(f"reduction({op}:rd_a_{a})" for op, a in p.simd)] + inner
+    body += inner
+    if p.search is not None and red:
+        assert len(red) == 1, "a search runs along one reduced axis"
+        (g,) = red
+        prepare, cond, found = p.search
+        step = "" if g == n - 1 else f"*{stride[g]}"
+        # blocks tested at SIMD width, then the block holding the first hit
+        body += [
+            prepare(acc),
+            "int64_t rd_k = 0;",
+            f"for (; rd_k + {_SEARCH_BLOCK} <= rd_n{g}; rd_k += {_SEARCH_BLOCK}) {{",
+            "    int rd_hit = 0;",
+            "    #pragma omp simd reduction(|:rd_hit)",
+            f"    for (int64_t rd_u = 0; rd_u < {_SEARCH_BLOCK}; rd_u++) {{",
+            f"        const {x.ctype} rd_v = {x.ptr}[rd_base + (rd_k + rd_u){step}];",
+            f"        rd_hit |= {cond(acc, 'rd_v')};",
+            "    }",
+            "    if (rd_hit) break;",
+            "}",
+            f"for (int64_t rd_i{g} = rd_k; rd_i{g} < rd_n{g}; rd_i{g}++) {{",
+            *_indent([element, f"if ({cond(acc, 'rd_v')}) {{ {found(acc, flat_r)} break; }}"]),
+            "}",
+        ]
+    body.append(f"{out.ptr}[rd_o] = ({out.ctype}){p.finish(acc)};")
+    if not kept:
+        return ["{", "    const int64_t rd_o = 0;"] + _indent(body) + ["}"]
+    loop = ["for (int64_t rd_o = 0; rd_o < rd_rows; rd_o++) {"] + _indent(body) + ["}"]
+    rows = _product([f"rd_n{g}" for g in kept])
+    return [f"const int64_t rd_rows = {rows};"] + _maybe_parallel(_product([f"rd_n{g}" for g in range(n)]), loop)
+
+
+def _reduce_streaming(x, out, groups, kept, stride, p: _Pass, flat_r) -> list[str]:
+    """The input in memory order, each contiguous run of the last (kept) group folded
+    into a row of accumulators the size of the output."""
+    n = len(groups)
+    last = n - 1
+    out_stride = {g: _product([f"rd_n{h}" for h in kept if h > g]) for g in kept}
+    lines = [f"const int64_t rd_out = {_product([f'rd_n{g}' for g in kept])};"]
+    allocated: list[str] = []
+    in_out = None  # the accumulator kept in the output buffer itself
+    for a in p.accs:
+        buf = f"rd_b_{a.name}"
+        if in_out is None and a.ctype == out.ctype:
+            in_out = a.name
+            lines.append(f"{a.ctype} *{buf} = {out.ptr};")
+            continue
+        size = f"sizeof({a.ctype})*(size_t)(rd_out > 0 ? rd_out : 1)"
+        lines.append(f"{a.ctype} *{buf} = ({a.ctype} *)malloc({size});")
+        release = "".join(f"free({b}); " for b in allocated)
+        lines.append(
+            f"if ({buf} == NULL) {{ {release}SG_FAIL(SG_ERR_NOMEM, "
+            f'"cannot allocate %lld bytes for a reduction", (long long)({size})); }}'
+        )
+        allocated.append(buf)
+    lines.append("for (int64_t rd_o = 0; rd_o < rd_out; rd_o++) {")
+    lines += _indent([f"rd_b_{a.name}[rd_o] = {a.init};" for a in p.accs])
+    lines.append("}")
+    acc = {a.name: f"rd_b_{a.name}[rd_ob + rd_j]" for a in p.accs}
+    in_off = " + ".join([f"rd_i{g}*{stride[g]}" for g in range(last)]) or "0"
+    out_off = " + ".join([f"rd_i{g}*{out_stride[g]}" for g in kept if g != last]) or "0"
+    inner = [
+        f"const int64_t rd_ib = {in_off};",
+        f"const int64_t rd_ob = {out_off};",
+        f"for (int64_t rd_j = 0; rd_j < rd_n{last}; rd_j++) {{",
+        f"    const {x.ctype} rd_v = {x.ptr}[rd_ib + rd_j];",
+        *_indent([p.update(acc, "rd_v", flat_r)]),
+        "}",
+    ]
+    for g in reversed(range(last)):
+        inner = [f"for (int64_t rd_i{g} = 0; rd_i{g} < rd_n{g}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
+    lines += inner
+    final = {a.name: f"rd_b_{a.name}[rd_o]" for a in p.accs}
+    value = p.finish(final)
+    if in_out is None or value != final[in_out]:
+        lines.append(f"for (int64_t rd_o = 0; rd_o < rd_out; rd_o++) {out.ptr}[rd_o] = ({out.ctype}){value};")
+    lines += [f"free({b});" for b in allocated]
+    return lines
+
+
+def _scan_kernel(x: CArray, out: CArray, axis: int, exclusive: bool, reverse: bool, op: str) -> str:
+    """C statements of a cumulative sum (op "+") or product ("*") along ``axis``: rows
+    of the last axis scan in a register; other axes stream whole slices through a
+    malloc'd row of accumulators (double for floats, int64 otherwise)."""
+    acc_t = _acc_type(x)
+    identity = ("0" if op == "+" else "1") if acc_t != "double" else ("0.0" if op == "+" else "1.0")
+    fold = _acc_add if op == "+" else _acc_mul
+    outer = _product([f"({d})" for d in x.shape[:axis]])
+    inner_dims = x.static_shape[axis + 1 :]
+    lines = [
+        f"const int64_t cs_outer = {outer};",
+        f"const int64_t cs_n = ({x.shape[axis]});",
+    ]
+    index = "cs_n - 1 - cs_t" if reverse else "cs_t"
+    if builtins.all(isinstance(d, int) and d == 1 for d in inner_dims):
+        step = [f"const int64_t cs_i = {index};"]
+        write = f"cs_y[cs_i] = ({out.ctype})cs_a;"
+        step += [write, fold("cs_a", "cs_x[cs_i]", x)] if exclusive else [fold("cs_a", "cs_x[cs_i]", x), write]
+        loop = [
+            "for (int64_t cs_o = 0; cs_o < cs_outer; cs_o++) {",
+            f"    const {x.ctype} *cs_x = {x.ptr} + cs_o*cs_n;",
+            f"    {out.ctype} *cs_y = {out.ptr} + cs_o*cs_n;",
+            f"    {acc_t} cs_a = {identity};",
+            "    for (int64_t cs_t = 0; cs_t < cs_n; cs_t++) {",
+            *_indent(_indent(step)),
+            "    }",
+            "}",
+        ]
+        return "\n".join(lines + _maybe_parallel("cs_outer*cs_n", loop))
+    lines.append(f"const int64_t cs_inner = {_product([f'({d})' for d in x.shape[axis + 1 :]])};")
+    size = f"sizeof({acc_t})*(size_t)(cs_inner > 0 ? cs_inner : 1)"
+    write = f"cs_y[cs_j] = ({out.ctype})cs_a[cs_j];"
+    fold_j = fold("cs_a[cs_j]", "cs_x[cs_j]", x)
+    step = [write, fold_j] if exclusive else [fold_j, write]
+    lines += [
+        f"{acc_t} *cs_a = ({acc_t} *)malloc({size});",
+        f'if (cs_a == NULL) SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes for a scan", (long long)({size}));',
+        "for (int64_t cs_o = 0; cs_o < cs_outer; cs_o++) {",
+        f"    for (int64_t cs_j = 0; cs_j < cs_inner; cs_j++) cs_a[cs_j] = {identity};",
+        "    for (int64_t cs_t = 0; cs_t < cs_n; cs_t++) {",
+        f"        const int64_t cs_row = (cs_o*cs_n + {index})*cs_inner;",
+        f"        const {x.ctype} *cs_x = {x.ptr} + cs_row;",
+        f"        {out.ctype} *cs_y = {out.ptr} + cs_row;",
+        "        for (int64_t cs_j = 0; cs_j < cs_inner; cs_j++) {",
+        *_indent(_indent(_indent(step))),
+        "        }",
+        "    }",
+        "}",
+        "free(cs_a);",
+    ]
+    return "\n".join(lines)
 
 
 class Reduce(Op):
@@ -89,6 +414,13 @@ class Sum(Reduce):
     def reference(self, x):
         return np.asarray(np.sum(x, axis=self.axes, keepdims=self.keepdims, dtype=self.output_dtype(x.dtype)))
 
+    def c_kernel(self, inputs, outputs):
+        """Floats sum in double (one rounding at the end), integers and bools in int64."""
+        (x,), (out,) = inputs, outputs
+        add = lambda acc, v, r: _acc_add(acc["s"], v, x)  # noqa: E731
+        simd = "+" if x.dtype.kind == "f" else None
+        return _reduce_kernel(x, out, self.axes, _one_acc("s", _acc_type(x), "0", add, simd))
+
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
         if not dtypes.is_float(x.dtype):
@@ -115,6 +447,13 @@ class Prod(Reduce):
 
     def reference(self, x):
         return np.asarray(np.prod(x, axis=self.axes, keepdims=self.keepdims, dtype=self.output_dtype(x.dtype)))
+
+    def c_kernel(self, inputs, outputs):
+        """Floats multiply in double, integers and bools in int64 (wrapping as numpy's)."""
+        (x,), (out,) = inputs, outputs
+        mul = lambda acc, v, r: _acc_mul(acc["p"], v, x)  # noqa: E731
+        simd = "*" if x.dtype.kind == "f" else None
+        return _reduce_kernel(x, out, self.axes, _one_acc("p", _acc_type(x), "1", mul, simd))
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.graph import shape as shp
@@ -153,6 +492,15 @@ def _product_of_others(x: Tensor, axis: int) -> Tensor:
 class _Extremum(Reduce):
     """max or min: the gradient goes to the elements equal to the result, split evenly."""
 
+    c_compare: ClassVar[str] = ">"  # the C comparison by which a new element wins
+
+    def c_kernel(self, inputs, outputs):
+        """A NaN wins over everything and stays (numpy propagates NaN); a reduced axis
+        of size 0 at call time is a ShapeError."""
+        (x,), (out,) = inputs, outputs
+        error = self.name + " of an empty axis {axis} (size 0) has no identity"
+        return _reduce_kernel(x, out, self.axes, _extremum_pass(x, self.c_compare), empty_error=error)
+
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops import arithmetic as ar
         from symgraph.ops.elementwise import cast
@@ -188,6 +536,7 @@ class Min(_Extremum):
     """minimum over ``axes`` (NaN-propagating)"""
 
     name = "min"
+    c_compare = "<"
 
     def reference(self, x):
         return np.asarray(np.min(x, axis=self.axes, keepdims=self.keepdims))
@@ -203,6 +552,11 @@ class Any(Reduce):
     def reference(self, x):
         return np.asarray(np.any(x, axis=self.axes, keepdims=self.keepdims))
 
+    def c_kernel(self, inputs, outputs):
+        (x,), (out,) = inputs, outputs
+        update = lambda acc, v, r: f"{acc['b']} |= ({v} != 0);"  # noqa: E731
+        return _reduce_kernel(x, out, self.axes, _one_acc("b", "int", "0", update, "|"))
+
     def grad(self, inputs, outputs, output_grads):
         return [None]
 
@@ -217,6 +571,11 @@ class All(Reduce):
     def reference(self, x):
         return np.asarray(np.all(x, axis=self.axes, keepdims=self.keepdims))
 
+    def c_kernel(self, inputs, outputs):
+        (x,), (out,) = inputs, outputs
+        update = lambda acc, v, r: f"{acc['b']} &= ({v} != 0);"  # noqa: E731
+        return _reduce_kernel(x, out, self.axes, _one_acc("b", "int", "1", update, "&"))
+
     def grad(self, inputs, outputs, output_grads):
         return [None]
 
@@ -226,6 +585,38 @@ class _ArgExtremum(Reduce):
     tensor when ``axis`` is None (numpy's convention)."""
 
     output_dtype_rule = "index"
+    c_compare: ClassVar[str] = ">"  # the C comparison by which a new element wins
+
+    def c_kernel(self, inputs, outputs):
+        """The first winner; the first NaN wins over everything (numpy's rule); a reduced
+        axis of size 0 at call time is a ShapeError. Along rows: the vectorised max (or
+        min) pass, then a search for its first occurrence (or the first NaN); streamed
+        (a leading axis): one pass keeping the best value and its index per output."""
+        (x,), (out,) = inputs, outputs
+        compare = self.c_compare
+        extremum = _extremum_pass(x, compare)
+        is_float = x.dtype.kind == "f"
+
+        def prepare(acc):  # with a NaN, look for the first NaN
+            return f"if ({acc['n']}) {acc['m']} = ({x.ctype})NAN;" if is_float else ""
+
+        def cond(acc, v):
+            return f"(({v} == {acc['m']}) | ({v} != {v}))" if is_float else f"({v} == {acc['m']})"
+
+        search = (prepare, cond, lambda acc, r: f"{acc['i']} = {r};")
+        rows = _Pass(
+            extremum.accs + (_Acc("i", "int64_t", "0"),), extremum.update, lambda acc: acc["i"], extremum.simd, search
+        )
+
+        def update(acc, v, r):
+            m, i = acc["m"], acc["i"]
+            wins = f"{v} {compare} {m}" + (f" || ({v} != {v} && {m} == {m})" if is_float else "")
+            return f"if ({wins}) {{ {m} = {v}; {i} = {r}; }}"
+
+        init = _C_LIMITS[x.ctype][0 if compare == ">" else 1]
+        stream = _Pass((_Acc("i", "int64_t", "0"), _Acc("m", x.ctype, init)), update, lambda acc: acc["i"])
+        error = self.name + " of an empty axis {axis} (size 0)"
+        return _reduce_kernel(x, out, self.axes, rows, stream, empty_error=error)
 
     def infer(self, x: Tensor) -> TensorType:
         if len(self.axes) != 1 and x.ndim > 1:
@@ -256,6 +647,7 @@ class ArgMin(_ArgExtremum):
     """index of the first minimum along the axis"""
 
     name = "argmin"
+    c_compare = "<"
 
     def reference(self, x):
         axis = self.axes[0] if self.axes else None
@@ -397,6 +789,12 @@ class _Cumulative(Op):
 
     def accumulate(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
         raise NotImplementedError
+
+    def c_kernel(self, inputs, outputs):
+        """Floats accumulate in double (float32 rounds once per element, not per step as
+        numpy's float32 scan), integers and bools in int64."""
+        (x,), (out,) = inputs, outputs
+        return _scan_kernel(x, out, self.axis, self.exclusive, self.reverse, "+" if self.identity == 0 else "*")
 
     def reference(self, x):
         dtype = dtypes.DEFAULT_INT if x.dtype.kind in "biu" else x.dtype
