@@ -20,46 +20,72 @@ from symgraph.ops.registry import register
 
 @register
 class MatMul(Op):
-    """a @ b for a (..., m, k) and b (..., k, n), batch dims broadcast."""
+    """op(a) @ op(b) for op(a) (..., m, k) and op(b) (..., k, n), batch dims broadcast,
+    where op swaps the last two axes of an operand whose ``transpose_*`` flag is set.
+
+    The flags let a transpose ride along into BLAS (CblasTrans) instead of being copied:
+    ``sg.matmul`` folds an operand that is a transpose of the last two axes, and the
+    gradient builds its products with flags rather than transpose nodes."""
 
     name = "matmul"
+
+    def __init__(self, transpose_a: bool = False, transpose_b: bool = False):
+        self.transpose_a = bool(transpose_a)
+        self.transpose_b = bool(transpose_b)
+
+    def attributes(self) -> dict:
+        return {k: v for k, v in (("transpose_a", self.transpose_a), ("transpose_b", self.transpose_b)) if v}
 
     def infer(self, a: Tensor, b: Tensor) -> TensorType:
         if a.ndim < 2 or b.ndim < 2:
             raise ShapeError("matmul operands must have rank >= 2 (sg.matmul handles 1-D)")
         if a.dtype != b.dtype:
             raise DTypeError("matmul operands must share one dtype (sg.matmul promotes them on the way in)")
-        k1, k2 = a.shape[-1], b.shape[-2]
+        (m, k1), (k2, n) = _matrix_dims(a, self.transpose_a), _matrix_dims(b, self.transpose_b)
         if isinstance(k1, int) and isinstance(k2, int) and k1 != k2:
-            raise ShapeError(
-                f"inner dimensions differ: {shp.shape_str(a.shape)} @ {shp.shape_str(b.shape)} ({k1} != {k2})"
+            shapes = (
+                f"{shp.shape_str(a.shape)}{'.T' * self.transpose_a} @ {shp.shape_str(b.shape)}{'.T' * self.transpose_b}"
             )
+            raise ShapeError(f"inner dimensions differ: {shapes} ({k1} != {k2})")
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        return TensorType(a.dtype, batch + (a.shape[-2], b.shape[-1]))
+        return TensorType(a.dtype, batch + (m, n))
 
     def reference(self, a, b):
-        out_dtype = a.dtype
+        a = np.swapaxes(a, -1, -2) if self.transpose_a else a
+        b = np.swapaxes(b, -1, -2) if self.transpose_b else b
         if a.dtype.kind == "f":
             return np.matmul(a, b)
-        return np.matmul(a, b).astype(out_dtype)
+        return np.matmul(a, b).astype(a.dtype)
 
     def c_kernel(self, inputs, outputs):
-        """float32/float64 through BLAS gemm, one call per output matrix (one call in all
-        when ``b`` has no batch: a's batch folds into its rows); other dtypes by loops
-        accumulating in int64 (wrapping), cast to the output dtype as the reference.
-        Call-time checks: symbolic inner or batch sizes that disagree (ShapeError) and
-        sizes beyond BLAS' 32-bit integers (ValueError). A size 0 never reaches BLAS:
-        an empty inner dimension gives zeros, as numpy."""
+        """float32/float64 through BLAS gemm (the flags become CblasTrans), one call per
+        output matrix (one call in all when ``b`` has no batch and ``a`` is not
+        transposed: a's batch folds into its rows); other dtypes by loops accumulating in
+        int64 (wrapping), cast to the output dtype as the reference. Call-time checks:
+        symbolic inner or batch sizes that disagree (ShapeError) and sizes beyond BLAS'
+        32-bit integers (ValueError). A size 0 never reaches BLAS: an empty inner
+        dimension gives zeros, as numpy."""
         (a, b), (out,) = inputs, outputs
-        return _matmul_kernel(a, b, out)
+        return _matmul_kernel(a, b, out, self.transpose_a, self.transpose_b)
 
     def grad(self, inputs, outputs, output_grads):
+        # with A = op(a), B = op(b): dA = g B^T and dB = A^T g; each is built as one
+        # flagged product straight on a, b and g (and transposed back where op swapped)
         (a, b), (g,) = inputs, output_grads
         if a.dtype.kind != "f":
             return [None, None]
-        ga = matmul(g, swap_last(b))
-        gb = matmul(swap_last(a), g)
+        ta, tb = self.transpose_a, self.transpose_b
+        ga = _product(b, g, tb, True) if ta else _product(g, b, False, not tb)
+        gb = _product(g, a, True, ta) if tb else _product(a, g, not ta, False)
         return [sum_to_shape(ga, a.shape), sum_to_shape(gb, b.shape)]
+
+
+def _matrix_dims(x: Tensor, transposed: bool) -> tuple:
+    return (x.shape[-1], x.shape[-2]) if transposed else (x.shape[-2], x.shape[-1])
+
+
+def _product(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Tensor:
+    return apply(MatMul(transpose_a, transpose_b), a, b).outputs[0]
 
 
 def _shape_format(x: CArray) -> str:
@@ -67,21 +93,23 @@ def _shape_format(x: CArray) -> str:
     return "[" + ",".join(["%lld"] * x.ndim) + "]"
 
 
-def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
-    """C statements of out = a @ b over contiguous operands (see MatMul.c_kernel)."""
+def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False) -> str:
+    """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel)."""
     nb = out.ndim - 2  # batch rank
-    shapes_fmt = f"{_shape_format(a)} @ {_shape_format(b)}"
+    shapes_fmt = f"{_shape_format(a)}{'.T' * ta} @ {_shape_format(b)}{'.T' * tb}"
     shapes_args = ", ".join(f"(long long)({d})" for d in a.shape + b.shape)
+    a_m, a_k = (a.shape[-1], a.shape[-2]) if ta else (a.shape[-2], a.shape[-1])
+    b_k, b_n = (b.shape[-1], b.shape[-2]) if tb else (b.shape[-2], b.shape[-1])
     lines = [
-        f"const int64_t mm_M = ({a.shape[-2]});",
-        f"const int64_t mm_K = ({a.shape[-1]});",
-        f"const int64_t mm_N = ({b.shape[-1]});",
+        f"const int64_t mm_M = ({a_m});",
+        f"const int64_t mm_K = ({a_k});",
+        f"const int64_t mm_N = ({b_n});",
     ]
-    if a.shape[-1] != b.shape[-2]:
+    if a_k != b_k:
         lines.append(
-            f"if (mm_K != ({b.shape[-2]})) SG_FAIL(SG_ERR_SHAPE, "
+            f"if (mm_K != ({b_k})) SG_FAIL(SG_ERR_SHAPE, "
             f'"inner dimensions differ: {shapes_fmt} (%lld != %lld)", {shapes_args}, '
-            f"(long long)mm_K, (long long)({b.shape[-2]}));"
+            f"(long long)mm_K, (long long)({b_k}));"
         )
     # each operand's element offset per output batch axis: 0 where it is absent or has a
     # static size 1 (numpy broadcasting; symbolic sizes never broadcast, so they must equal)
@@ -99,7 +127,8 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
                     f"if (({x.shape[xd]}) != ({out.shape[d]})) SG_FAIL(SG_ERR_SHAPE, "
                     f'"batch dimensions differ: {shapes_fmt}", {shapes_args});'
                 )
-    fold = all(s == "0" for s in strides["b"])  # one b matrix: a's batch folds into its rows
+    # one b matrix and a stored row by row: a's batch folds into its rows
+    fold = all(s == "0" for s in strides["b"]) and not ta
     batch = "*".join(f"({d})" for d in out.shape[:nb]) or "1"
 
     def batch_loops(body: list[str]) -> list[str]:
@@ -125,10 +154,13 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
     if a.dtype.kind == "f":
         gemm, one, zero = ("sgemm", "1.0f", "0.0f") if a.ctype == "float" else ("dgemm", "1.0", "0.0")
 
+        trans_a, lda = ("CblasTrans", "mm_M") if ta else ("CblasNoTrans", "mm_K")
+        trans_b, ldb = ("CblasTrans", "mm_K") if tb else ("CblasNoTrans", "mm_N")
+
         def call(m: str, pa: str, pb: str, pc: str) -> str:
             return (
-                f"SG_CBLAS({gemm})(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint){m}, (blasint)mm_N, "
-                f"(blasint)mm_K, {one}, {pa}, (blasint)mm_K, {pb}, (blasint)mm_N, {zero}, {pc}, (blasint)mm_N);"
+                f"SG_CBLAS({gemm})(CblasRowMajor, {trans_a}, {trans_b}, (blasint){m}, (blasint)mm_N, "
+                f"(blasint)mm_K, {one}, {pa}, (blasint){lda}, {pb}, (blasint){ldb}, {zero}, {pc}, (blasint)mm_N);"
             )
 
         rows = f"mm_M*{batch}" if fold else "mm_M"
@@ -148,15 +180,15 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
         lines += ["        " + line for line in body] + ["    }", "}"]
         return "\n".join(lines)
 
+    b_index = "mm_n*mm_K + mm_k" if tb else "mm_k*mm_N + mm_n"
     # integers and bools: i-k-j loops into a row of int64 accumulators (uint64 arithmetic:
     # numpy's wrap-around without C's signed overflow), cast to the output dtype
     body = [
         "for (int64_t mm_m = 0; mm_m < mm_M; mm_m++) {",
         "    for (int64_t mm_n = 0; mm_n < mm_N; mm_n++) mm_acc[mm_n] = 0;",
         "    for (int64_t mm_k = 0; mm_k < mm_K; mm_k++) {",
-        "        const uint64_t mm_x = (uint64_t)mm_pa[mm_m*mm_K + mm_k];",
-        "        const " + b.ctype + " *mm_row = mm_pb + mm_k*mm_N;",
-        "        for (int64_t mm_n = 0; mm_n < mm_N; mm_n++) mm_acc[mm_n] += mm_x*(uint64_t)mm_row[mm_n];",
+        f"        const uint64_t mm_x = (uint64_t)mm_pa[{'mm_k*mm_M + mm_m' if ta else 'mm_m*mm_K + mm_k'}];",
+        f"        for (int64_t mm_n = 0; mm_n < mm_N; mm_n++) mm_acc[mm_n] += mm_x*(uint64_t)mm_pb[{b_index}];",
         "    }",
         "    for (int64_t mm_n = 0; mm_n < mm_N; mm_n++)",
         f"        mm_pc[mm_m*mm_N + mm_n] = ({out.ctype})(int64_t)mm_acc[mm_n];",
@@ -173,6 +205,19 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray) -> str:
         "}",
     ]
     return "\n".join(lines)
+
+
+def _unswapped(x: Tensor) -> tuple[Tensor, bool]:
+    """(y, True) when x is y with its last two axes swapped (a transpose node), so the
+    product can take y with a flag; else (x, False)."""
+    from symgraph.ops.shape_ops import Transpose
+
+    op = x.node.op
+    if isinstance(op, Transpose) and x.ndim >= 2:
+        swap = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+        if op.perm == swap:
+            return x.node.inputs[0], True
+    return x, False
 
 
 def swap_last(x: Tensor) -> Tensor:
@@ -195,7 +240,8 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
         )
     a2 = expand_dims(a, 0) if a.ndim == 1 else a
     b2 = expand_dims(b, -1) if b.ndim == 1 else b
-    out = apply(MatMul(), a2, b2).outputs[0]
+    (a2, ta), (b2, tb) = _unswapped(a2), _unswapped(b2)
+    out = _product(a2, b2, ta, tb)
     if a.ndim == 1:
         out = squeeze(out, -2)
     if b.ndim == 1:

@@ -280,6 +280,18 @@ CASES: list[Case] = [
     ),
     Case("matmul_int32", sg.matmul, np.matmul, [((3, 4), (4, 5)), ((2, 3, 4), (4,))], dtypes="int32"),
     Case("matmul_operator", lambda a, b: a @ b, np.matmul, [((3, 4), (4, 5))], ref64=True),
+    # transposes of the last two axes ride along as BLAS flags (MatMul.transpose_a/_b)
+    Case("matmul_a_bT", lambda a, b: a @ sg.transpose(b), lambda a, b: a @ b.T, [((3, 4), (5, 4))], ref64=True),
+    Case("matmul_aT_b", lambda a, b: a.T @ b, lambda a, b: a.T @ b, [((4, 3), (4, 5))], ref64=True),
+    Case("matmul_aT_bT", lambda a, b: a.T @ b.T, lambda a, b: a.T @ b.T, [((4, 3), (5, 4))], ref64=True),
+    Case(
+        "matmul_batched_T",
+        lambda a, b: sg.swapaxes(a, -1, -2) @ sg.swapaxes(b, -1, -2),
+        lambda a, b: np.swapaxes(a, -1, -2) @ np.swapaxes(b, -1, -2),
+        [((2, 4, 3), (2, 5, 4)), ((2, 1, 4, 3), (3, 5, 4))],
+        ref64=True,
+    ),
+    Case("matmul_int32_T", lambda a, b: a.T @ b.T, lambda a, b: a.T @ b.T, [((4, 3), (5, 4))], dtypes="int32"),
     Case(
         "dot",
         sg.dot,
