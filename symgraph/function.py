@@ -17,6 +17,7 @@ dtypes and ranks, and a wrong one is undefined behaviour, as in PyTensor.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from symgraph.graph.traversal import replace, toposort
 from symgraph.interpreter import Interpreter
 
 MODES = ("py", "c", "debug")
-DEFAULT_MODE = "py"
+DEFAULT_MODE = "c"  # SYMGRAPH_MODE overrides it for every function built without a mode
 
 Updates = Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None
 
@@ -51,7 +52,7 @@ class Function:
     ):
         self.name = name
         self.trust_input = trust_input
-        self.mode = mode or DEFAULT_MODE
+        self.mode = mode or os.environ.get("SYMGRAPH_MODE") or DEFAULT_MODE
         if self.mode not in MODES:
             raise UnsupportedError(f"function: unknown mode {self.mode!r} (available: {', '.join(MODES)})")
         self.inputs = _check_inputs(inputs)
