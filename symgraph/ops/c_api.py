@@ -55,5 +55,17 @@ class CArray:
 
 
 def c_math(name: str, dtype: np.dtype) -> str:
-    """The C math function ``name`` for ``dtype``: expf for float32, exp for float64."""
-    return name + "f" if np.dtype(dtype) == np.float32 else name
+    """The C math function ``name`` for ``dtype``: libm's expf for float32, exp for float64.
+
+    The exceptions are float32 exp, log, tanh, log1p and expm1, which go to symgraph's own
+    vectorisable polynomial versions in csrc/symgraph_math.h (``sg_expf``, ...; within 2
+    ulp, IEEE special cases kept: libm's scalar calls would keep fused loops from running
+    at SIMD width), and ``sigmoid``, which libm lacks: ``sg_sigmoidf`` / ``sg_sigmoid``.
+    float64 keeps libm.
+    """
+    if name == "sigmoid":  # not in libm
+        return "sg_sigmoidf" if np.dtype(dtype) == np.float32 else "sg_sigmoid"
+    if np.dtype(dtype) == np.float32:
+        own = {"exp": "sg_expf", "log": "sg_logf", "tanh": "sg_tanhf", "log1p": "sg_log1pf", "expm1": "sg_expm1f"}
+        return own.get(name, name + "f")
+    return name
