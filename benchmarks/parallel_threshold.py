@@ -1,8 +1,8 @@
 """Where an elementwise loop starts to pay for OpenMP: the SG_PARALLEL_MIN measurement.
 
 For sizes from 2**10 to 2**22 float32 elements it times one generated loop (a cheap
-op, y = x * 1.5 + 0.5, and an expensive one, y = tanh(x)) forced serial and forced
-parallel on every OpenMP thread, and prints the smallest size from which the parallel
+op, y = x * 1.5 + 0.5, and an expensive one, y = tanh(x)) as a serial SIMD loop and
+as a parallel one on every OpenMP thread, and prints the smallest size from which the parallel
 loop is faster for both. The project's default (symgraph.h) comes from this run on the
 development machine (2 cores); run it where you deploy:
 
@@ -19,14 +19,25 @@ from symgraph.runtime.build import build
 
 SOURCE = """
 #include "symgraph.h"
+/* the two shapes of loop symgraph/codegen/loops.py emits on either side of SG_PARALLEL_MIN */
 int sg_bench(const float *x, float *y, int64_t n, int parallel, int heavy, int reps) {
     for (int r = 0; r < reps; r++) {
-        if (heavy) {
-            #pragma omp parallel for simd if (parallel)
-            for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        if (parallel) {
+            if (heavy) {
+                #pragma omp parallel for simd
+                for (int64_t i = 0; i < n; i++) y[i] = sg_tanhf(x[i]);
+            } else {
+                #pragma omp parallel for simd
+                for (int64_t i = 0; i < n; i++) y[i] = x[i] * 1.5f + 0.5f;
+            }
         } else {
-            #pragma omp parallel for simd if (parallel)
-            for (int64_t i = 0; i < n; i++) y[i] = x[i] * 1.5f + 0.5f;
+            if (heavy) {
+                #pragma omp simd
+                for (int64_t i = 0; i < n; i++) y[i] = sg_tanhf(x[i]);
+            } else {
+                #pragma omp simd
+                for (int64_t i = 0; i < n; i++) y[i] = x[i] * 1.5f + 0.5f;
+            }
         }
     }
     return 0;

@@ -94,7 +94,7 @@ def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[
 
 
 # below this many elements (known when the graph is built) no parallel loop is emitted;
-# symgraph.h's SG_PARALLEL_MIN decides at call time for symbolic sizes
+# symgraph.h's SG_PARALLEL_MIN (the same number, measured there) decides at call time
 PARALLEL_MIN_STATIC = 32768
 
 

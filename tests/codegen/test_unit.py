@@ -124,3 +124,13 @@ def test_without_a_compiler_mode_c_says_what_to_install_and_py_still_works(monke
         np.testing.assert_array_equal(sg.function([x], x * 3.0, mode="py")(np.ones(2, "float32")), [3, 3])
     finally:
         toolchain._toolchain.cache_clear()
+
+
+def test_parallel_threshold_is_one_number():
+    import re
+
+    from symgraph.codegen.loops import PARALLEL_MIN_STATIC
+    from symgraph.runtime.toolchain import csrc_dir
+
+    header = (csrc_dir() / "symgraph.h").read_text()
+    assert int(re.search(r"#define SG_PARALLEL_MIN (\d+)", header).group(1)) == PARALLEL_MIN_STATIC
