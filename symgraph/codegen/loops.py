@@ -84,10 +84,11 @@ def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[
     body = f"{out}[{offset([True] * len(out_shape))}] = ({out_ctype})({expr_of(args)});"
     if not groups:
         return body
-    total = shp.to_c(shp.prod(list(out_shape)))
+    count = shp.prod(list(out_shape))
+    if isinstance(count, int):  # the choice is made now: one loop, serial or parallel
+        return _nested_loops(indices, sizes, body, parallel=count >= PARALLEL_MIN_STATIC)
+    total = shp.to_c(count)
     serial = _nested_loops(indices, sizes, body, parallel=False)
-    if isinstance(shp.prod(list(out_shape)), int) and shp.prod(list(out_shape)) < PARALLEL_MIN_STATIC:
-        return serial
     parallel = _nested_loops(indices, sizes, body, parallel=True)
     # entering an OpenMP region costs even with if(false): branch before it instead
     return f"if ({total} >= SG_PARALLEL_MIN) {{\n{_indent(parallel)}\n}} else {{\n{_indent(serial)}\n}}"

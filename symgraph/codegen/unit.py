@@ -90,6 +90,7 @@ class _UnitWriter:
         self.constants: list[np.ndarray] = []
         self.kernels: list[str] = []
         self.support: dict[str, None] = {}  # C helpers ops need (``c_support``), once each
+        self.kernel_names: dict[tuple[str, str], str] = {}  # (signature, body) -> function: one copy each
         self.decls: list[str] = []  # declarations, all at the top of the entry (goto-safe)
         self.body: list[str] = []
         self.temporaries: list[tuple[str, str]] = []  # (name, ctype)
@@ -188,10 +189,14 @@ class _UnitWriter:
         support = getattr(node.op, "c_support", None)
         if support is not None:
             self.support.setdefault(support(node.inputs[0].dtype), None)
-        function = f"k{index}_{node.op.name}"
         code, params, args = self._kernel_body(node)
-        text = _kernel_function(function, node, code, params)
-        self.kernels.append(text)
+        # equal kernels (the same op on the same types, common in optimizer updates)
+        # are one function: less C to compile
+        key = (", ".join(params), code)
+        function = self.kernel_names.get(key)
+        if function is None:
+            function = self.kernel_names[key] = f"k{index}_{node.op.name}"
+            self.kernels.append(_kernel_function(function, node, code, params))
         call_args = ", ".join(["sg_sizes", *args, *targets, "SG_ERR_ARGS"])
         self.body.append(
             f"    {c_comment(_describe(node))}\n"
