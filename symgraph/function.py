@@ -71,6 +71,7 @@ class Function:
         self._bind = _size_binder(self.inputs)
         self._interpreter = Interpreter(self.inputs, targets) if self.mode in ("py", "debug") else None
         self._compiled = None
+        self._caller = None
         self.c_source: str | None = None
         if self.mode in ("c", "debug"):
             from symgraph.codegen.unit import generate
@@ -78,10 +79,17 @@ class Function:
 
             self._compiled = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
             self.c_source = self._compiled.unit.source
+            self._caller = self._compiled.caller(trust_input) if self.mode == "c" else None
         self._variables = _variables(targets)
         self._storage_ids = {id(v.storage) for v in self._variables}
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
+        if self._caller is not None:  # the C call path: outputs, None (unusual args) or a status
+            outputs = self._caller(*args, **kwargs)
+            if type(outputs) is list:
+                return outputs[0] if self._single else outputs
+            if outputs is not None:
+                self._compiled.raise_status(outputs)
         if self.mode == "c" and not kwargs:
             outputs = self._compiled.call_fast(args, self.trust_input)
             if outputs is not None:

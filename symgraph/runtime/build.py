@@ -93,6 +93,37 @@ def build(source: str, cdef: str, *, name_hint: str = "unit") -> LoadedLibrary:
         return loaded
 
 
+def build_extension(source_path: Path, *, include_dirs: tuple[str, ...] = (), name_hint: str) -> Any:
+    """A plain CPython extension module built from one C file through the same cache
+    (the module's init function is named by the macro SG_MODULE_NAME, its name string
+    SG_MODULE_NAME_STR, both set here so every key loads as its own module)."""
+    toolchain = get_toolchain()
+    source = source_path.read_text()
+    key = cache.content_key(source, "extension:" + ";".join(include_dirs), toolchain)
+    hit = _memo.get(key)
+    if hit is not None:
+        return hit
+    with _lock_for(key):
+        hit = _memo.get(key)
+        if hit is not None:
+            return hit
+        module_name = f"_symgraph_ext_{key[:32]}"
+
+        def builder(tmp: Path) -> str:
+            c_file = tmp / f"{module_name}.c"
+            c_file.write_text(source)
+            defines = (f"-DSG_MODULE_NAME={module_name}", f'-DSG_MODULE_NAME_STR="{module_name}"')
+            return _run_compiler(tmp, c_file, module_name, toolchain, name_hint, defines, include_dirs)
+
+        entry = cache.get_or_build(key, builder, {"name_hint": name_hint, "compiler": toolchain.version})
+        loader = importlib.machinery.ExtensionFileLoader(module_name, str(entry.library))
+        spec = importlib.util.spec_from_file_location(module_name, entry.library, loader=loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        _memo[key] = module
+        return module
+
+
 def memo_clear() -> None:
     """Forget the in-process memo (loaded modules stay loaded); for tests."""
     with _guard:
@@ -106,17 +137,31 @@ def _lock_for(key: str) -> threading.Lock:
 
 def _compile(tmp: Path, module_name: str, source: str, cdef: str, tc: Toolchain, name_hint: str) -> str:
     """Write the cffi wrapper for ``source`` into ``tmp`` and compile it; returns the .so's name."""
-    global build_count
     ffi = cffi.FFI()
     ffi.cdef(cdef)
     ffi.set_source(module_name, source, compiler_verbose=False)  # no "generating ..." on stdout
     c_file = tmp / f"{module_name}.c"
     ffi.emit_c_code(str(c_file))
+    return _run_compiler(tmp, c_file, module_name, tc, name_hint)
+
+
+def _run_compiler(
+    tmp: Path,
+    c_file: Path,
+    module_name: str,
+    tc: Toolchain,
+    name_hint: str,
+    defines: tuple[str, ...] = (),
+    include_dirs: tuple[str, ...] = (),
+) -> str:
+    """Compile ``c_file`` (in ``tmp``) into the extension module's shared object; its name."""
+    global build_count
     library = module_name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
     cmd = [
         *tc.compiler,
         *tc.cflags,
-        *(f"-I{d}" for d in tc.include_dirs),
+        *defines,
+        *(f"-I{d}" for d in (*tc.include_dirs, *include_dirs)),
         c_file.name,
         "-o",
         library,

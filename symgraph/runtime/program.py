@@ -58,6 +58,14 @@ class CProgram:
         self._out_types = [(t.dtype, t.shape) for t in unit.outputs]
         self._fast = _FastPath(unit) if _FastPath.applies(unit) else None
         self._from_buffer = ffi.from_buffer
+        self._callers: dict[bool, object | None] = {}
+
+    def caller(self, trusted: bool = False):
+        """The C call path (symgraph_call.c's Caller) for this program, or None when the
+        extension cannot be built here (the Python fast path then serves)."""
+        if trusted not in self._callers:
+            self._callers[trusted] = _make_caller(self, trusted) if self._fast is not None else None
+        return self._callers[trusted]
 
     def run(self, values: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> list[np.ndarray]:
         """The outputs for checked input arrays and the sizes bound from them."""
@@ -123,6 +131,11 @@ class CProgram:
         if status:
             self._raise(status, dict(zip(self.unit.symbols, sizes)))
         return outs
+
+    def raise_status(self, status: int) -> None:
+        """Raise the error of a failed call made through the C call path (the sizes of
+        that call are still in the size array)."""
+        self._raise(status, {s: self._sizes[k] for k, s in enumerate(self.unit.symbols)})
 
     def _raise(self, status: int, sizes: Mapping[Sym, int]) -> None:
         message = self._ffi.string(self._errbuf).decode("utf-8", "replace")
@@ -190,3 +203,52 @@ def _plain_symbol(d: object) -> Sym | None:
         if coeff == 1 and len(mono) == 1 and isinstance(mono[0], Sym):
             return mono[0]
     return None
+
+
+def _make_caller(program: CProgram, trusted: bool):
+    module = _call_module()
+    if module is None:
+        return None
+    ffi, fast, unit = program._ffi, program._fast, program.unit
+    address = lambda cdata: int(ffi.cast("uintptr_t", cdata))  # noqa: E731
+    inputs = tuple(
+        (dtype.num, ndim, static, tuple((axis, k, bool(first)) for axis, k, first in binds))
+        for dtype, ndim, static, binds in fast.specs
+    )
+    outputs = []
+    for t, (dtype, kind, data) in zip(unit.outputs, fast.outputs):
+        outputs.append((dtype.num, t.ndim, kind, data))
+    entry = address(ffi.cast("void *", program._entry))
+    return module.Caller(
+        entry,
+        address(program._buf),
+        address(program._sizes),
+        address(program._failed),
+        address(program._errbuf),
+        ERRBUF_SIZE,
+        inputs,
+        tuple(outputs),
+        trusted,
+    )
+
+
+_CALL_MODULE: list = []
+
+
+def _call_module():
+    """symgraph_call.c built once (per toolchain, through the cache); None if it cannot be."""
+    if not _CALL_MODULE:
+        from symgraph.runtime.build import build_extension
+        from symgraph.runtime.toolchain import csrc_dir
+
+        try:
+            module = build_extension(
+                csrc_dir() / "symgraph_call.c", include_dirs=(np.get_include(),), name_hint="symgraph_call"
+            )
+        except Exception as exc:  # the Python call path still works: say why, once
+            import logging
+
+            logging.getLogger("symgraph").warning("the C call path is unavailable (%s); calls go through Python", exc)
+            module = None
+        _CALL_MODULE.append(module)
+    return _CALL_MODULE[0]

@@ -134,3 +134,28 @@ def test_parallel_threshold_is_one_number():
 
     header = (csrc_dir() / "symgraph.h").read_text()
     assert int(re.search(r"#define SG_PARALLEL_MIN (\d+)", header).group(1)) == PARALLEL_MIN_STATIC
+
+
+def test_calls_take_the_c_path_and_fall_back_for_unusual_arguments():
+    x = sg.placeholder((None, 2), name="x")
+    f = sg.function([x], x * 2.0)
+    assert f._caller is not None  # the C call path exists here
+    np.testing.assert_array_equal(f(np.ones((3, 2), "float32")), np.full((3, 2), 2))
+    strided = np.ones((3, 4), "float32")[:, ::2]
+    np.testing.assert_array_equal(f(strided), np.full((3, 2), 2))  # copied on the checked path
+    np.testing.assert_array_equal(f(x=np.ones((1, 2), "float32")), [[2, 2]])  # keywords too
+    np.testing.assert_array_equal(f([[1, 2]]), [[2, 4]])  # Python data converted
+    with pytest.raises(sg.errors.DTypeError):
+        f(np.ones((3, 2), "float64"))
+    with pytest.raises(sg.errors.ShapeError):
+        f(np.ones((3, 3), "float32"))
+
+
+def test_a_failing_call_on_the_c_path_raises_the_named_error():
+    idx = sg.placeholder((None,), "int64", name="idx")
+    table = sg.Variable(np.arange(6, dtype="float32").reshape(3, 2), name="table")
+    f = sg.function([idx], sg.take(table, idx, axis=0))
+    assert f._caller is not None
+    np.testing.assert_array_equal(f(np.array([2, 0])), [[4, 5], [0, 1]])
+    with pytest.raises(sg.errors.IndexOutOfRangeError, match="index 3 is out of bounds"):
+        f(np.array([3]))
