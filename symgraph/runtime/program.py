@@ -14,6 +14,7 @@ from two threads at once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -42,6 +43,7 @@ class CProgram:
 
     def __init__(self, unit: Unit, name_hint: str = "function"):
         self.unit = unit
+        start_call_module_build()
         self.library = build(unit.source, unit.cdef, name_hint=name_hint)
         ffi = self._ffi = self.library.ffi
         self._entry = getattr(self.library.lib, ENTRY)
@@ -233,10 +235,22 @@ def _make_caller(program: CProgram, trusted: bool):
 
 
 _CALL_MODULE: list = []
+_CALL_MODULE_BUILD: list = []
+
+
+def start_call_module_build() -> None:
+    """Build symgraph_call.c on a background thread (a no-op when built or started), so
+    that a cold start compiles it while the first unit compiles."""
+    if not _CALL_MODULE and not _CALL_MODULE_BUILD:
+        thread = threading.Thread(target=_call_module, name="symgraph-call-module", daemon=True)
+        _CALL_MODULE_BUILD.append(thread)
+        thread.start()
 
 
 def _call_module():
     """symgraph_call.c built once (per toolchain, through the cache); None if it cannot be."""
+    if _CALL_MODULE_BUILD and _CALL_MODULE_BUILD[0] is not threading.current_thread():
+        _CALL_MODULE_BUILD[0].join()
     if not _CALL_MODULE:
         from symgraph.runtime.build import build_extension
         from symgraph.runtime.toolchain import csrc_dir
@@ -250,5 +264,6 @@ def _call_module():
 
             logging.getLogger("symgraph").warning("the C call path is unavailable (%s); calls go through Python", exc)
             module = None
-        _CALL_MODULE.append(module)
+        if not _CALL_MODULE:
+            _CALL_MODULE.append(module)
     return _CALL_MODULE[0]
