@@ -13,21 +13,9 @@ import numpy as np
 
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Dim, DimExpr
+from symgraph.ops.c_api import c_type as ops_c_type
 
-C_TYPES = {
-    "bool": "bool",
-    "int8": "int8_t",
-    "int16": "int16_t",
-    "int32": "int32_t",
-    "int64": "int64_t",
-    "uint8": "uint8_t",
-    "float32": "float",
-    "float64": "double",
-}
-
-
-def c_type(dtype: np.dtype) -> str:
-    return C_TYPES[np.dtype(dtype).name]
+c_type = ops_c_type  # one dtype -> C type table, in ops/c_api.py (ops come first)
 
 
 def c_literal(value: object, dtype: np.dtype) -> str:

@@ -21,10 +21,10 @@ from symgraph.ops.elementwise import (
     TensorLike,
     broadcast_shapes,
     c_const,
-    c_ctype,
     c_maximum,
     c_minimum,
     c_negate,
+    c_type,
     c_wrap,
     promote,
     sum_to_shape,
@@ -157,7 +157,7 @@ class FloorDiv(Elementwise):
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
             return _c_float_floordiv(a, b, dtype)
-        ctype = c_ctype(dtype)
+        ctype = c_type(dtype)
         if dtype.kind == "u":
             return f"(({ctype})({b} == 0 ? 0 : {a} / {b}))"
         # x // 0 is 0 and MIN // -1 wraps to MIN, as numpy gives (C: undefined, a trap)
@@ -188,7 +188,7 @@ class Mod(Elementwise):
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
             return _c_float_mod(a, b, dtype)
-        ctype = c_ctype(dtype)
+        ctype = c_type(dtype)
         if dtype.kind == "u":
             return f"(({ctype})({b} == 0 ? 0 : {a} % {b}))"
         # x % 0 is 0 (numpy), x % -1 is 0 (C's MIN % -1 traps)
@@ -225,14 +225,14 @@ class Pow(Elementwise):
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
             return f"{c_math('pow', dtype)}({a}, {b})"
-        return f"sg_ipow_{c_ctype(dtype)}({a}, {b})"
+        return f"sg_ipow_{c_type(dtype)}({a}, {b})"
 
     def c_support(self, dtype):
         """C definitions ``c_expr`` needs: the integer power function for ``dtype``."""
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
             return ""
-        ctype = c_ctype(dtype)
+        ctype = c_type(dtype)
         work = "uint64_t" if dtype.itemsize == 8 else "uint32_t"
         guard = f"SG_IPOW_{ctype.upper()}"
         return (
@@ -300,7 +300,7 @@ class Abs(Elementwise):
             return f"{c_math('fabs', dtype)}({x})"
         if dtype.kind in "bu":
             return f"({x})"
-        return f"(({c_ctype(dtype)})({x} < 0 ? {c_negate(x, dtype)} : {x}))"
+        return f"(({c_type(dtype)})({x} < 0 ? {c_negate(x, dtype)} : {x}))"
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
@@ -324,7 +324,7 @@ class Sign(Elementwise):
         if dtype.kind == "f":
             one, zero = c_const(1, dtype), c_const(0, dtype)
             return f"({x} > 0 ? {one} : ({x} < 0 ? (-{one}) : ({x} == 0 ? {zero} : {x})))"
-        return f"(({c_ctype(dtype)})(({x} > 0) - ({x} < 0)))"
+        return f"(({c_type(dtype)})(({x} > 0) - ({x} < 0)))"
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.shape_ops import zeros_like

@@ -54,6 +54,23 @@ class CArray:
         return "(" + "*".join(rest) + ")" if rest else "1"
 
 
+C_TYPES = {
+    "bool": "bool",
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "uint8": "uint8_t",
+    "float32": "float",
+    "float64": "double",
+}
+
+
+def c_type(dtype: np.dtype) -> str:
+    """The C type of one element of ``dtype``."""
+    return C_TYPES[np.dtype(dtype).name]
+
+
 def c_math(name: str, dtype: np.dtype) -> str:
     """The C math function ``name`` for ``dtype``: libm's expf for float32, exp for float64.
 

@@ -21,6 +21,7 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import DimExpr, Shape
 from symgraph.graph.sources import as_tensor, constant, dim_value
+from symgraph.ops.c_api import c_type
 from symgraph.ops.registry import register
 
 TensorLike = Any  # Tensor, Python scalar, numpy array or scalar, nested lists, DimExpr
@@ -111,23 +112,7 @@ def _weak_constant(value: bool | int | float, dtype: np.dtype) -> Tensor:
 # back to their dtype (C computes int8/int16/uint8 in int, and signed overflow is
 # undefined there, while numpy wraps around), float constants carry the dtype's suffix.
 
-C_TYPES = {
-    "bool": "bool",
-    "int8": "int8_t",
-    "int16": "int16_t",
-    "int32": "int32_t",
-    "int64": "int64_t",
-    "uint8": "uint8_t",
-    "float32": "float",
-    "float64": "double",
-}
-
 _UNSIGNED = {"int32": "uint32_t", "int64": "uint64_t"}
-
-
-def c_ctype(dtype: np.dtype) -> str:
-    """The C type of one element of ``dtype``."""
-    return C_TYPES[np.dtype(dtype).name]
 
 
 def c_const(value: float, dtype: np.dtype) -> str:
@@ -158,7 +143,7 @@ def c_wrap(a: str, op: str, b: str, dtype: np.dtype) -> str:
     in C); narrower types compute in C's int, where nothing overflows; both are cast back
     (modulo 2^width, as gcc and clang define the conversion)."""
     dtype = np.dtype(dtype)
-    ctype = c_ctype(dtype)
+    ctype = c_type(dtype)
     unsigned = _UNSIGNED.get(dtype.name)
     if unsigned is None:
         return f"(({ctype})({a} {op} {b}))"
@@ -180,7 +165,7 @@ def c_maximum(a: str, b: str, dtype: np.dtype) -> str:
         return f"({a} || {b})"
     if dtype.kind == "f":
         return f"(({a} > {b} || isnan({a})) ? {a} : {b})"
-    return f"(({c_ctype(dtype)})({a} > {b} ? {a} : {b}))"
+    return f"(({c_type(dtype)})({a} > {b} ? {a} : {b}))"
 
 
 def c_minimum(a: str, b: str, dtype: np.dtype) -> str:
@@ -190,7 +175,7 @@ def c_minimum(a: str, b: str, dtype: np.dtype) -> str:
         return f"({a} && {b})"
     if dtype.kind == "f":
         return f"(({a} < {b} || isnan({a})) ? {a} : {b})"
-    return f"(({c_ctype(dtype)})({a} < {b} ? {a} : {b}))"
+    return f"(({c_type(dtype)})({a} < {b} ? {a} : {b}))"
 
 
 class Elementwise(Op):
@@ -266,7 +251,7 @@ class Cast(Elementwise):
         """
         (x,) = args
         src, dst = np.dtype(dtype), self.dtype
-        ctype = c_ctype(dst)
+        ctype = c_type(dst)
         if dst.kind == "b":
             return f"({x} != 0)"
         if src.kind == "f" and dst.kind in "iu":

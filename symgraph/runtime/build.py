@@ -32,6 +32,7 @@ import logging
 import subprocess
 import sysconfig
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,8 @@ def build(source: str, cdef: str, *, name_hint: str = "unit") -> LoadedLibrary:
     """
     toolchain = get_toolchain()
     key = cache.content_key(source, cdef, toolchain)
-    hit = _memo.get(key)
-    if hit is not None:
-        return hit
-    with _lock_for(key):
-        hit = _memo.get(key)
-        if hit is not None:
-            return hit
+
+    def make() -> LoadedLibrary:
         module_name = f"_symgraph_{key[:32]}"
 
         def builder(tmp: Path) -> str:
@@ -88,9 +84,9 @@ def build(source: str, cdef: str, *, name_hint: str = "unit") -> LoadedLibrary:
 
         meta = {"name_hint": name_hint, "compiler": toolchain.version, "cflags": list(toolchain.cflags)}
         entry = cache.get_or_build(key, builder, meta)
-        loaded = _load(module_name, entry.library, key, name_hint)
-        _memo[key] = loaded
-        return loaded
+        return _load(module_name, entry.library, key, name_hint)
+
+    return _memoised(key, make)
 
 
 def build_extension(source_path: Path, *, include_dirs: tuple[str, ...] = (), name_hint: str) -> Any:
@@ -100,13 +96,8 @@ def build_extension(source_path: Path, *, include_dirs: tuple[str, ...] = (), na
     toolchain = get_toolchain()
     source = source_path.read_text()
     key = cache.content_key(source, "extension:" + ";".join(include_dirs), toolchain)
-    hit = _memo.get(key)
-    if hit is not None:
-        return hit
-    with _lock_for(key):
-        hit = _memo.get(key)
-        if hit is not None:
-            return hit
+
+    def make() -> Any:
         module_name = f"_symgraph_ext_{key[:32]}"
 
         def builder(tmp: Path) -> str:
@@ -116,12 +107,21 @@ def build_extension(source_path: Path, *, include_dirs: tuple[str, ...] = (), na
             return _run_compiler(tmp, c_file, module_name, toolchain, name_hint, defines, include_dirs)
 
         entry = cache.get_or_build(key, builder, {"name_hint": name_hint, "compiler": toolchain.version})
-        loader = importlib.machinery.ExtensionFileLoader(module_name, str(entry.library))
-        spec = importlib.util.spec_from_file_location(module_name, entry.library, loader=loader)
-        module = importlib.util.module_from_spec(spec)
-        loader.exec_module(module)
-        _memo[key] = module
-        return module
+        return _import_extension(module_name, entry.library, name_hint)
+
+    return _memoised(key, make)
+
+
+def _memoised(key: str, make: Callable[[], Any]) -> Any:
+    """``make()``'s result for ``key``, made once per process (one lock per key)."""
+    hit = _memo.get(key)
+    if hit is not None:
+        return hit
+    with _lock_for(key):
+        hit = _memo.get(key)
+        if hit is None:
+            hit = _memo[key] = make()
+        return hit
 
 
 def memo_clear() -> None:
@@ -189,7 +189,7 @@ def _run_compiler(
     return library
 
 
-def _load(module_name: str, path: Path, key: str, name_hint: str) -> LoadedLibrary:
+def _import_extension(module_name: str, path: Path, name_hint: str) -> Any:
     loader = importlib.machinery.ExtensionFileLoader(module_name, str(path))
     spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
     if spec is None:
@@ -201,4 +201,9 @@ def _load(module_name: str, path: Path, key: str, name_hint: str) -> LoadedLibra
         raise BuildError(
             f"the built unit {name_hint!r} at {path} does not load ({exc}); symgraph.cache.clear() forces a rebuild"
         ) from exc
+    return module
+
+
+def _load(module_name: str, path: Path, key: str, name_hint: str) -> LoadedLibrary:
+    module = _import_extension(module_name, path, name_hint)
     return LoadedLibrary(ffi=module.ffi, lib=module.lib, key=key, path=path, module_name=module_name)
