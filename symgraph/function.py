@@ -30,6 +30,7 @@ from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import replace, toposort
 from symgraph.interpreter import Interpreter
+from symgraph.passes.pipeline import optimize
 
 MODES = ("py", "c", "debug")
 DEFAULT_MODE = "c"  # SYMGRAPH_MODE overrides it for every function built without a mode
@@ -49,6 +50,7 @@ class Function:
         mode: str | None = None,
         name: str | None = None,
         trust_input: bool = False,
+        passes: str | list[str] | None = None,
     ):
         self.name = name
         self.trust_input = trust_input
@@ -65,9 +67,11 @@ class Function:
         targets = output_list + [expr for _, expr in update_pairs]
         if givens:
             targets = replace(targets, _check_givens(givens))
+        self._check_closed(targets)
+        self.graph_outputs = targets  # as built, before the passes (for dumps)
+        targets, self.report = optimize(targets, passes)
         self.outputs = targets[: len(output_list)]
         self.updates = [(var, expr) for (var, _), expr in zip(update_pairs, targets[len(output_list) :])]
-        self._check_closed(targets)
         self._bind = _size_binder(self.inputs)
         self._interpreter = Interpreter(self.inputs, targets) if self.mode in ("py", "debug") else None
         self._compiled = None
@@ -188,9 +192,15 @@ def function(
     mode: str | None = None,
     name: str | None = None,
     trust_input: bool = False,
+    passes: str | list[str] | None = None,
 ) -> Function:
-    """Compile ``outputs`` (and ``updates``) as a function of the placeholders ``inputs``."""
-    return Function(inputs, outputs, updates=updates, givens=givens, mode=mode, name=name, trust_input=trust_input)
+    """Compile ``outputs`` (and ``updates``) as a function of the placeholders ``inputs``.
+
+    ``passes`` selects the rewrites (symgraph/passes/pipeline.py): a level "O0".."O3"
+    (O2 by default) and pass names to add or remove ("O2,-fuse_elementwise")."""
+    return Function(
+        inputs, outputs, updates=updates, givens=givens, mode=mode, name=name, trust_input=trust_input, passes=passes
+    )
 
 
 def _compare_backends(what: str, got: np.ndarray, want: np.ndarray, label: str) -> None:

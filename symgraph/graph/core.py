@@ -14,6 +14,8 @@ built, and a rewrite makes new nodes instead of mutating old ones.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import sys
 import weakref
@@ -208,6 +210,20 @@ class Tensor:
 
 _INTERNED: weakref.WeakValueDictionary[tuple, Node] = weakref.WeakValueDictionary()
 
+# While a rewrite replaces a node, the nodes it creates carry the replaced node's user
+# line (errors then point at the user's code, not at the rewrite): see ``located``.
+_LOCATION_OVERRIDE: contextvars.ContextVar[Location | None] = contextvars.ContextVar("location", default=None)
+
+
+@contextlib.contextmanager
+def located(location: Location | None):
+    """New nodes created inside this block record ``location`` as their user line."""
+    token = _LOCATION_OVERRIDE.set(location)
+    try:
+        yield
+    finally:
+        _LOCATION_OVERRIDE.reset(token)
+
 
 def apply(op: Op, *inputs: Tensor) -> Node:
     """The node computing ``op`` on ``inputs``: an existing equal node, or a new one."""
@@ -218,7 +234,7 @@ def apply(op: Op, *inputs: Tensor) -> Node:
     node = _INTERNED.get(key) if op.interned else None
     if node is not None:
         return node
-    location = user_location()
+    location = _LOCATION_OVERRIDE.get() or user_location()
     try:
         types = op.infer(*inputs)
     except SymgraphError as exc:

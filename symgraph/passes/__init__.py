@@ -1,0 +1,1 @@
+"""Graph rewrites: named passes run in one ordered pipeline (``pipeline.PIPELINE``)."""
