@@ -59,7 +59,8 @@ def runtime_checks(operands: list[Operand], out_shape: Shape) -> list[str]:
 
 
 def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[Operand], expr_of) -> str:
-    """C statements computing ``out[...] = expr_of(operand element expressions)``."""
+    """C statements computing ``out[...] = expr_of(operand element expressions)``;
+    ``expr_of`` returns the expression, or (statements to run first, expression)."""
     patterns = [broadcast_pattern(op.shape, out_shape) if op.pointer else None for op in operands]
     groups = _merge_axes(out_shape, [p for p in patterns if p is not None])
     indices = [f"i{g}" for g in range(len(groups))]
@@ -81,7 +82,10 @@ def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[
             args.append(f"({op.scalar})")
         else:
             args.append(f"{op.pointer}[{offset(pattern)}]")
-    body = f"{out}[{offset([True] * len(out_shape))}] = ({out_ctype})({expr_of(args)});"
+    made = expr_of(args)
+    prelude, expr = made if isinstance(made, tuple) else ([], made)
+    store = f"{out}[{offset([True] * len(out_shape))}] = ({out_ctype})({expr});"
+    body = "{ " + " ".join([*prelude, store]) + " }" if prelude else store
     if not groups:
         return body
     count = shp.prod(list(out_shape))

@@ -225,9 +225,8 @@ class _UnitWriter:
                     operands.append(Operand(t.shape, scalar=storage.scalar))
                 else:
                     operands.append(Operand(t.shape, pointer=f"a{k}"))
-            dtype = node.inputs[0].dtype
             checks = runtime_checks(operands, out.shape)
-            loop = elementwise_loop("o0", c_type(out.dtype), out.shape, operands, lambda a: node.op.c_expr(a, dtype))
+            loop = elementwise_loop("o0", c_type(out.dtype), out.shape, operands, _scalar_code(node))
             return "\n".join([*checks, loop]), params, args
 
         ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
@@ -339,6 +338,15 @@ class _UnitWriter:
         lines += [f"    free({name});" for name, _ in self.temporaries]
         lines += ["    return sg_status;", "}", ""]
         return "\n".join(lines)
+
+
+def _scalar_code(node: Node):
+    """How an elementwise node's output element is computed from its operands' elements."""
+    op = node.op
+    if hasattr(op, "c_body"):  # a fused node: statements, then the expression
+        return op.c_body
+    dtype = node.inputs[0].dtype
+    return lambda args: op.c_expr(args, dtype)
 
 
 def _malloc(name: str, ctype: str, bytes_: str, node_index: int) -> str:
