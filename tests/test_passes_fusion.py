@@ -9,7 +9,6 @@ import symgraph as sg
 from symgraph.graph.traversal import toposort
 from symgraph.passes.fusion import fuse_elementwise
 
-
 ONLY_FUSION = "O0,+fuse_elementwise"  # this pass alone: the others are tested on their own
 
 
