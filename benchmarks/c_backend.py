@@ -82,6 +82,34 @@ def w1() -> list[str]:
     return lines
 
 
+def w2() -> list[str]:
+    x = sg.placeholder((None,), "float32", name="x")
+    a, b = sg.placeholder((), "float32", name="a"), sg.placeholder((), "float32", name="b")
+    f = sg.function([x, a, b], sg.tanh(x * a + b) * sg.nn.sigmoid(x) - 0.5 * x * x)
+    xs = np.random.default_rng(0).standard_normal(4_194_304).astype(np.float32)
+    A, B = np.float32(0.7), np.float32(0.3)
+    ours = timed(lambda: f(xs, A, B))
+    numpy_ = timed(lambda: np.tanh(xs * A + B) * (1 / (1 + np.exp(-xs))) - 0.5 * xs * xs)
+    gbps = 32 * 2**20 / ours[0] / 1e9
+    return [
+        row("W2 symgraph (one fused loop)", ours, "ms", 1e3) + f"  {gbps:.1f} GB/s",
+        row("W2 numpy", numpy_, "ms", 1e3),
+        f"{'W2 ratio numpy / symgraph':<38} {numpy_[0] / ours[0]:>10.2f}",
+    ]
+
+
+def rewrite_time() -> list[str]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from workloads import mlp_train_graph
+
+    from symgraph.passes.pipeline import optimize
+
+    inputs, loss, updates = mlp_train_graph()
+    targets = [loss] + [e for _, e in updates]
+    seconds = timed(lambda: optimize(targets), min_seconds=0.05, repetitions=5)
+    return [row("W3 graph through the O2 passes", seconds, "ms", 1e3)]
+
+
 SGEMM = """
 #include "symgraph.h"
 void sg_sgemm(const float *a, const float *b, float *c, int m, int n, int k) {
@@ -164,7 +192,7 @@ def compile_time() -> list[str]:
 
 def main() -> None:
     print(f"symgraph {sg.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
-    for section in (w1, matmul, compile_time):
+    for section in (w1, w2, matmul, rewrite_time, compile_time):
         for line in section():
             print(line)
 

@@ -138,11 +138,13 @@ class Function:
             _compare_backends(f"the update of Variable {v.name!r}", got, v.storage, self._label())
         return outputs[0] if self._single else outputs
 
-    def dump(self, file: Any = None) -> str:
-        """The graph, one line per node (see ``sg.dump``)."""
+    def dump(self, file: Any = None, optimized: bool = True) -> str:
+        """The graph that runs (after the passes), or as built with ``optimized=False``;
+        one line per node (see ``sg.dump``)."""
         from symgraph.inspect.dump import dump
 
-        return dump(self.outputs + [e for _, e in self.updates], file=file)
+        graph = self.outputs + [e for _, e in self.updates] if optimized else self.graph_outputs
+        return dump(graph, file=file)
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
         if len(args) > len(self.inputs):

@@ -36,3 +36,12 @@ def test_dump_prints_and_shows_user_lines():
     text = sg.function([x], y).dump(file=out)
     assert out.getvalue() == text
     assert "mul(%0, %1)" in text and "test_dump.py:" in text
+
+
+def test_function_dump_before_and_after_the_passes():
+    x = sg.placeholder((None,), name="x")
+    f = sg.function([x], sg.exp(x) * 2.0 + 1.0)
+    before = f.dump(file=False, optimized=False)
+    after = f.dump(file=False)
+    assert "exp(%0)" in before and "fused_elementwise" not in before
+    assert "fused_elementwise{expr=add(mul(exp(%0), %1), %2)}" in after
