@@ -8,13 +8,17 @@ where every tensor lives:
   elementwise expressions, and a ``dim_value`` is a C expression of the sizes;
 - a reshape shares its input's buffer;
 - every other node is a kernel (a static function named after its op) writing a fresh
-  buffer: the caller's output buffer when the node is an output, else a temporary
-  malloc'd just before and freed after its last use.
+  buffer: the caller's output buffer when the node is an output, else a temporary in
+  the arena.
 
 After the kernels, outputs that are not kernel results are copied into the caller's
 buffers, and then the updates are written into the Variables' buffers: all updates
 read the values from before the call (Theano's rule), so an update whose value is
 another Variable is snapshotted first.
+
+Temporaries live in an arena kept between calls (one per unit): each takes a slot that
+a dead temporary left free (liveness, in topological order), so a training step
+allocates nothing after its first call at a given batch size.
 
 The entry point takes one array of buffer pointers (``sg_buf``: the inputs, then the
 outputs, the Variables' buffers and the constants, in the orders of ``Unit``), the sizes
@@ -93,7 +97,10 @@ class _UnitWriter:
         self.kernel_names: dict[tuple[str, str], str] = {}  # (signature, body) -> function: one copy each
         self.decls: list[str] = []  # declarations, all at the top of the entry (goto-safe)
         self.body: list[str] = []
-        self.temporaries: list[tuple[str, str]] = []  # (name, ctype)
+        self.temporaries: list[tuple[str, str, int]] = []  # (name, ctype, arena slot)
+        self.slots: list[list[str]] = []  # per arena slot: the byte sizes of the temporaries it holds
+        self.free_slots: list[int] = []  # slots whose temporary is dead: the next ones reuse them
+        self.slot_of: dict[str, int] = {}
         self.symbols = _symbols_of(inputs)
 
     def write(self) -> Unit:
@@ -179,10 +186,7 @@ class _UnitWriter:
                 self.decls.append(f"    {c_type(t.dtype)} *{name} = ({c_type(t.dtype)} *)sg_buf[SG_OUT + {slot}];")
                 self.storage[id(t)] = Storage(pointer=name)
             else:
-                name = self.names.fresh("t")
-                self.temporaries.append((name, c_type(t.dtype)))
-                bytes_ = f"sizeof({c_type(t.dtype)}) * (size_t){_size_c(t)}"
-                self.body.append(_malloc(name, c_type(t.dtype), bytes_, index))
+                name = self._temporary("t", c_type(t.dtype), f"sizeof({c_type(t.dtype)}) * (size_t){_size_c(t)}")
                 self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
             targets.append(name)
 
@@ -265,11 +269,8 @@ class _UnitWriter:
                 continue
             storage = self.storage[id(value)]
             if storage.pointer is not None and storage.pointer in state_pointers.values():
-                name = self.names.fresh("snap")
-                ctype = c_type(value.dtype)
-                self.temporaries.append((name, ctype))
-                bytes_ = f"sizeof({ctype}) * (size_t){_size_c(value)}"
-                self.body.append(_malloc(name, ctype, bytes_, -1))
+                bytes_ = f"sizeof({c_type(value.dtype)}) * (size_t){_size_c(value)}"
+                name = self._temporary("snap", c_type(value.dtype), bytes_)
                 self.body.append(f"    memcpy({name}, {storage.pointer}, {bytes_});")
                 snapshots[id(value)] = name
         for var, value in self.updates:
@@ -306,9 +307,25 @@ class _UnitWriter:
         if storage is None or not storage.temporary or storage.root is None:
             return
         if last_use.get(storage.root) == index:
-            name = self.storage[storage.root].pointer
-            self.body.append(f"    free({name}); {name} = NULL;")
+            self.free_slots.append(self.slot_of[self.storage[storage.root].pointer])
             last_use[storage.root] = -1  # freed once
+
+    def _temporary(self, prefix: str, ctype: str, bytes_: str) -> str:
+        """A temporary buffer in the arena: a dead temporary's slot when one is free
+        (preferring one that held the same size), else a new slot."""
+        name = self.names.fresh(prefix)
+        same = [k for k in self.free_slots if bytes_ in self.slots[k]]
+        if same or self.free_slots:
+            slot = (same or self.free_slots)[0]
+            self.free_slots.remove(slot)
+        else:
+            slot = len(self.slots)
+            self.slots.append([])
+        if bytes_ not in self.slots[slot]:
+            self.slots[slot].append(bytes_)
+        self.slot_of[name] = slot
+        self.temporaries.append((name, ctype, slot))
+        return name
 
     # --- the text ----------------------------------------------------------------------
 
@@ -331,13 +348,48 @@ class _UnitWriter:
             "    (void)sg_buf; (void)sg_failed;",
         ]
         lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
-        lines += [f"    {ctype} *{name} = NULL;" for name, ctype in self.temporaries]
+        lines += [f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries]
         lines += self.decls
+        lines += self._arena()
         lines += self.body
         lines += ["    goto done;", "done:"]
-        lines += [f"    free({name});" for name, _ in self.temporaries]
         lines += ["    return sg_status;", "}", ""]
-        return "\n".join(lines)
+        arena_state = ["/* the temporaries' memory, kept between calls: grown, never freed */"]
+        arena_state += ["static void *sg_arena = NULL;", "static size_t sg_arena_size = 0;", ""]
+        entry = lines.index(next(line for line in lines if line.startswith(f"int {ENTRY}(")))
+        return "\n".join(lines[:entry] + (arena_state if self.slots else []) + lines[entry:])
+
+    def _arena(self) -> list[str]:
+        """Size the slots for this call's sizes, grow the arena if needed, point the
+        temporaries into it: after the first call (at a given size) nothing is allocated."""
+        if not self.slots:
+            return []
+        lines = []
+        offset = "0"
+        offsets = []
+        for k, members in enumerate(self.slots):
+            size = members[0]
+            for more in members[1:]:
+                size = f"sg_max_size({size}, {more})"
+            lines.append(f"    const size_t sg_slot{k} = sg_align64({size});")
+            offsets.append(offset)
+            offset = f"sg_offset{k + 1}"
+            lines.append(f"    const size_t {offset} = {offsets[-1]} + sg_slot{k};")
+        fail = 'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes of temporaries", sg_need);'
+        lines += [
+            f"    const size_t sg_need = {offset};",
+            "    if (sg_need > sg_arena_size) {",
+            "        void *sg_grown = NULL;",
+            f"        if (posix_memalign(&sg_grown, 64, sg_need) != 0) {{ {fail} goto done; }}",
+            "        free(sg_arena);",
+            "        sg_arena = sg_grown;",
+            "        sg_arena_size = sg_need;",
+            "    }",
+        ]
+        lines += [
+            f"    {name} = ({ctype} *)((char *)sg_arena + {offsets[slot]});" for name, ctype, slot in self.temporaries
+        ]
+        return lines
 
 
 def _scalar_code(node: Node):
@@ -347,15 +399,6 @@ def _scalar_code(node: Node):
         return op.c_body
     dtype = node.inputs[0].dtype
     return lambda args: op.c_expr(args, dtype)
-
-
-def _malloc(name: str, ctype: str, bytes_: str, node_index: int) -> str:
-    """Allocate a temporary (one spare byte: malloc(0) may return NULL), failing cleanly."""
-    fail = f'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes", {bytes_});'
-    return (
-        f"    {name} = ({ctype} *)malloc({bytes_} + 1);\n"
-        f"    if ({name} == NULL) {{ *sg_failed = {node_index}; {fail} goto done; }}"
-    )
 
 
 def _kernel_function(name: str, node: Node, code: str, params: list[str]) -> str:

@@ -34,6 +34,9 @@ static inline int64_t sg_floordiv(int64_t a, int64_t b)
 }
 
 static inline int64_t sg_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline size_t sg_max_size(size_t a, size_t b) { return a > b ? a : b; }
+/* temporaries start on 64-byte boundaries: a cache line, an AVX-512 vector */
+static inline size_t sg_align64(size_t n) { return (n + 63) & ~(size_t)63; }
 static inline int64_t sg_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 #endif /* SYMGRAPH_H */
