@@ -159,3 +159,19 @@ def test_a_failing_call_on_the_c_path_raises_the_named_error():
     np.testing.assert_array_equal(f(np.array([2, 0])), [[4, 5], [0, 1]])
     with pytest.raises(sg.errors.IndexOutOfRangeError, match="index 3 is out of bounds"):
         f(np.array([3]))
+
+
+def test_temporaries_live_in_an_arena_reused_by_liveness():
+    x = sg.placeholder((None, 3), name="x")
+    y = sg.exp(x) @ sg.constant(np.ones((3, 2), "float32"))
+    f = sg.function([x], sg.sum(y * y, axis=1) + sg.max(y), passes="O0")
+    entry = f.c_source.split("int sg_entry")[1]
+    assert "malloc(" not in entry and "free(" not in entry.split("if (sg_need > sg_arena_size)")[0]
+    assert "posix_memalign" in entry  # only when a call needs more than the arena holds
+    slots = entry.count("const size_t sg_slot")
+    temporaries = entry.count("(char *)sg_arena + ")
+    assert slots < temporaries  # dead temporaries' slots are reused
+    for n in (7, 1, 128, 7):  # grows for 128, reuses for the smaller ones
+        a = np.random.default_rng(n).standard_normal((n, 3)).astype("float32")
+        e = np.exp(a) @ np.ones((3, 2))
+        np.testing.assert_allclose(f(a), (e * e).sum(1) + e.max(), rtol=2e-5)
