@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from symgraph.codegen.unit import generate
 from symgraph.errors import BackendMismatchError, DTypeError, InputError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
@@ -31,6 +32,7 @@ from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import replace, toposort
 from symgraph.interpreter import Interpreter
 from symgraph.passes.pipeline import optimize
+from symgraph.runtime.program import CProgram
 
 MODES = ("py", "c", "debug")
 DEFAULT_MODE = "c"  # SYMGRAPH_MODE overrides it for every function built without a mode
@@ -78,9 +80,6 @@ class Function:
         self._caller = None
         self.c_source: str | None = None
         if self.mode in ("c", "debug"):
-            from symgraph.codegen.unit import generate
-            from symgraph.runtime.program import CProgram
-
             self._compiled = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
             self.c_source = self._compiled.unit.source
             self._caller = self._compiled.caller(trust_input) if self.mode == "c" else None
