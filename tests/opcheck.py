@@ -160,21 +160,30 @@ def check_reference(case: Case, shapes: tuple, mode: str, symbolic: bool, seed: 
                 )
 
 
-def check_grad(case: Case, shapes: tuple, order: int = 1, seed: int = 0, mode: str = "py") -> None:
-    """Symbolic gradients (of order 1 or 2) against central differences in float64."""
-    rng = np.random.default_rng(seed)
+def projected_cost(case: Case, shapes: tuple, rng: np.random.Generator):
+    """(placeholders, float64 arrays, indices of the arguments to differentiate, cost):
+    the cost is sum(v * f(x)) for a random weighting v of every float output; None when
+    nothing is differentiable."""
     arrays = case.sample(rng, shapes, dtype_override="float64")
     which = case.grad_args
     if which is None:
         which = tuple(i for i, a in enumerate(arrays) if a.dtype.kind == "f")
     if not which:
-        return
+        return None
     phs = placeholders_for(arrays, symbolic=False)
     out = case.fn(*phs)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    outs = [o for o in outs if o.dtype.kind == "f"]
-    weights = [rng.standard_normal(_static(o.shape)) for o in outs]
-    cost = sum(sg.sum(o * w) for o, w in zip(outs, weights))
+    outs = [o for o in (list(out) if isinstance(out, (list, tuple)) else [out]) if o.dtype.kind == "f"]
+    cost = sum(sg.sum(o * rng.standard_normal(_static(o.shape))) for o in outs)
+    return phs, arrays, which, cost
+
+
+def check_grad(case: Case, shapes: tuple, order: int = 1, seed: int = 0, mode: str = "py") -> None:
+    """Symbolic gradients (of order 1 or 2) against central differences in float64."""
+    rng = np.random.default_rng(seed)
+    projected = projected_cost(case, shapes, rng)
+    if projected is None:
+        return
+    phs, arrays, which, cost = projected
     wrt = [phs[i] for i in which]
     grads = sg.grad(cost, wrt)
     if order == 2:
@@ -262,17 +271,10 @@ def check_case_grads_in_c(case: Case, seed: int = 0) -> None:
     for g, shapes in enumerate(case.grad_shapes or case.shapes):
         if any(0 in s for s in shapes):
             continue
-        rng = np.random.default_rng(seed + g)
-        arrays = case.sample(rng, shapes, dtype_override="float64")
-        which = case.grad_args
-        if which is None:
-            which = tuple(i for i, a in enumerate(arrays) if a.dtype.kind == "f")
-        if not which:
+        projected = projected_cost(case, shapes, np.random.default_rng(seed + g))
+        if projected is None:
             continue
-        group_phs = placeholders_for(arrays, symbolic=False)
-        out = case.fn(*group_phs)
-        outs = [o for o in (list(out) if isinstance(out, (list, tuple)) else [out]) if o.dtype.kind == "f"]
-        cost = sum(sg.sum(o * rng.standard_normal(_static(o.shape))) for o in outs)
+        group_phs, arrays, which, cost = projected
         grads += sg.grad(cost, [group_phs[i] for i in which])
         phs += group_phs
         arrays_all += arrays
