@@ -7,7 +7,7 @@ import pytest
 
 import symgraph as sg
 from symgraph.graph.traversal import toposort
-from symgraph.passes.fusion import fuse_elementwise
+from symgraph.passes.fusion import fuse_elementwise, fuse_reductions
 
 ONLY_FUSION = "O0,+fuse_elementwise"  # this pass alone: the others are tested on their own
 
@@ -26,13 +26,74 @@ def test_w2_chain_becomes_one_loop():
     assert out.node.location == y.node.location
 
 
-def test_a_value_used_outside_the_group_is_not_fused_away():
+def test_a_value_used_outside_the_group_becomes_a_second_output_of_the_loop():
     x = sg.placeholder((4,), name="x")
     e = sg.exp(x)
     y = e * 2.0 + 1.0
-    (out_y, out_e), _ = fuse_elementwise([y, e])
-    assert out_e.node.op.name == "exp"  # an output keeps its own node
-    assert out_y.node.op.name == "fused_elementwise" and out_y.node.inputs[0] is out_e
+    (out_y, out_e), fired = fuse_elementwise([y, e])
+    assert fired == 1 and out_y.node is out_e.node
+    assert out_y.node.op.expressions() == ["exp(%0)", "add(mul($0, %1), %2)"]
+    assert out_y.node.outputs[0] is out_e and out_y.node.outputs[1] is out_y
+
+
+def test_an_export_that_would_make_a_cycle_is_not_fused():
+    # h = x @ W + b feeds relu (forward) and the gradient's mask after a matmul that
+    # depends on relu(h): exporting h from the mask's loop would need the matmul first
+    x = sg.placeholder((None, 3), name="x")
+    W = sg.Variable(np.ones((3, 3), "float32"), name="W")
+    h = x @ W + 1.0
+    r = sg.nn.relu(h)
+    mask = sg.where(h > 0, r @ W, 0.0)
+    (out_r, out_mask), _ = fuse_elementwise([r, mask])
+    order = toposort([out_r, out_mask])
+    assert len(order) == len({id(n) for n in order})  # a DAG: toposort would loop otherwise
+    assert out_r.node.op.name == "fused_elementwise"  # h and relu(h): one loop, two outputs
+    assert len(out_r.node.outputs) == 2
+    assert out_mask.node.op.name == "fused_elementwise" and len(out_mask.node.outputs) == 1
+
+
+def test_adam_update_is_one_loop_writing_m_v_and_the_parameter():
+    g = sg.placeholder((2, 4), name="g")
+    p, m, v = (sg.Variable(np.zeros((2, 4), "float32"), name=n) for n in "pmv")
+    m_new = 0.9 * m + 0.1 * g
+    v_new = 0.999 * v + 0.001 * g * g
+    p_new = p - 0.01 * m_new / (sg.sqrt(v_new) + 1e-7)
+    outs, fired = fuse_elementwise([m_new, v_new, p_new])
+    assert fired == 1 and len({id(t.node) for t in outs}) == 1
+    assert len(outs[0].node.outputs) == 3
+
+
+def test_siblings_reading_one_input_share_a_loop():
+    x = sg.placeholder((None, 8), name="x")
+    a = sg.exp(x) * 2.0
+    b = sg.tanh(x) + 1.0
+    (out_a, out_b), fired = fuse_elementwise([a, b])
+    assert fired == 1 and out_a.node is out_b.node
+    assert sum(t is out_a.node.inputs[0] for t in out_a.node.inputs) == 1
+    f = sg.function([x], [a, b], passes=ONLY_FUSION)
+    data = np.linspace(-2, 2, 16, dtype="float32").reshape(2, 8)
+    got_a, got_b = f(data)
+    np.testing.assert_allclose(got_a, np.exp(data) * 2, rtol=2e-6)
+    np.testing.assert_allclose(got_b, np.tanh(data) + 1, rtol=2e-6)
+    assert f.c_source.count("static int k") == 1
+
+
+def test_siblings_with_a_path_between_them_are_not_merged():
+    x = sg.placeholder((4, 4), name="x")
+    a = sg.exp(x) * 2.0
+    s = sg.sum(a, axis=1, keepdims=True)  # a -> sum -> b: one loop would need sum inside
+    b = sg.tanh(x) + s
+    (out_a, out_b), _ = fuse_elementwise([a, b])
+    assert out_a.node is not out_b.node
+    assert out_b.node.op.name == "fused_elementwise"
+
+
+def test_siblings_of_different_shapes_stay_apart():
+    x = sg.placeholder((4, 4), name="x")
+    a = sg.exp(x) * 2.0
+    b = sg.tanh(x[0]) + 1.0
+    (out_a, out_b), _ = fuse_elementwise([a, b])
+    assert out_a.node is not out_b.node
 
 
 def test_a_smaller_broadcast_producer_is_not_recomputed_per_element():
@@ -107,3 +168,140 @@ def test_training_step_has_fewer_kernels_with_fusion():
     y = np.arange(8, dtype="int32") % 4
     for _ in range(3):  # the losses of three steps: the updates agree too
         assert fused(x, y) == plain(x, y)
+
+
+# --- GEMM epilogue -----------------------------------------------------------------------
+
+EPILOGUE = "O0,+fuse_elementwise,+fuse_matmul_epilogue"
+
+
+def test_dense_relu_is_one_fused_matmul():
+    x = sg.placeholder((None, 6), name="x")
+    W = sg.Variable(np.ones((6, 5), "float32"), name="W")
+    b = sg.Variable(np.ones(5, "float32"), name="b")
+    f = sg.function([x], sg.nn.relu(x @ W + b), passes=EPILOGUE)
+    (node,) = [n for n in toposort(f.outputs) if n.inputs]
+    assert node.op.name == "fused_matmul"
+    assert node.op.attributes() == {"expr": "relu(add(matmul(%0, %1), %2))"}
+
+
+def test_a_product_read_elsewhere_or_transposed_a_keeps_its_own_kernel():
+    x = sg.placeholder((4, 6), name="x")
+    W = sg.placeholder((6, 5), name="W")
+    p = x @ W
+    f = sg.function([x, W], [sg.exp(p), p], passes=EPILOGUE)
+    assert {n.op.name for n in toposort(f.outputs) if n.inputs} == {"matmul", "exp"}
+    g = sg.function([x, W], sg.exp(sg.matmul(sg.transpose(x), x)), passes=EPILOGUE)
+    assert "fused_matmul" not in {n.op.name for n in toposort(g.outputs)}
+
+
+EPILOGUES = {
+    "row_bias_relu": lambda p, row, col, full: sg.nn.relu(p + row),
+    "column_and_scalar": lambda p, row, col, full: sg.tanh(p * col) - 0.5,
+    "full_mask": lambda p, row, col, full: sg.where(full > 0, p, 0.0),
+    "two_outputs": lambda p, row, col, full: [p + row, sg.nn.relu(p + row)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(EPILOGUES))
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_epilogue_numbers_equal_fused_and_unfused(name, dtype, transpose_b):
+    n, k = 300, 7  # 300 columns: blocks of 218 rows, so 1000 rows end in a partial block
+    batch = sg.dim("batch")
+    x = sg.placeholder((batch, k), dtype, name="x")
+    W = sg.placeholder((n, k) if transpose_b else (k, n), dtype, name="W")
+    row = sg.placeholder((n,), dtype, name="row")
+    col = sg.placeholder((batch, 1), dtype, name="col")
+    full = sg.placeholder((batch, n), dtype, name="full")
+    p = sg.matmul(x, sg.transpose(W)) if transpose_b else x @ W
+    outs = EPILOGUES[name](p, row, col, full)
+    inputs = [x, W, row, col, full]
+    fused = sg.function(inputs, outs, passes=EPILOGUE)
+    assert "fused_matmul" in {nd.op.name for nd in toposort(fused.outputs)}
+    plain = sg.function(inputs, outs, passes="O0")
+    rng = np.random.default_rng(0)
+    for rows in (1, 218, 1000):
+        args = [
+            rng.standard_normal((rows, k)),
+            rng.standard_normal((n, k) if transpose_b else (k, n)),
+            rng.standard_normal(n),
+            rng.standard_normal((rows, 1)),
+            rng.standard_normal((rows, n)),
+        ]
+        args = [a.astype(dtype) for a in args]
+        got, want = fused(*args), plain(*args)
+        for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_mlp_forward_and_backward_use_epilogues():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from workloads import mlp_train_graph
+
+    inputs, loss, updates = mlp_train_graph()
+    f = sg.function(inputs, loss, updates=updates)
+    names = [n.op.name for n in toposort(f.outputs + [v for _, v in f.updates])]
+    assert names.count("fused_matmul") == 5  # three forward layers, two masked gradients
+    assert "memcpy" not in f.c_source.split("int sg_entry(")[1]  # Adam writes in place
+
+
+def test_a_fused_step_brings_its_c_support():
+    x = sg.placeholder((None,), "int32", name="x")
+    f = sg.function([x], sg.power(x, x) + 1)
+    assert "fused_elementwise" in {n.op.name for n in toposort(f.outputs)}
+    data = np.array([0, 1, 2, 3], "int32")
+    np.testing.assert_array_equal(f(data), data**data + 1)
+
+
+# --- elementwise producers fused into their reduction ----------------------------------
+
+REDUCE = "O0,+fuse_elementwise,+fuse_reductions"
+
+REDUCTIONS = {
+    "sum_sq_diff": lambda a, b: sg.sum((a - b) * (a - b), axis=1),
+    "mean_all": lambda a, b: sg.mean(sg.abs(a - b)),
+    "max_axis0": lambda a, b: sg.max(sg.exp(a) * b, axis=0, keepdims=True),
+    "min_rows": lambda a, b: sg.min(a + 2.0 * b, axis=1),
+    "prod": lambda a, b: sg.prod(1.0 + 0.01 * a, axis=0),
+    "count_positive": lambda a, b: sg.sum(a > b, axis=1),
+    "any_all": lambda a, b: sg.any(a > 0.9, axis=0),
+    "argmax": lambda a, b: sg.argmax(a * b, axis=1),
+}
+
+
+@pytest.mark.parametrize("mode", ["c", "py"])
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+def test_reduction_numbers_equal_fused_and_unfused(name, mode):
+    a = sg.placeholder((None, 37), name="a")
+    b = sg.placeholder((None, 37), name="b")  # another symbol: checked at call time
+    y = REDUCTIONS[name](a, b)
+    fused = sg.function([a, b], y, passes=REDUCE, mode=mode)
+    assert "fused_reduce" in {n.op.name for n in toposort(fused.outputs)}
+    plain = sg.function([a, b], y, passes="O0", mode=mode)
+    rng = np.random.default_rng(1)
+    for rows in (1, 5, 2000):
+        args = rng.random((rows, 37), dtype=np.float32), rng.random((rows, 37), dtype=np.float32)
+        np.testing.assert_allclose(fused(*args), plain(*args), rtol=2e-6)
+
+
+def test_a_fused_reduction_checks_symbolic_sizes_at_call_time():
+    a = sg.placeholder((None, 4), name="a")
+    b = sg.placeholder((None, 4), name="b")
+    f = sg.function([a, b], sg.sum(a * b), passes=REDUCE)
+    with pytest.raises(sg.errors.ShapeError, match="size 2 where the graph needs 3"):
+        f(np.ones((3, 4), "float32"), np.ones((2, 4), "float32"))
+
+
+def test_a_producer_read_elsewhere_or_broadcast_is_not_fused_into_the_reduction():
+    a = sg.placeholder((8, 4), name="a")
+    c = sg.placeholder((8, 1), name="c")
+    e = sg.exp(a)
+    out = fuse_elementwise([sg.sum(e, axis=1), e])[0]
+    (s, _), _ = fuse_reductions(out)
+    assert s.node.op.name == "sum"  # exp(a) is an output too: computed once, kept
+    (t,), fired = fuse_reductions(fuse_elementwise([sg.sum(a * c, axis=1)])[0])
+    assert fired == 0 and t.node.op.name == "sum"  # c (8, 1) would need a broadcast read

@@ -145,6 +145,19 @@ def test_divide_by_one_and_double_negation():
     assert run(simplify_algebra, sg.negative(sg.negative(x)))[0] is x
 
 
+def test_divide_self_only_where_exact():
+    big = sg.broadcast_to(sg.constant(np.float32(3.0)), (400, 400))  # too big to fold
+    out, fired = run(simplify_algebra, big / big)
+    assert fired == 1 and ops(out) == ["constant", "broadcast_to"] and value(out.node.inputs[0]) == 1
+    zero = sg.broadcast_to(sg.constant(np.float32(0.0)), (400, 400))
+    assert run(simplify_algebra, zero / zero)[1] == 0  # 0/0 is NaN
+    x = x32()
+    assert run(simplify_algebra, x / x)[1] == 0  # x may be 0, inf or NaN at call time
+    f = sg.function([x], x / x)
+    got = f(np.array([0.0, np.inf, 2.0], np.float32))
+    assert np.isnan(got[:2]).all() and got[2] == 1
+
+
 def test_double_transpose():
     x = sg.placeholder((2, 3, 4), name="x")
     assert run(simplify_algebra, x.T.T)[0] is x
@@ -196,6 +209,7 @@ def test_golden_dump_of_a_simplified_graph():
     (out,), _ = canonicalize([y])
     (out,), _ = simplify_algebra([out])
     assert sg.dump(out, file=False, show_locations=False) == (
+        "# optimized=False\n"
         "%0 = placeholder{name=x}  float32[2,3]\n"
         "%1 = constant{value=4.}   float32[]\n"
         "%2 = mul(%0, %1)          float32[2,3]\n"

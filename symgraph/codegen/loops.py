@@ -58,9 +58,10 @@ def runtime_checks(operands: list[Operand], out_shape: Shape) -> list[str]:
     return checks
 
 
-def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[Operand], expr_of) -> str:
-    """C statements computing ``out[...] = expr_of(operand element expressions)``;
-    ``expr_of`` returns the expression, or (statements to run first, expression)."""
+def elementwise_loop(outputs: list[tuple[str, str]], out_shape: Shape, operands: list[Operand], expr_of) -> str:
+    """C statements computing, for each (pointer, C type) in ``outputs``,
+    ``out[...] = expr_of(operand element expressions)``; ``expr_of`` returns the
+    expression, or (statements to run first, the expression or one per output)."""
     patterns = [broadcast_pattern(op.shape, out_shape) if op.pointer else None for op in operands]
     groups = _merge_axes(out_shape, [p for p in patterns if p is not None])
     indices = [f"i{g}" for g in range(len(groups))]
@@ -83,9 +84,18 @@ def elementwise_loop(out: str, out_ctype: str, out_shape: Shape, operands: list[
         else:
             args.append(f"{op.pointer}[{offset(pattern)}]")
     made = expr_of(args)
-    prelude, expr = made if isinstance(made, tuple) else ([], made)
-    store = f"{out}[{offset([True] * len(out_shape))}] = ({out_ctype})({expr});"
-    body = "{ " + " ".join([*prelude, store]) + " }" if prelude else store
+    prelude, exprs = made if isinstance(made, tuple) else ([], made)
+    exprs = [exprs] if isinstance(exprs, str) else exprs
+    index = offset([True] * len(out_shape))
+    if len(outputs) == 1:
+        stores = [f"{outputs[0][0]}[{index}] = ({outputs[0][1]})({exprs[0]});"]
+    else:  # every value before any store: an output may be an input's buffer (in place)
+        values = [
+            f"const {ctype} r{k} = ({ctype})({e});"
+            for k, ((_, ctype), e) in enumerate(zip(outputs, exprs, strict=True))
+        ]
+        stores = values + [f"{out}[{index}] = r{k};" for k, (out, _) in enumerate(outputs)]
+    body = "{ " + " ".join([*prelude, *stores]) + " }" if prelude or len(stores) > 1 else stores[0]
     if not groups:
         return body
     count = shp.prod(list(out_shape))

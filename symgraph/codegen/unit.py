@@ -16,6 +16,11 @@ buffers, and then the updates are written into the Variables' buffers: all updat
 read the values from before the call (Theano's rule), so an update whose value is
 another Variable is snapshotted first.
 
+Updates in place: when nothing runs after the kernel computing a Variable's new value
+that still needs the old one (the kernel itself may read it, elementwise at the same
+position), the kernel writes straight into the Variable's buffer and no copy follows
+(``_inplace_updates``). An optimizer step then reads and writes each slot once.
+
 Temporaries live in an arena kept between calls (one per unit): each takes a slot that
 a dead temporary left free (liveness, in topological order), so a training step
 allocates nothing after its first call at a given batch size.
@@ -36,14 +41,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from symgraph.codegen.cexpr import Names, c_comment, c_literal, c_type
+from symgraph.codegen.instrument import Instrument
 from symgraph.codegen.loops import Operand, elementwise_loop, runtime_checks
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
+from symgraph.inspect.provenance import covers_text, is_fused
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import Elementwise
+from symgraph.ops.fused import FusedMatMul
+from symgraph.ops.scan import Scan
 from symgraph.ops.shape_ops import Reshape
 
 ENTRY = "sg_entry"
@@ -76,14 +85,30 @@ class Unit:
     outputs: list[Tensor]
     updates: list[tuple[Variable, Tensor]]
     nodes: list[Node] = field(default_factory=list)
+    instrument: Instrument = field(default_factory=Instrument)  # profile / nan_guard call sites
 
 
-def generate(inputs: list[Tensor], outputs: list[Tensor], updates: list[tuple[Variable, Tensor]]) -> Unit:
-    return _UnitWriter(inputs, outputs, updates).write()
+def generate(
+    inputs: list[Tensor],
+    outputs: list[Tensor],
+    updates: list[tuple[Variable, Tensor]],
+    profile: bool = False,
+    nan_guard: bool = False,
+) -> Unit:
+    """The unit; ``profile`` times every kernel call, ``nan_guard`` checks every float
+    output for NaN (symgraph/codegen/instrument.py; neither changes a plain unit)."""
+    return _UnitWriter(inputs, outputs, updates, Instrument(profile, nan_guard)).write()
 
 
 class _UnitWriter:
-    def __init__(self, inputs: list[Tensor], outputs: list[Tensor], updates: list[tuple[Variable, Tensor]]):
+    def __init__(
+        self,
+        inputs: list[Tensor],
+        outputs: list[Tensor],
+        updates: list[tuple[Variable, Tensor]],
+        instrument: Instrument | None = None,
+    ):
+        self.instrument = instrument or Instrument()
         self.inputs = inputs
         self.outputs = outputs
         self.updates = updates
@@ -102,9 +127,11 @@ class _UnitWriter:
         self.free_slots: list[int] = []  # slots whose temporary is dead: the next ones reuse them
         self.slot_of: dict[str, int] = {}
         self.symbols = _symbols_of(inputs)
+        self.inplace: dict[int, Variable] = {}  # id of an update's value -> its Variable
 
     def write(self) -> Unit:
         last_use = self._last_uses()
+        self.inplace = self._inplace_updates()
         output_slots = self._output_slots()
         for index, node in enumerate(self.nodes):
             self._place(index, node, output_slots)
@@ -112,9 +139,11 @@ class _UnitWriter:
                 self._free_if_done(t, index, last_use)
         self._copy_outputs(output_slots)
         self._write_updates()
+        for text in self.instrument.support():
+            self.support.setdefault(text, None)
         return Unit(
             source=self._source(),
-            cdef=CDEF,
+            cdef=self.instrument.cdef(CDEF),
             symbols=self.symbols,
             inputs=self.inputs,
             states=self.states,
@@ -122,6 +151,7 @@ class _UnitWriter:
             outputs=self.outputs,
             updates=self.updates,
             nodes=self.nodes,
+            instrument=self.instrument,
         )
 
     # --- placing each node -----------------------------------------------------------
@@ -133,9 +163,7 @@ class _UnitWriter:
             k = next(i for i, t in enumerate(self.inputs) if t is out)
             self.storage[id(out)] = self._declare_pointer(f"in{k}", out, f"sg_buf[{k}]", const=True)
         elif isinstance(op, SharedVariable):
-            k = len(self.states)
-            self.states.append(out)  # type: ignore[arg-type]
-            self.storage[id(out)] = self._declare_pointer(f"st{k}", out, f"sg_buf[SG_STATE + {k}]", const=False)
+            self._place_variable(out)
         elif isinstance(op, Constant):
             k = len(self.constants)
             self.constants.append(op.value)
@@ -152,6 +180,15 @@ class _UnitWriter:
             self._check_same_size(index, node.inputs[0], out)
         else:
             self._kernel(index, node, output_slots)
+
+    def _place_variable(self, var: Tensor) -> Storage:
+        """The Variable's buffer (declared once: an in-place update may need it before
+        the Variable's own node comes in the order)."""
+        if id(var) not in self.storage:
+            k = len(self.states)
+            self.states.append(var)  # type: ignore[arg-type]
+            self.storage[id(var)] = self._declare_pointer(f"st{k}", var, f"sg_buf[SG_STATE + {k}]", const=False)
+        return self.storage[id(var)]
 
     def _check_same_size(self, index: int, source: Tensor, target: Tensor) -> None:
         """A reshape shares its input's buffer: sizes that may differ at call time are checked."""
@@ -181,7 +218,11 @@ class _UnitWriter:
         targets = []
         for t in node.outputs:
             slot = output_slots.get(id(t))
-            if slot is not None:
+            var = self.inplace.get(id(t))
+            if var is not None:
+                name = self._place_variable(var).pointer
+                self.storage[id(t)] = Storage(pointer=name)
+            elif slot is not None:
                 name = f"out{slot}"
                 self.decls.append(f"    {c_type(t.dtype)} *{name} = ({c_type(t.dtype)} *)sg_buf[SG_OUT + {slot}];")
                 self.storage[id(t)] = Storage(pointer=name)
@@ -194,6 +235,8 @@ class _UnitWriter:
         if support is not None:
             self.support.setdefault(support(node.inputs[0].dtype), None)
         code, params, args = self._kernel_body(node)
+        if any(id(t) in self.inplace for t in node.outputs):  # an output is an input's buffer
+            params = [p.replace(" *restrict ", " *") for p in params]
         # equal kernels (the same op on the same types, common in optimizer updates)
         # are one function: less C to compile
         key = (", ".join(params), code)
@@ -202,11 +245,13 @@ class _UnitWriter:
             function = self.kernel_names[key] = f"k{index}_{node.op.name}"
             self.kernels.append(_kernel_function(function, node, code, params))
         call_args = ", ".join(["sg_sizes", *args, *targets, "SG_ERR_ARGS"])
-        self.body.append(
-            f"    {c_comment(_describe(node))}\n"
-            f"    sg_status = {function}({call_args});\n"
-            f"    if (sg_status != SG_OK) {{ *sg_failed = {index}; goto done; }}"
-        )
+        call = f"    sg_status = {function}({call_args});"
+        check = f"    if (sg_status != SG_OK) {{ *sg_failed = {index}; goto done; }}"
+        if self.instrument.active:  # profile=True / nan_guard=True only
+            wrapped = self.instrument.wrap(index, node, function, call, check, targets)
+            self.body.append(f"    {c_comment(_describe(node))}\n{wrapped}")
+            return
+        self.body.append(f"    {c_comment(_describe(node))}\n{call}\n{check}")
 
     def _kernel_body(self, node: Node) -> tuple[str, list[str], list[str]]:
         """The kernel's statements, its parameter declarations and the entry's arguments."""
@@ -220,6 +265,9 @@ class _UnitWriter:
         for k, t in enumerate(node.outputs):
             params.append(f"{c_type(t.dtype)} *restrict o{k}")
 
+        if isinstance(node.op, FusedMatMul):
+            return self._matmul_epilogue(node), params, args
+
         if isinstance(node.op, Elementwise):
             out = node.outputs[0]
             operands = []
@@ -230,12 +278,59 @@ class _UnitWriter:
                 else:
                     operands.append(Operand(t.shape, pointer=f"a{k}"))
             checks = runtime_checks(operands, out.shape)
-            loop = elementwise_loop("o0", c_type(out.dtype), out.shape, operands, _scalar_code(node))
+            targets = [(f"o{k}", c_type(t.dtype)) for k, t in enumerate(node.outputs)]
+            loop = elementwise_loop(targets, out.shape, operands, _scalar_code(node))
             return "\n".join([*checks, loop]), params, args
 
         ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
         outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
+        if isinstance(node.op, Scan):  # its step graph becomes C of its own: codegen/scan.py
+            from symgraph.codegen.scan import scan_kernel
+
+            return scan_kernel(self, node, ins, outs), params, args
         return node.op.c_kernel(ins, outs), params, args
+
+    def _matmul_epilogue(self, node: Node) -> str:
+        """A product and its elementwise epilogue, block by block of rows: BLAS writes a
+        block of the product into the output of its dtype, and the epilogue loop reads it
+        back (elementwise, at the same position, so in place is safe) while it is in
+        cache. A block is about 256 KB of the product."""
+        op = node.op
+        a, b, *others = node.inputs
+        m, n = node.outputs[0].shape
+        k_c, n_c = shp.to_c(a.shape[1]), shp.to_c(n)
+        rows = shp.sym("block_rows")  # bound to mm_blk_rows below, not to a call-time size
+        rows_c = shp.to_c(rows)
+        into = next(j for j, t in enumerate(node.outputs) if t.dtype == a.dtype)
+        ctype = c_type(a.dtype)
+        operands = []
+        for k, t in enumerate(others):
+            pointer = f"a{k + 2}"
+            if t.ndim == 2 and t.shape[0] != 1:  # full shape or a column: one block of its rows
+                pointer = f"({pointer} + mm_r0*{shp.to_c(t.shape[1])})"
+                operands.append(Operand((rows, t.shape[1]), pointer=pointer))
+            else:
+                operands.append(Operand(t.shape, pointer=pointer))
+        block = f"(o{into} + mm_r0*{n_c})"
+        operands.insert(op.product_at, Operand((rows, n), pointer=block))
+        targets = [(f"(o{j} + mm_r0*{n_c})", c_type(t.dtype)) for j, t in enumerate(node.outputs)]
+        epilogue = elementwise_loop(targets, (rows, n), operands, op.epilogue.c_body)
+        a_block = CArray(f"(a0 + mm_r0*{k_c})", ctype, a.dtype, (rows_c, k_c), (rows, a.shape[1]))
+        out_block = CArray(block, ctype, a.dtype, (rows_c, n_c), (rows, n))
+        product = op.matmul.c_kernel([a_block, _carray("a1", b)], [out_block])
+        body = "\n".join(["{", *("    " + line for line in f"{product}\n{epilogue}".split("\n")), "}"])
+        m_c = shp.to_c(m)
+        code = "\n".join(
+            [
+                f"const int64_t mm_block = {n_c} >= 8192 ? 8 : 65536 / ({n_c} > 0 ? {n_c} : 1);",
+                f"for (int64_t mm_r0 = 0; mm_r0 < {m_c}; mm_r0 += mm_block) {{",
+                f"    const int64_t mm_blk_rows = {m_c} - mm_r0 < mm_block ? {m_c} - mm_r0 : mm_block;",
+                *("    " + line for line in body.split("\n")),
+                "}",
+            ]
+        )
+        (block_rows,) = rows.symbols()
+        return re.sub(rf"\b{shp.c_name(block_rows)}\b", "mm_blk_rows", code)
 
     # --- outputs, updates and lifetimes ------------------------------------------------
 
@@ -265,7 +360,7 @@ class _UnitWriter:
         snapshots: dict[int, str] = {}
         state_pointers = {id(v): self.storage[id(v)].pointer for v in self.states}
         for var, value in self.updates:
-            if value is var:
+            if value is var or id(value) in self.inplace:
                 continue
             storage = self.storage[id(value)]
             if storage.pointer is not None and storage.pointer in state_pointers.values():
@@ -274,7 +369,7 @@ class _UnitWriter:
                 self.body.append(f"    memcpy({name}, {storage.pointer}, {bytes_});")
                 snapshots[id(value)] = name
         for var, value in self.updates:
-            if value is var:
+            if value is var or id(value) in self.inplace:
                 continue
             target = state_pointers[id(var)]
             ctype = c_type(var.dtype)
@@ -301,6 +396,40 @@ class _UnitWriter:
             last[root_of.get(id(t), id(t))] = end
         self._root_of = root_of
         return last
+
+    def _inplace_updates(self) -> dict[int, Variable]:
+        """The updates whose kernel can write into the Variable's buffer: the value is
+        a kernel's result of the Variable's type, no output, and the old value is read
+        by nothing after that kernel (it may read it itself, elementwise and at the
+        full shape, so each position is read before it is written), nor kept as an
+        output or as another update's value."""
+        position = {id(n): i for i, n in enumerate(self.nodes)}
+        readers: dict[int, list[int]] = {}  # id of a Variable -> indices of nodes reading it
+        for index, node in enumerate(self.nodes):
+            for t in node.inputs:
+                root = self._root_of.get(id(t), id(t))
+                readers.setdefault(root, []).append(index)
+        outputs = {id(t) for t in self.outputs}
+        values = [id(v) for _, v in self.updates]
+        # buffers read after the kernels (outputs' copies, updates' snapshots), reshapes included
+        read_at_end = {self._root_of.get(id(t), id(t)) for t in self.outputs + [v for _, v in self.updates]}
+        plan: dict[int, Variable] = {}
+        for var, value in self.updates:
+            node = value.node
+            if value is var or id(var) in read_at_end or id(value) in outputs:
+                continue
+            if isinstance(node.op, (Placeholder, SharedVariable, Constant, DimValue, Reshape)):
+                continue
+            if value.dtype != var.dtype or value.shape != var.shape or values.count(id(value)) > 1:
+                continue
+            here = position[id(node)]
+            if any(i > here for i in readers.get(id(var), [])):
+                continue
+            reads_var = [t for t in node.inputs if self._root_of.get(id(t), id(t)) == id(var)]
+            if reads_var and not (isinstance(node.op, Elementwise) and all(t is var for t in reads_var)):
+                continue
+            plan[id(value)] = var
+        return plan
 
     def _free_if_done(self, t: Tensor, index: int, last_use: dict[int, int]) -> None:
         storage = self.storage.get(id(t))
@@ -395,7 +524,7 @@ class _UnitWriter:
 def _scalar_code(node: Node):
     """How an elementwise node's output element is computed from its operands' elements."""
     op = node.op
-    if hasattr(op, "c_body"):  # a fused node: statements, then the expression
+    if hasattr(op, "c_body"):  # a fused node: statements, then the outputs' expressions
         return op.c_body
     dtype = node.inputs[0].dtype
     return lambda args: op.c_expr(args, dtype)
@@ -425,6 +554,8 @@ def _describe(node: Node) -> str:
     where = f" at {node.location.short}" if node.location else ""
     ins = ", ".join(str(t.type) for t in node.inputs)
     outs = ", ".join(str(t.type) for t in node.outputs)
+    if is_fused(node):  # the nodes the user built that this kernel computes
+        return f"{node.op}({ins}) -> {outs}: {covers_text(node)}"
     return f"{node.op}({ins}) -> {outs}{where}"
 
 

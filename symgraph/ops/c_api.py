@@ -22,6 +22,7 @@ bound at call time, a static one a literal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,17 @@ class CArray:
     dtype: np.dtype
     shape: tuple[str, ...]  # int64_t C expressions, one per axis
     static_shape: tuple[Dim, ...]  # the graph's shape: ints where static
+    # a computed array (an elementwise producer fused into its reader): the statements
+    # and expression giving the element at a flat offset; ``ptr`` is then unused
+    element: Callable[[str], tuple[list[str], str]] | None = None
+
+    def read(self, offset: str, into: str) -> str:
+        """C statements declaring ``into`` as the element at flat ``offset``: a load, or
+        the computation of a fused producer (kernels that support that read through this)."""
+        if self.element is None:
+            return f"const {self.ctype} {into} = {self.ptr}[{offset}];"
+        lines, expr = self.element(offset)
+        return "\n".join([*lines, f"const {self.ctype} {into} = ({self.ctype})({expr});"])
 
     @property
     def ndim(self) -> int:

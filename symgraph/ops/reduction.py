@@ -231,7 +231,7 @@ def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[st
     body += [f"{a.ctype} rd_a_{a.name} = {a.init};" for a in p.accs]
     acc = {a.name: f"rd_a_{a.name}" for a in p.accs}
     offset = " + ".join(["rd_base"] + [f"rd_i{g}" if g == n - 1 else f"rd_i{g}*{stride[g]}" for g in red])
-    element = f"const {x.ctype} rd_v = {x.ptr}[{offset}];"
+    element = x.read(offset, "rd_v")
     inner = [element, p.update(acc, "rd_v", flat_r)]
     for depth, g in enumerate(reversed(red)):
         inner = [f"for (int64_t rd_i{g} = 0; rd_i{g} < rd_n{g}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
@@ -251,7 +251,7 @@ def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[st
             "    int rd_hit = 0;",
             "    #pragma omp simd reduction(|:rd_hit)",
             f"    for (int64_t rd_u = 0; rd_u < {_SEARCH_BLOCK}; rd_u++) {{",
-            f"        const {x.ctype} rd_v = {x.ptr}[rd_base + (rd_k + rd_u){step}];",
+            *_indent(_indent([x.read(f"rd_base + (rd_k + rd_u){step}", "rd_v")])),
             f"        rd_hit |= {cond(acc, 'rd_v')};",
             "    }",
             "    if (rd_hit) break;",
@@ -301,7 +301,7 @@ def _reduce_streaming(x, out, groups, kept, stride, p: _Pass, flat_r) -> list[st
         f"const int64_t rd_ib = {in_off};",
         f"const int64_t rd_ob = {out_off};",
         f"for (int64_t rd_j = 0; rd_j < rd_n{last}; rd_j++) {{",
-        f"    const {x.ctype} rd_v = {x.ptr}[rd_ib + rd_j];",
+        *_indent([x.read("rd_ib + rd_j", "rd_v")]),
         *_indent([p.update(acc, "rd_v", flat_r)]),
         "}",
     ]

@@ -1,100 +1,218 @@
 """Elementwise fusion: chains, diamonds and broadcasts of elementwise ops become one
 loop (one ``FusedElementwise`` node), so intermediate values never reach memory.
 
-Legality and profit are kept apart: ``can_fuse`` says whether absorbing a producer
-into a group keeps the program's meaning (every consumer of the producer's value is in
-the group, and it is not an output); ``worth_fusing`` says whether it pays (it computes
-at the group's shape, or is a scalar: a producer of a smaller broadcast shape would be
-recomputed for every output element). Heuristics only ever see legal candidates.
+A group grows from its last node (its root) towards its inputs. A member whose value
+other nodes also need (or that is a graph output) stays in the group and becomes one
+more output of the loop, written once as it is computed; afterwards, groups of the same
+shape that read a common input merge into one loop with several outputs (siblings: the
+Adam update's m, v and parameter, a forward value and the mask its gradient needs), so
+the shared input is read once.
+
+Legality and profit are kept apart: ``can_fuse`` says whether adding nodes to a group
+keeps the program's meaning and is something the fused loop can compute (the group
+stays convex: no path leaves it and comes back, so the fused nodes can be ordered; a
+value leaving the loop has the loop's full shape); ``worth_fusing`` says whether it
+pays (it computes at the group's shape, or is a scalar: a producer of a smaller
+broadcast shape would be recomputed for every output element; siblings must share a
+non-scalar input). Heuristics only ever see legal candidates.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from symgraph.graph.core import Node, Tensor, apply, located
+from symgraph.graph.shape import Shape
 from symgraph.graph.traversal import toposort
+from symgraph.inspect.provenance import covered_nodes, record_fused
 from symgraph.ops.elementwise import Elementwise
-from symgraph.ops.fused import FusedElementwise
+from symgraph.ops.fused import FusedElementwise, FusedMatMul, FusedReduce
+from symgraph.ops.linalg import MatMul
+from symgraph.ops.reduction import Reduce
+
+
+@dataclass
+class Group:
+    """Nodes to become one loop: ``members`` by id; ``shape`` is the loop's shape."""
+
+    shape: Shape
+    members: dict[int, Node] = field(default_factory=dict)
+
+
+class _Graph:
+    """The graph being fused: order, consumers and which group each node joined."""
+
+    def __init__(self, outputs: list[Tensor]):
+        self.order = toposort(outputs)
+        self.position = {id(n): i for i, n in enumerate(self.order)}
+        self.consumers: dict[int, list[Node]] = {}
+        for node in self.order:
+            for t in node.inputs:
+                self.consumers.setdefault(id(t.node), []).append(node)
+        self.graph_outputs = {id(t) for t in outputs}
+        self.group_of: dict[int, Group] = {}
+
+    def needed_outside(self, node: Node, members: dict[int, Node]) -> bool:
+        return id(node.outputs[0]) in self.graph_outputs or any(
+            id(c) not in members for c in self.consumers.get(id(node), [])
+        )
+
+    def leaves_and_returns(self, members: dict[int, Node]) -> bool:
+        """Is there a path from a member, through nodes outside ``members``, back to a
+        member? Other groups count as one node each (they will be one fused node), so
+        this also rules out a cycle between groups."""
+        stack = [c for n in members.values() for c in self.consumers.get(id(n), []) if id(c) not in members]
+        seen: set[int] = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if id(node) in members:
+                return True
+            group = self.group_of.get(id(node))
+            if group is not None and len(group.members) > 1 and not (group.members.keys() & members.keys()):
+                nexts = [c for m in group.members.values() for c in self.consumers.get(id(m), [])]
+            else:
+                nexts = self.consumers.get(id(node), [])
+            stack += [c for c in nexts if id(c) not in seen]
+        return False
 
 
 def fuse_elementwise(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
     """Each maximal group of fusable elementwise nodes becomes one fused node."""
-    order = toposort(outputs)
-    consumers: dict[int, list[Node]] = {}
-    for node in order:
-        for t in node.inputs:
-            consumers.setdefault(id(t), []).append(node)
-    graph_outputs = {id(t) for t in outputs}
-    assigned: set[int] = set()
-    groups: dict[int, list[Node]] = {}  # root's id -> the group, in topological order
-    for root in reversed(order):
-        if id(root) in assigned or not _fusable(root):
+    graph = _Graph(outputs)
+    groups: list[Group] = []
+    for root in reversed(graph.order):
+        if id(root) in graph.group_of or not _fusable(root):
             continue
-        group = _grow(root, consumers, graph_outputs, assigned)
-        if len(group) < 2:
-            continue
-        assigned.update(id(n) for n in group)
-        groups[id(root)] = group
-    if not groups:
+        group = _grow(root, graph)
+        groups.append(group)
+        for k in group.members:
+            graph.group_of[k] = group
+    groups = _merge_siblings(groups, graph)
+    fused = [g for g in groups if len(g.members) > 1]
+    if not fused:
         return outputs, 0
-    # one sweep in topological order: a group's outside inputs may be other groups' roots
-    new: dict[int, Tensor] = {}
-    for node in order:
-        if id(node) in groups:
-            new[id(node.outputs[0])] = _fused(groups[id(node)], new)
-        elif id(node) not in assigned and node.inputs:
-            inputs = [new.get(id(t), t) for t in node.inputs]
-            if any(a is not b for a, b in zip(inputs, node.inputs)):
-                with located(node.location):
-                    rebuilt = apply(node.op, *inputs)
-                for old, fresh in zip(node.outputs, rebuilt.outputs):
-                    new[id(old)] = fresh
-    return [new.get(id(t), t) for t in outputs], len(groups)
+    return _rebuild(fused, graph, outputs), len(fused)
 
 
 def _fusable(node: Node) -> bool:
     return isinstance(node.op, Elementwise) and not isinstance(node.op, FusedElementwise)
 
 
-def can_fuse(producer: Node, group: set[int], consumers: dict[int, list[Node]], graph_outputs: set[int]) -> bool:
-    """Legality: the producer's value is needed by nothing outside the group."""
-    value = producer.outputs[0]
-    return id(value) not in graph_outputs and all(id(c) in group for c in consumers.get(id(value), []))
+def can_fuse(nodes: dict[int, Node], group: Group, graph: _Graph) -> bool:
+    """Legality of adding ``nodes`` to ``group``: a value needed outside the result has
+    the loop's shape (the loop writes only that), and the result stays convex."""
+    members = {**group.members, **nodes}
+    for node in nodes.values():
+        if graph.needed_outside(node, members) and node.outputs[0].shape != group.shape:
+            return False
+    return not graph.leaves_and_returns(members)
 
 
-def worth_fusing(producer: Node, root: Node) -> bool:
+def worth_fusing(producer: Node, group: Group) -> bool:
     """Profit: the producer runs at the group's shape (or is a scalar), so fusing it
     repeats no work."""
     shape = producer.outputs[0].shape
-    return shape == root.outputs[0].shape or all(d == 1 for d in shape)
+    return shape == group.shape or all(d == 1 for d in shape)
 
 
-def _grow(root: Node, consumers, graph_outputs, assigned: set[int]) -> list[Node]:
-    """The group rooted at ``root``, in topological order."""
-    members = {id(root): root}
+def worth_merging(a: Group, b: Group, graph: _Graph) -> bool:
+    """Profit of one loop for two sibling groups: they read a common non-scalar input."""
+    return bool(_loop_inputs(a, graph) & _loop_inputs(b, graph))
+
+
+def _grow(root: Node, graph: _Graph) -> Group:
+    group = Group(root.outputs[0].shape, {id(root): root})
     frontier = [root]
     while frontier:
         node = frontier.pop()
         for t in node.inputs:
             producer = t.node
-            if id(producer) in members or id(producer) in assigned or not _fusable(producer):
+            if id(producer) in group.members or id(producer) in graph.group_of or not _fusable(producer):
                 continue
-            if can_fuse(producer, set(members), consumers, graph_outputs) and worth_fusing(producer, root):
-                members[id(producer)] = producer
+            candidate = {id(producer): producer}
+            if worth_fusing(producer, group) and can_fuse(candidate, group, graph):
+                group.members.update(candidate)
                 frontier.append(producer)
-    ordered = []
-    for node in toposort([root.outputs[0]]):
-        if id(node) in members:
-            ordered.append(node)
-    return ordered
+    return group
 
 
-def _fused(group: list[Node], new: dict[int, Tensor]) -> Tensor:
-    """One FusedElementwise node computing the group's last node from its outside inputs
-    (as already rewritten: ``new`` maps a replaced tensor to its replacement)."""
-    position = {id(n): j for j, n in enumerate(group)}
+def _loop_inputs(group: Group, graph: _Graph) -> set[int]:
+    """The non-scalar tensors a group's loop reads from outside it."""
+    return {
+        id(t)
+        for n in group.members.values()
+        for t in n.inputs
+        if id(t.node) not in group.members and not all(d == 1 for d in t.shape)
+    }
+
+
+def _merge_siblings(groups: list[Group], graph: _Graph) -> list[Group]:
+    """Groups of one shape that read a common input, merged while legal and worth it."""
+    merged: list[Group] = []
+    for group in sorted(groups, key=lambda g: min(graph.position[k] for k in g.members)):
+        for other in merged:
+            if other.shape != group.shape or not worth_merging(other, group, graph):
+                continue
+            if can_fuse(group.members, other, graph):
+                other.members.update(group.members)
+                for k in group.members:
+                    graph.group_of[k] = other
+                break
+        else:
+            merged.append(group)
+    return merged
+
+
+def _rebuild(groups: list[Group], graph: _Graph, outputs: list[Tensor]) -> list[Tensor]:
+    """The graph with each group replaced by one fused node. Groups are built in the
+    topological order of the graph where each group is one node (it is acyclic:
+    ``can_fuse`` kept it so), so every node's inputs exist when it is built."""
+    unit_of: dict[int, int] = {}
+    units: dict[int, list[Node]] = {}
+    for node in graph.order:
+        group = graph.group_of.get(id(node))
+        key = id(group) if group is not None and len(group.members) > 1 else id(node)
+        unit_of[id(node)] = key
+        units.setdefault(key, []).append(node)
+    waiting = {key: {unit_of[id(t.node)] for n in unit for t in n.inputs} - {key} for key, unit in units.items()}
+    users: dict[int, list[int]] = {}
+    for key, deps in waiting.items():
+        for d in deps:
+            users.setdefault(d, []).append(key)
+    ready = [key for key in units if not waiting[key]]
+    new: dict[int, Tensor] = {}
+    while ready:
+        key = ready.pop()
+        unit = units[key]
+        if len(unit) > 1:
+            _fused(unit, graph, new)
+        elif unit[0].inputs:
+            node = unit[0]
+            inputs = [new.get(id(t), t) for t in node.inputs]
+            if any(a is not b for a, b in zip(inputs, node.inputs)):
+                with located(node.location):
+                    rebuilt = apply(node.op, *inputs)
+                for old, fresh in zip(node.outputs, rebuilt.outputs):
+                    new[id(old)] = fresh
+        for user in users.get(key, []):
+            waiting[user].discard(key)
+            if not waiting[user]:
+                ready.append(user)
+    return [new.get(id(t), t) for t in outputs]
+
+
+def _fused(unit: list[Node], graph: _Graph, new: dict[int, Tensor]) -> None:
+    """One FusedElementwise node computing ``unit`` (in topological order) from its
+    outside inputs (as already rewritten: ``new`` maps a replaced tensor to its
+    replacement); its outputs are the members' values needed outside, recorded in ``new``."""
+    members = {id(n): n for n in unit}
+    position = {id(n): j for j, n in enumerate(unit)}
     inputs: list[Tensor] = []
     program = []
-    for node in group:
+    for node in unit:
         refs = []
         for t in node.inputs:
             if id(t.node) in position:
@@ -107,6 +225,136 @@ def _fused(group: list[Node], new: dict[int, Tensor]) -> Tensor:
                     inputs.append(t)
                 refs.append(("in", k))
         program.append((node.op, tuple(refs), node.inputs[0].dtype, node.outputs[0].dtype))
-    root = group[-1]
-    with located(root.location):
-        return apply(FusedElementwise(tuple(program)), *inputs).outputs[0]
+    exported = [n for n in unit if graph.needed_outside(n, members)]
+    steps = tuple(position[id(n)] for n in exported)
+    with located(exported[-1].location):
+        fused = apply(FusedElementwise(tuple(program), steps), *inputs)
+    record_fused(fused, unit)  # errors, dumps and profiles name the nodes the user built
+    for node, value in zip(exported, fused.outputs):
+        new[id(node.outputs[0])] = value
+
+
+def fuse_matmul_epilogue(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
+    """A 2-D matrix product read only by one elementwise loop of its shape becomes one
+    ``FusedMatMul``: the loop (bias add, activation, a gradient's mask) runs on each
+    block of rows right after BLAS wrote it."""
+    graph = _Graph(outputs)
+    chosen: dict[int, int] = {}  # id of an epilogue node -> the input index of the product
+    for node in graph.order:
+        k = _epilogue_product(node, graph)
+        if k is not None:
+            chosen[id(node)] = k
+    if not chosen:
+        return outputs, 0
+    new: dict[int, Tensor] = {}
+    for node in graph.order:
+        if not node.inputs:
+            continue
+        inputs = [new.get(id(t), t) for t in node.inputs]
+        k = chosen.get(id(node))
+        with located(node.location):
+            if k is None:
+                if all(a is b for a, b in zip(inputs, node.inputs)):
+                    continue
+                rebuilt = apply(node.op, *inputs)
+            else:
+                product = node.inputs[k].node
+                a, b = (new.get(id(t), t) for t in product.inputs)
+                epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
+                others = [t for j, t in enumerate(inputs) if j != k]
+                rebuilt = apply(FusedMatMul(product.op, epilogue, k), a, b, *others)
+                record_fused(rebuilt, [product, *covered_nodes(node)])
+        for old, fresh in zip(node.outputs, rebuilt.outputs):
+            new[id(old)] = fresh
+    return [new.get(id(t), t) for t in outputs], len(chosen)
+
+
+def can_fuse_epilogue(product: Node, epilogue: Node, graph: _Graph) -> bool:
+    """Legality: the product is a float 2-D matmul whose rows are contiguous in a (no
+    transposed a), read by the epilogue alone, at the epilogue's shape; every other
+    epilogue input is that shape, a row, a column or a scalar, with no size that has to
+    be checked at call time (the block loop indexes them by row and column); an output
+    of the product's dtype holds each block of the product until the epilogue reads it."""
+    op = product.op
+    if not isinstance(op, MatMul) or op.transpose_a or any(t.ndim != 2 for t in product.inputs):
+        return False
+    value = product.outputs[0]
+    if value.dtype.kind != "f" or value.shape != epilogue.outputs[0].shape or id(value) in graph.graph_outputs:
+        return False
+    if [c for c in graph.consumers.get(id(product), [])] != [epilogue]:
+        return False
+    if sum(t is value for t in epilogue.inputs) != 1 or value.dtype not in [t.dtype for t in epilogue.outputs]:
+        return False  # the product is written into the output of its dtype, then read back
+    shape = value.shape
+    for t in epilogue.inputs:
+        if t is value:
+            continue
+        lead = len(shape) - t.ndim
+        if lead < 0 or any(d != 1 and d != shape[lead + i] for i, d in enumerate(t.shape)):
+            return False
+    return True
+
+
+def _epilogue_product(node: Node, graph: _Graph) -> int | None:
+    """The input index of a product ``node`` can be the epilogue of, if any."""
+    if not isinstance(node.op, Elementwise) or node.outputs[0].ndim != 2:
+        return None
+    for k, t in enumerate(node.inputs):
+        if can_fuse_epilogue(t.node, node, graph):
+            return k
+    return None
+
+
+def _one_step(node: Node) -> FusedElementwise:
+    """An unfused elementwise node as a one-step fused program."""
+    refs = tuple(("in", k) for k in range(len(node.inputs)))
+    return FusedElementwise(((node.op, refs, node.inputs[0].dtype, node.outputs[0].dtype),))
+
+
+def fuse_reductions(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
+    """A reduction of an elementwise loop's result read by nothing else becomes one
+    ``FusedReduce``: sum((a - b)**2), the bias gradient's masked sum, ... in one pass."""
+    graph = _Graph(outputs)
+    chosen = {id(n) for n in graph.order if isinstance(n.op, Reduce) and can_fuse_reduction(n.inputs[0].node, n, graph)}
+    if not chosen:
+        return outputs, 0
+    new: dict[int, Tensor] = {}
+    for node in graph.order:
+        if not node.inputs:
+            continue
+        with located(node.location):
+            if id(node) in chosen:
+                producer = node.inputs[0].node
+                program = producer.op if isinstance(producer.op, FusedElementwise) else _one_step(producer)
+                rebuilt = apply(FusedReduce(node.op, program), *(new.get(id(t), t) for t in producer.inputs))
+                record_fused(rebuilt, [*covered_nodes(producer), node])
+            else:
+                inputs = [new.get(id(t), t) for t in node.inputs]
+                if all(a is b for a, b in zip(inputs, node.inputs)):
+                    continue
+                rebuilt = apply(node.op, *inputs)
+        for old, fresh in zip(node.outputs, rebuilt.outputs):
+            new[id(old)] = fresh
+    return [new.get(id(t), t) for t in outputs], len(chosen)
+
+
+def can_fuse_reduction(producer: Node, reduction: Node, graph: _Graph) -> bool:
+    """Legality: a single-output elementwise producer read by the reduction alone, whose
+    inputs each have its shape (read at the same offset; symbolic sizes checked at call
+    time) or one element (read at 0), at least one of them exactly its shape."""
+    if not isinstance(producer.op, Elementwise) or len(producer.outputs) != 1:
+        return False
+    value = producer.outputs[0]
+    if id(value) in graph.graph_outputs or graph.consumers.get(id(producer), []) != [reduction]:
+        return False
+    shapes = [t.shape for t in producer.inputs if not all(d == 1 for d in t.shape)]
+    if not any(s == value.shape for s in shapes):
+        return False
+    # the others: the same shape, but for symbolic sizes the kernel checks at call time
+    return all(
+        len(s) == len(value.shape) and all(_same_or_checked(d, v) for d, v in zip(s, value.shape)) for s in shapes
+    )
+
+
+def _same_or_checked(d, v) -> bool:
+    return d == v or not (isinstance(d, int) or isinstance(v, int))

@@ -254,6 +254,22 @@ def divide_by_one(node: Node) -> list[Tensor] | None:
     return [y] if _is(one, 1) and (y := _like(x, node.outputs[0])) is not None else None
 
 
+def divide_self(node: Node) -> list[Tensor] | None:
+    """x / x -> 1 where that is exact: x a constant (or a broadcast of one too large to
+    fold) whose elements are all finite and nonzero. For any other x it is kept: 0/0
+    and inf/inf are NaN, so a value known only at call time could make it wrong."""
+    a, b = node.inputs
+    if a is not b:
+        return None
+    value = _const(a.node.inputs[0] if a.node.op.name == "broadcast_to" else a)
+    if value is None or value.size == 0 or not np.all(np.isfinite(value)) or np.any(value == 0):
+        return None
+    from symgraph.ops.shape_ops import broadcast_to
+
+    out = node.outputs[0]
+    return [broadcast_to(constant(np.ones((), out.dtype)), out.shape)]
+
+
 def double_negation(node: Node) -> list[Tensor] | None:
     """-(-x) -> x."""
     inner = node.inputs[0].node
@@ -354,7 +370,7 @@ _ALGEBRA: dict[str, tuple[Rule, ...]] = {
     "mul": (mul_by_one, mul_by_zero),
     "add": (add_zero,),
     "sub": (sub_zero, sub_self),
-    "true_divide": (divide_by_one,),
+    "true_divide": (divide_by_one, divide_self),
     "negative": (double_negation,),
     "transpose": (double_transpose,),
     "reshape": (reshape_to_same_shape, reshape_chain),

@@ -175,3 +175,58 @@ def test_temporaries_live_in_an_arena_reused_by_liveness():
         a = np.random.default_rng(n).standard_normal((n, 3)).astype("float32")
         e = np.exp(a) @ np.ones((3, 2))
         np.testing.assert_allclose(f(a), (e * e).sum(1) + e.max(), rtol=2e-5)
+
+
+def _adam_like(shape=(3, 5)):
+    g = sg.placeholder(shape, name="g")
+    p, m, v = (sg.Variable(np.full(shape, k, "float32"), name=n) for k, n in ((1.0, "p"), (0.0, "m"), (0.0, "v")))
+    m_new = 0.9 * m + 0.1 * g
+    v_new = 0.999 * v + 0.001 * g * g
+    p_new = p - 0.01 * m_new / (sg.sqrt(v_new) + 1e-7)
+    return g, (p, m, v), [(m, m_new), (v, v_new), (p, p_new)]
+
+
+def test_optimizer_updates_are_written_in_place_by_one_loop():
+    g, (p, m, v), updates = _adam_like()
+    f = sg.function([g], [], updates=updates)
+    body = f.c_source.split("int sg_entry(")[1]
+    assert "memcpy" not in body  # every update written by the kernel itself
+    assert f.c_source.count("static int k") == 1
+    rng = np.random.default_rng(0)
+    p_, m_, v_ = np.ones((3, 5), "float32"), np.zeros((3, 5), "float32"), np.zeros((3, 5), "float32")
+    for _ in range(3):
+        grad = rng.standard_normal((3, 5)).astype("float32")
+        f(grad)
+        m_ = np.float32(0.9) * m_ + np.float32(0.1) * grad
+        v_ = np.float32(0.999) * v_ + np.float32(0.001) * grad * grad
+        p_ = p_ - np.float32(0.01) * m_ / (np.sqrt(v_) + np.float32(1e-7))
+    np.testing.assert_allclose(m.get_value(), m_, rtol=1e-6)
+    np.testing.assert_allclose(v.get_value(), v_, rtol=1e-6)
+    np.testing.assert_allclose(p.get_value(), p_, rtol=1e-6)
+
+
+def test_an_old_value_read_after_the_update_kernel_keeps_the_copy():
+    a = sg.Variable(np.arange(4, dtype="float32"), name="a")
+    b = sg.Variable(np.zeros(4, "float32"), name="b")
+    new_a = sg.exp(a)
+    # b's new value needs the old a after exp(a) ran, through a reduction (not fusable)
+    f = sg.function([], [], updates=[(a, new_a), (b, sg.sum(a) + new_a)])
+    f()
+    old = np.arange(4, dtype="float32")
+    np.testing.assert_allclose(a.get_value(), np.exp(old), rtol=1e-6)
+    np.testing.assert_allclose(b.get_value(), old.sum() + np.exp(old), rtol=1e-6)
+
+
+@pytest.mark.parametrize("passes", ["O0", "O2"])
+def test_in_place_keeps_theano_rule_for_outputs_and_other_updates(passes):
+    a = sg.Variable(np.arange(4, dtype="float32"), name="a")
+    b = sg.Variable(np.zeros((2, 2), "float32"), name="b")
+    # a's old value leaves as an output and, reshaped, as b's new value
+    f = sg.function(
+        [], [a * 1.0, sg.reshape(a, (2, 2))], updates=[(a, a + 1.0), (b, sg.reshape(a, (2, 2)))], passes=passes
+    )
+    out, reshaped = f()
+    np.testing.assert_array_equal(out, np.arange(4))
+    np.testing.assert_array_equal(reshaped, np.arange(4).reshape(2, 2))
+    np.testing.assert_array_equal(b.get_value(), np.arange(4).reshape(2, 2))
+    np.testing.assert_array_equal(a.get_value(), np.arange(4) + 1)
