@@ -11,6 +11,8 @@ Every class subclasses the builtin a user would catch for the same mistake in nu
 - ``IndexOutOfRangeError`` (IndexError): an index outside its axis (take, gather, []).
 - ``InvalidValueError`` (ValueError): a value an op does not accept at call time
   (an integer to a negative integer power, ...).
+- ``NaNError`` (InvalidValueError): ``sg.function(..., nan_guard=True)`` found a NaN in
+  a node's result; the message names the first node that produced one.
 - ``GradientError`` (ValueError): a gradient that does not exist (a non-differentiable
   path, a cost that is not a float scalar, an op without a gradient).
 - ``BackendMismatchError`` (AssertionError): mode "debug" found the C backend and the
@@ -25,7 +27,30 @@ from __future__ import annotations
 
 
 class SymgraphError(Exception):
-    """Base class of every error symgraph raises for a user mistake."""
+    """Base class of every error symgraph raises for a user mistake.
+
+    It records the user's line that was running when it was raised (the innermost frame
+    outside symgraph): a message that does not already say where its node was created
+    ends with that line, so an error raised outside a node (a bad argument to
+    ``sg.take``, a call with the wrong inputs) still points at the user's code.
+    ``plain_message(exc)`` is the message without it, for wrapping into another."""
+
+    def __init__(self, *args: object):
+        super().__init__(*args)
+        from symgraph.graph.core import user_location  # core imports this module
+
+        self.location = user_location()
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.location is None or "created at " in text or "\n  at " in text:
+            return text
+        return f"{text}\n  at {self.location}"
+
+
+def plain_message(exc: BaseException) -> str:
+    """The message of ``exc`` without the user's line a SymgraphError appends."""
+    return str(exc.args[0]) if isinstance(exc, SymgraphError) and len(exc.args) == 1 else str(exc)
 
 
 class ShapeError(SymgraphError, ValueError):
@@ -46,6 +71,10 @@ class IndexOutOfRangeError(SymgraphError, IndexError):
 
 class InvalidValueError(SymgraphError, ValueError):
     """A value an op does not accept, found at call time."""
+
+
+class NaNError(InvalidValueError):
+    """``nan_guard``: a node's result holds a NaN (the first node that produced one)."""
 
 
 class GradientError(SymgraphError, ValueError):

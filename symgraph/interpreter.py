@@ -14,20 +14,29 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from symgraph.errors import IndexOutOfRangeError, InvalidValueError, ShapeError, SymgraphError
+from symgraph.errors import (
+    IndexOutOfRangeError,
+    InvalidValueError,
+    NaNError,
+    ShapeError,
+    SymgraphError,
+    plain_message,
+)
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, Tensor, describe_call_failure
 from symgraph.graph.shape import Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
+from symgraph.inspect.provenance import covers_text, explain_call_failure, first_nan_step
 from symgraph.ops.elementwise import Elementwise
 
 
 class Interpreter:
     """A schedule of ``outputs`` given values for ``inputs``, run with numpy."""
 
-    def __init__(self, inputs: Sequence[Tensor], outputs: Sequence[Tensor]):
+    def __init__(self, inputs: Sequence[Tensor], outputs: Sequence[Tensor], nan_guard: bool = False):
         self.inputs = list(inputs)
+        self.nan_guard = nan_guard  # raise NaNError at the first node whose result holds a NaN
         self.outputs = list(outputs)
         self.nodes = toposort(self.outputs)
         # after node i runs, the tensors whose last use it was are dropped
@@ -52,7 +61,11 @@ class Interpreter:
                 elif isinstance(node.op, Placeholder):
                     raise RuntimeError(f"placeholder {node.op.label!r} has no value (not among the inputs)")
                 else:
-                    for t, v in zip(node.outputs, evaluate_node(node, [values[id(t)] for t in node.inputs], sizes)):
+                    args = [values[id(t)] for t in node.inputs]
+                    results = evaluate_node(node, args, sizes)
+                    if self.nan_guard:
+                        check_nan(node, args, results, sizes)
+                    for t, v in zip(node.outputs, results):
                         values[id(t)] = v
             for tid in release:
                 values.pop(tid, None)
@@ -67,13 +80,13 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
     try:
         result = op.reference(*args, sizes=sizes) if op.needs_sizes else op.reference(*args)
     except SymgraphError as exc:
-        raise type(exc)(runtime_failure(node, args, str(exc))) from None
+        raise type(exc)(runtime_failure(node, args, plain_message(exc), sizes)) from None
     except IndexError as exc:
-        raise IndexOutOfRangeError(runtime_failure(node, args, str(exc))) from None
+        raise IndexOutOfRangeError(runtime_failure(node, args, str(exc), sizes)) from None
     except ValueError as exc:
         shape_words = ("shape", "broadcast", "size", "dimension")
         cls = ShapeError if any(w in str(exc) for w in shape_words) else InvalidValueError
-        raise cls(runtime_failure(node, args, str(exc))) from None
+        raise cls(runtime_failure(node, args, str(exc), sizes)) from None
     results = result if isinstance(result, tuple) else (result,)
     checked = []
     for t, value in zip(node.outputs, results):
@@ -81,7 +94,7 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
         expected = shp.evaluate_shape(t.shape, sizes)
         if value.shape != expected:
             message = f"the result has shape {value.shape}, but the graph was built for {t.type} = {expected}"
-            raise ShapeError(runtime_failure(node, args, message))
+            raise ShapeError(runtime_failure(node, args, message, sizes))
         if value.dtype != t.dtype:
             raise RuntimeError(
                 runtime_failure(node, args, f"reference returned {value.dtype}, type says {t.dtype} (a bug)")
@@ -101,9 +114,29 @@ def _check_no_runtime_broadcast(node: Node, args: list[np.ndarray], sizes: Mappi
                     f"at call time, axis {axis} of an input has size {actual} where the graph "
                     f"needs {out_shape[offset + axis]} (symbolic sizes never broadcast)"
                 )
-                raise ShapeError(runtime_failure(node, args, message))
+                raise ShapeError(runtime_failure(node, args, message, sizes))
 
 
-def runtime_failure(node: Node, args: list[np.ndarray], message: str) -> str:
-    """A call-time error message naming the node, its inputs' types and actual shapes."""
-    return describe_call_failure(node, [v.shape for v in args], message)
+def runtime_failure(node: Node, args: list[np.ndarray], message: str, sizes: Mapping[Sym, int] | None = None) -> str:
+    """A call-time error message naming the node (for a fused node: the covered node the
+    user built that failed), its inputs' types and actual shapes, and the user's line."""
+    return explain_call_failure(node, [np.shape(v) for v in args], message, sizes, args)
+
+
+def check_nan(node: Node, args: list[np.ndarray], results: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> None:
+    """``nan_guard``: raise NaNError when a float result of ``node`` holds a NaN, naming
+    the node (for a fused node, the covered node whose step first made it)."""
+    for k, value in enumerate(results):
+        if value.dtype.kind not in "fc" or not np.isnan(value).any():
+            continue
+        step = first_nan_step(node, args)
+        if step is not None:
+            member, shapes, message = step
+            text = describe_call_failure(member, shapes, message)
+            raise NaNError(text + f"\n  fused into one kernel with: {covers_text(node)}")
+        flat = int(np.argmax(np.isnan(value).reshape(-1)))
+        held = [str(i + 1) for i, a in enumerate(args) if a.dtype.kind in "fc" and np.isnan(a).any()]
+        note = f" (input {', '.join(held)} already held a NaN)" if held else ""
+        which = f"output {k} " if len(results) > 1 else ""
+        message = f"{which}produced a NaN, first at flat index {flat}{note}"
+        raise NaNError(runtime_failure(node, args, message, sizes))

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from symgraph.errors import SymgraphError
+from symgraph.errors import SymgraphError, plain_message
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Dim, Shape
 
@@ -238,7 +238,7 @@ def apply(op: Op, *inputs: Tensor) -> Node:
     try:
         types = op.infer(*inputs)
     except SymgraphError as exc:
-        raise type(exc)(describe_failure(op, inputs, location, str(exc))) from None
+        raise type(exc)(describe_failure(op, inputs, location, plain_message(exc))) from None
     node = Node(op, tuple(inputs), types if isinstance(types, list) else [types], location)
     if op.interned:
         _INTERNED[key] = node

@@ -30,8 +30,10 @@ import importlib.machinery
 import importlib.util
 import logging
 import subprocess
+import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ from typing import Any
 import cffi
 
 from symgraph.errors import SymgraphError
+from symgraph.inspect.debug import debug_level
 from symgraph.runtime import cache
 from symgraph.runtime.toolchain import Toolchain, get_toolchain
 
@@ -67,11 +70,13 @@ class LoadedLibrary:
     module_name: str
 
 
-def build(source: str, cdef: str, *, name_hint: str = "unit") -> LoadedLibrary:
+def build(source: str, cdef: str, *, name_hint: str = "unit", timings: dict[str, float] | None = None) -> LoadedLibrary:
     """The loaded library for this C unit, from the memo, the disk cache, or a fresh build.
 
     ``name_hint`` labels the unit in the cache's metadata and in error messages; it is
     not part of the key (equal code shares one binary whatever it is called).
+    ``timings``, when given, receives the seconds spent in the C compiler and in loading
+    the library (both absent on an in-process memo hit; no compiler on a disk-cache hit).
     """
     toolchain = get_toolchain()
     key = cache.content_key(source, cdef, toolchain)
@@ -80,11 +85,19 @@ def build(source: str, cdef: str, *, name_hint: str = "unit") -> LoadedLibrary:
         module_name = f"_symgraph_{key[:32]}"
 
         def builder(tmp: Path) -> str:
-            return _compile(tmp, module_name, source, cdef, toolchain, name_hint)
+            start = time.perf_counter()
+            library = _compile(tmp, module_name, source, cdef, toolchain, name_hint)
+            if timings is not None:
+                timings["compiler"] = time.perf_counter() - start
+            return library
 
         meta = {"name_hint": name_hint, "compiler": toolchain.version, "cflags": list(toolchain.cflags)}
         entry = cache.get_or_build(key, builder, meta)
-        return _load(module_name, entry.library, key, name_hint)
+        start = time.perf_counter()
+        loaded = _load(module_name, entry.library, key, name_hint)
+        if timings is not None:
+            timings["load"] = time.perf_counter() - start
+        return loaded
 
     return _memoised(key, make)
 
@@ -171,6 +184,8 @@ def _run_compiler(
         *(f"-l{name}" for name in tc.libraries),
     ]
     log.debug("building %s: %s", name_hint, " ".join(cmd))
+    if debug_level() >= 4:  # SYMGRAPH_DEBUG=4: the compiler command line
+        print(f"[symgraph] compiling {name_hint!r}: {' '.join(cmd)}", file=sys.stderr)
     try:
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
     except OSError as exc:

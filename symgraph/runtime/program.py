@@ -22,8 +22,8 @@ import numpy as np
 from symgraph import errors
 from symgraph.codegen.unit import ENTRY, Unit
 from symgraph.graph import shape as shp
-from symgraph.graph.core import describe_call_failure
 from symgraph.graph.shape import Sym
+from symgraph.inspect.provenance import explain_call_failure
 from symgraph.runtime.build import build
 
 # the status codes of csrc/symgraph_runtime.h, mapped to the errors they raise
@@ -32,7 +32,7 @@ STATUS_ERRORS: dict[int, type[Exception]] = {
     2: errors.IndexOutOfRangeError,
     3: errors.InvalidValueError,
     4: MemoryError,
-    5: errors.InvalidValueError,
+    5: errors.NaNError,
     6: RuntimeError,
 }
 ERRBUF_SIZE = 512
@@ -44,7 +44,8 @@ class CProgram:
     def __init__(self, unit: Unit, name_hint: str = "function"):
         self.unit = unit
         start_call_module_build()
-        self.library = build(unit.source, unit.cdef, name_hint=name_hint)
+        self.build_timings: dict[str, float] = {}  # seconds in the C compiler and loading
+        self.library = build(unit.source, unit.cdef, name_hint=name_hint, timings=self.build_timings)
         ffi = self._ffi = self.library.ffi
         self._entry = getattr(self.library.lib, ENTRY)
         self._n_in, self._n_out = len(unit.inputs), len(unit.outputs)
@@ -134,6 +135,13 @@ class CProgram:
             self._raise(status, dict(zip(self.unit.symbols, sizes)))
         return outs
 
+    def read_profile(self, reset: bool = False) -> list[tuple[int, int]]:
+        """A unit built with profile=True: per timed call site, (nanoseconds, calls)."""
+        sites = len(self.unit.instrument.sites)
+        out = self._ffi.new("int64_t[]", max(2, 2 * sites))
+        self.library.lib.sg_profile_read(out, 1 if reset else 0)
+        return [(out[2 * k], out[2 * k + 1]) for k in range(sites)]
+
     def raise_status(self, status: int) -> None:
         """Raise the error of a failed call made through the C call path (the sizes of
         that call are still in the size array)."""
@@ -147,7 +155,7 @@ class CProgram:
             raise STATUS_ERRORS.get(status, RuntimeError)(message)
         node = self.unit.nodes[failed]
         shapes = [shp.evaluate_shape(t.shape, sizes) for t in node.inputs]
-        raise STATUS_ERRORS.get(status, RuntimeError)(describe_call_failure(node, shapes, message))
+        raise STATUS_ERRORS.get(status, RuntimeError)(explain_call_failure(node, shapes, message, sizes))
 
 
 class _FastPath:
