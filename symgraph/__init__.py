@@ -12,6 +12,7 @@ from symgraph import (
     errors,
     nn,
     ops,  # first: registers the op table and Tensor's operators
+    random,
 )
 from symgraph.autodiff import grad
 from symgraph.function import Function, function
@@ -25,7 +26,7 @@ from symgraph.graph import (
     dim,
     placeholder,
 )
-from symgraph.inspect import dump
+from symgraph.inspect import dump, to_dot, to_networkx, to_svg
 from symgraph.ops.arithmetic import *  # noqa: F403
 from symgraph.ops.elementwise import *  # noqa: F403
 from symgraph.ops.indexing import *  # noqa: F403
@@ -33,6 +34,7 @@ from symgraph.ops.linalg import *  # noqa: F403
 from symgraph.ops.math import *  # noqa: F403
 from symgraph.ops.reduction import *  # noqa: F403
 from symgraph.ops.shape_ops import *  # noqa: F403
+from symgraph.scan import scan
 
 __version__ = "0.1.0"
 

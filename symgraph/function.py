@@ -18,18 +18,20 @@ dtypes and ranks, and a wrong one is undefined behaviour, as in PyTensor.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from symgraph.codegen.unit import generate
-from symgraph.errors import BackendMismatchError, DTypeError, InputError, ShapeError, UnsupportedError
+from symgraph.errors import BackendMismatchError, DTypeError, InputError, NaNError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import replace, toposort
+from symgraph.inspect.debug import debug_level, print_build
 from symgraph.interpreter import Interpreter
 from symgraph.passes.pipeline import optimize
 from symgraph.runtime.program import CProgram
@@ -53,8 +55,14 @@ class Function:
         name: str | None = None,
         trust_input: bool = False,
         passes: str | list[str] | None = None,
+        profile: bool = False,
+        nan_guard: bool = False,
     ):
         self.name = name
+        self.profiling = profile  # kernel timers in the unit; see fn.profile()
+        self.nan_guard = nan_guard
+        self.compile_times: dict[str, float] = {}  # seconds: passes, codegen, compiler, load
+        started = time.perf_counter()
         self.trust_input = trust_input
         self.mode = mode or os.environ.get("SYMGRAPH_MODE") or DEFAULT_MODE
         if self.mode not in MODES:
@@ -69,22 +77,33 @@ class Function:
         targets = output_list + [expr for _, expr in update_pairs]
         if givens:
             targets = replace(targets, _check_givens(givens))
+        implicit = _implicit_updates(targets, update_pairs)  # e.g. the global random counter's
+        update_pairs += implicit
+        targets += [expr for _, expr in implicit]
         self._check_closed(targets)
         self.graph_outputs = targets  # as built, before the passes (for dumps)
         targets, self.report = optimize(targets, passes)
+        self.compile_times["passes"] = time.perf_counter() - started
         self.outputs = targets[: len(output_list)]
         self.updates = [(var, expr) for (var, _), expr in zip(update_pairs, targets[len(output_list) :])]
         self._bind = _size_binder(self.inputs)
-        self._interpreter = Interpreter(self.inputs, targets) if self.mode in ("py", "debug") else None
+        self._interpreter = Interpreter(self.inputs, targets, nan_guard) if self.mode in ("py", "debug") else None
         self._compiled = None
         self._caller = None
         self.c_source: str | None = None
         if self.mode in ("c", "debug"):
-            self._compiled = CProgram(generate(self.inputs, self.outputs, self.updates), name_hint=name or "function")
+            started = time.perf_counter()
+            unit = generate(self.inputs, self.outputs, self.updates, profile=profile, nan_guard=nan_guard)
+            self.compile_times["codegen"] = time.perf_counter() - started
+            self._compiled = CProgram(unit, name_hint=name or "function")
+            self.compile_times.update(self._compiled.build_timings)
             self.c_source = self._compiled.unit.source
             self._caller = self._compiled.caller(trust_input) if self.mode == "c" else None
         self._variables = _variables(targets)
         self._storage_ids = {id(v.storage) for v in self._variables}
+        level = debug_level()
+        if level:  # SYMGRAPH_DEBUG=1..4: report, dumps, C source, compiler command (stderr)
+            print_build(self, level)
 
     def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
         if self._caller is not None:  # the C call path: outputs, None (unusual args) or a status
@@ -137,13 +156,37 @@ class Function:
             _compare_backends(f"the update of Variable {v.name!r}", got, v.storage, self._label())
         return outputs[0] if self._single else outputs
 
-    def dump(self, file: Any = None, optimized: bool = True) -> str:
+    def dump(self, file: Any = None, optimized: bool = True, show_locations: bool = True) -> str:
         """The graph that runs (after the passes), or as built with ``optimized=False``;
         one line per node (see ``sg.dump``)."""
         from symgraph.inspect.dump import dump
 
-        graph = self.outputs + [e for _, e in self.updates] if optimized else self.graph_outputs
-        return dump(graph, file=file)
+        return dump(self, file=file, optimized=optimized, show_locations=show_locations)
+
+    def to_networkx(self, optimized: bool = True):
+        """The graph as a networkx.DiGraph (see ``sg.to_networkx``)."""
+        from symgraph.inspect.graphviz import to_networkx
+
+        return to_networkx(self, optimized=optimized)
+
+    def to_dot(self, optimized: bool = True) -> str:
+        """The graph in Graphviz's DOT language (see ``sg.to_dot``)."""
+        from symgraph.inspect.graphviz import to_dot
+
+        return to_dot(self, optimized=optimized)
+
+    def to_svg(self, path: Any, optimized: bool = True) -> Any:
+        """Draw the graph into the SVG file ``path`` with Graphviz's ``dot``."""
+        from symgraph.inspect.graphviz import to_svg
+
+        return to_svg(self, path, optimized=optimized)
+
+    def profile(self, file: Any = None, reset: bool = False):
+        """Built with ``profile=True``: the table of kernel times (printed to ``file``,
+        stdout by default, nothing with ``file=False``) and the compile times."""
+        from symgraph.inspect.profile import profile_of
+
+        return profile_of(self, file=file, reset=reset)
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
         if len(args) > len(self.inputs):
@@ -194,14 +237,67 @@ def function(
     name: str | None = None,
     trust_input: bool = False,
     passes: str | list[str] | None = None,
+    profile: bool = False,
+    nan_guard: bool = False,
 ) -> Function:
     """Compile ``outputs`` (and ``updates``) as a function of the placeholders ``inputs``.
 
     ``passes`` selects the rewrites (symgraph/passes/pipeline.py): a level "O0".."O3"
-    (O2 by default) and pass names to add or remove ("O2,-fuse_elementwise")."""
-    return Function(
-        inputs, outputs, updates=updates, givens=givens, mode=mode, name=name, trust_input=trust_input, passes=passes
+    (O2 by default) and pass names to add or remove ("O2,-fuse_elementwise").
+
+    ``profile=True`` times every kernel in C (``fn.profile()`` prints the table);
+    ``nan_guard=True`` checks every float result for NaN and raises NaNError naming the
+    first node that produced one. Both build a different unit; neither touches the
+    functions built without them."""
+    cls = InstrumentedFunction if profile or nan_guard else Function
+    return cls(
+        inputs,
+        outputs,
+        updates=updates,
+        givens=givens,
+        mode=mode,
+        name=name,
+        trust_input=trust_input,
+        passes=passes,
+        profile=profile,
+        nan_guard=nan_guard,
     )
+
+
+class InstrumentedFunction(Function):
+    """A function built with ``profile=True`` or ``nan_guard=True``: its calls are timed
+    as a whole (for the profile's percentages), and a NaN the C unit finds in a fused
+    kernel is traced, by the numpy interpreter on the same arguments, to the node the
+    user built that first produced it."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.call_count = 0
+        self.call_seconds = 0.0
+        # the counters live in the loaded unit, which equal functions share: start from here
+        self._profile_base = self._compiled.read_profile() if self.profiling and self._compiled else None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray | list[np.ndarray]:
+        started = time.perf_counter()
+        try:
+            return super().__call__(*args, **kwargs)
+        except NaNError:
+            if self.mode == "py":
+                raise
+            self._trace_nan(args, kwargs)  # raises the traced error when numpy finds it
+            raise
+        finally:
+            self.call_seconds += time.perf_counter() - started
+            self.call_count += 1
+
+    def _trace_nan(self, args: tuple, kwargs: dict) -> None:
+        values = self._arguments(args, kwargs)
+        sizes = self._bind(values)
+        targets = self.outputs + [e for _, e in self.updates]
+        try:
+            Interpreter(self.inputs, targets, nan_guard=True).run(values, sizes)  # no updates written
+        except NaNError as traced:
+            raise NaNError(str(traced)) from None
 
 
 def _compare_backends(what: str, got: np.ndarray, want: np.ndarray, label: str) -> None:
@@ -233,6 +329,18 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _implicit_updates(targets: list[Tensor], explicit: list[tuple[Variable, Tensor]]) -> list[tuple[Variable, Tensor]]:
+    """The updates Variables ask for themselves (``implicit_update()``, e.g. the global
+    random generator's call counter, advanced on every call so that each call draws new
+    numbers), for those the graph reads and the user does not update."""
+    updated = {id(var) for var, _ in explicit}
+    return [
+        (var, var.implicit_update())
+        for var in _variables(targets)
+        if hasattr(var, "implicit_update") and id(var) not in updated
+    ]
 
 
 def _variables(targets: list[Tensor]) -> list[Variable]:

@@ -16,6 +16,7 @@
 #include "symgraph_runtime.h"
 #include "symgraph_blas.h"
 #include "symgraph_math.h"
+#include "symgraph_random.h"
 
 /* Elementwise loops with at least this many elements run on every OpenMP thread;
  * smaller ones stay on one (the fork/join costs more than it saves). Measured with
@@ -38,5 +39,7 @@ static inline size_t sg_max_size(size_t a, size_t b) { return a > b ? a : b; }
 /* temporaries start on 64-byte boundaries: a cache line, an AVX-512 vector */
 static inline size_t sg_align64(size_t n) { return (n + 63) & ~(size_t)63; }
 static inline int64_t sg_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+#include "symgraph_conv.h" /* convolution and pooling kernels (uses the helpers above) */
 
 #endif /* SYMGRAPH_H */

@@ -6,11 +6,15 @@ Importing this package registers every op and installs Tensor's operators.
 from symgraph.ops import (  # noqa: F401 - imported to register their ops
     activations,
     arithmetic,
+    conv,
     elementwise,
     indexing,
     linalg,
     losses,
     math,
+    normalization,
+    pooling,
+    random,
     reduction,
     shape_ops,
 )

@@ -19,17 +19,20 @@ from dataclasses import dataclass, field
 from symgraph.errors import InputError
 from symgraph.graph.core import Tensor
 from symgraph.graph.traversal import toposort
-from symgraph.passes import fusion, simplify, stabilize
+from symgraph.passes import fusion, scan, simplify, stabilize
 from symgraph.passes.rewrite import Pass
 from symgraph.passes.verify import verify
 
 PIPELINE: list[Pass] = [
+    Pass("prune_scan_outputs", scan.prune_scan_outputs, 1, "scan outputs nothing reads are not computed"),
     Pass("canonicalize", simplify.canonicalize, 1, "one form for equivalent expressions"),
     Pass("fold_constants", simplify.fold_constants, 1, "compute constant subgraphs now"),
     Pass("simplify_algebra", simplify.simplify_algebra, 1, "x*1, x+0, x-x, double transpose, ..."),
     Pass("stabilize", stabilize.stabilize, 1, "log(softmax) -> log_softmax, log(1+x) -> log1p, ..."),
     Pass("simplify_again", simplify.simplify_algebra, 1, "what stabilisation exposed"),
     Pass("fuse_elementwise", fusion.fuse_elementwise, 2, "elementwise chains into one loop"),
+    Pass("fuse_reductions", fusion.fuse_reductions, 2, "an elementwise loop into the reduction reading it"),
+    Pass("fuse_matmul_epilogue", fusion.fuse_matmul_epilogue, 2, "bias and activation run on each block of a product"),
 ]
 DEFAULT_LEVEL = 2
 

@@ -300,7 +300,7 @@ RULES: list[Rule] = [
 
 def _any_rule(node: Node) -> list[Tensor] | None:
     """The first rule of RULES that rewrites ``node``."""
-    if not node.inputs:
+    if not node.inputs or len(node.outputs) != 1:  # every rule rewrites one value (scan has several)
         return None
     for rule in RULES:
         try:

@@ -2,6 +2,15 @@
 reference and argument shapes. ``check_reference`` runs every row on contiguous and
 strided data, with static and with symbolic dimensions."""
 
-from tests.cases import elementwise, indexing, nn, reduction, shape
+from tests.cases import conv, elementwise, indexing, nn, random, reduction, scan, shape
 
-CASES = [*elementwise.CASES, *reduction.CASES, *shape.CASES, *indexing.CASES, *nn.CASES]
+CASES = [
+    *elementwise.CASES,
+    *reduction.CASES,
+    *shape.CASES,
+    *indexing.CASES,
+    *nn.CASES,
+    *conv.CASES,
+    *random.CASES,
+    *scan.CASES,
+]

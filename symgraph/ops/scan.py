@@ -1,0 +1,574 @@
+"""Scan: a loop over steps whose body is a graph of its own (Theano's scan).
+
+A ``Scan`` node holds an ``InnerGraph``: placeholders for one step's slice of each
+sequence, for the previous value of each fed-back state and for the non-sequences (the
+same value at every step), and the step's outputs. Step t (0 <= t < n) reads sequence
+row j(t) and writes output row j(t), where j(t) = t, or n - 1 - t when ``reverse``; a
+state's value before step t is the initial state for t = 0, else the fed-back output of
+step t - 1.
+
+Each output keeps its history (shape (n, *step_shape), rows in storage order j) or only
+its last value (shape step_shape, for gradient accumulators: no n copies of a weight
+gradient are ever stored).
+
+The gradient is backpropagation through time: a second Scan running the other way over
+the stored per-step values. Its step rebuilds the forward step on the sequences' rows
+and the states before the step (taken from the forward's history), differentiates it
+(a vector-Jacobian product seeded with the output gradients of that step plus the
+carried gradient of the states), carries the gradient of the states backward and
+accumulates the gradients of the non-sequences (last value only). What makes it cheap:
+forward values that an output stored are read, not recomputed (a layer may output its
+pre-activations for this; ``prune_scan_outputs`` drops them where nothing reads them);
+gradient terms A_t^T @ B_t and row sums of the non-sequences leave the loop as one big
+matmul or sum over all steps; gradients of slices that tile an axis become one
+concatenate instead of a zeroed buffer per slice.
+
+``trace_scan`` builds a Scan from a Python step function; ``sg.scan`` (symgraph/scan.py)
+is the user's entry with Theano's conventions. The C backend compiles the inner graph to
+a static step function called in a C loop (symgraph/codegen/scan.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symgraph import dtypes
+from symgraph.errors import DTypeError, GradientError, ShapeError
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Location, Op, Tensor, TensorType, apply, located, user_location
+from symgraph.graph.shape import Dim
+from symgraph.graph.sources import Constant, DimValue, as_tensor, placeholder
+from symgraph.graph.traversal import replace, toposort
+from symgraph.ops.registry import register
+
+_serials = itertools.count()
+_INLINE_CONSTANT_MAX = 256  # larger constants the step uses are passed in like non-sequences
+
+
+@dataclass(eq=False)
+class InnerGraph:
+    """One step of a scan as a graph of its own."""
+
+    sequences: list[Tensor]  # placeholders: one row of each sequence
+    states: list[Tensor]  # placeholders: each fed-back state's value before the step
+    non_sequences: list[Tensor]  # placeholders: the same value at every step
+    outputs: list[Tensor]  # the step's outputs
+    feedback: tuple[int | None, ...]  # per output: the state it feeds, or None
+    _optimized: list[Tensor] | None = field(default=None, repr=False)
+
+    @property
+    def inputs(self) -> list[Tensor]:
+        return [*self.sequences, *self.states, *self.non_sequences]
+
+    def state_output(self, state: int) -> int:
+        """The output that feeds ``state``."""
+        return self.feedback.index(state)
+
+    def optimized_outputs(self) -> list[Tensor]:
+        """The outputs after the pass pipeline (fusion inside the step pays every step);
+        the gradient differentiates the outputs as traced."""
+        if self._optimized is None:
+            from symgraph.passes.pipeline import optimize
+
+            self._optimized, _ = optimize(list(self.outputs))
+        return self._optimized
+
+
+@register
+class Scan(Op):
+    """outputs = loop of ``inner`` over ``n_steps`` steps.
+
+    Inputs: the sequences (n, ...), the initial states, the non-sequences. Output k is
+    (n, *inner.outputs[k].shape) where ``keep_history[k]``, else its last value."""
+
+    name = "scan"
+    needs_sizes = True
+
+    def __init__(self, inner: InnerGraph, n_steps: Dim, reverse: bool, keep_history: tuple[bool, ...]):
+        self.inner = inner
+        self.n_steps = n_steps
+        self.reverse = bool(reverse)
+        self.keep_history = tuple(bool(k) for k in keep_history)
+        self._serial = next(_serials)
+        self._interpreter = None
+
+    def key(self) -> tuple:
+        return (type(self), self._serial)
+
+    def attributes(self) -> dict[str, Any]:
+        inner = self.inner
+        attrs: dict[str, Any] = {"steps": self.n_steps}
+        if self.reverse:
+            attrs["reverse"] = True
+        attrs["sequences"] = len(inner.sequences)
+        attrs["states"] = len(inner.states)
+        attrs["non_sequences"] = len(inner.non_sequences)
+        attrs["step_nodes"] = len(toposort(inner.outputs))
+        return attrs
+
+    def split(self, values: Sequence[Any]) -> tuple[list, list, list]:
+        """``values`` (one per input) as (sequences, initial states, non-sequences)."""
+        ns, nst = len(self.inner.sequences), len(self.inner.states)
+        return list(values[:ns]), list(values[ns : ns + nst]), list(values[ns + nst :])
+
+    def infer(self, *inputs: Tensor) -> list[TensorType]:
+        inner = self.inner
+        if len(inputs) != len(inner.inputs):
+            raise ShapeError(f"scan takes {len(inner.inputs)} inputs, got {len(inputs)}")
+        seqs, inits, nonseqs = self.split(inputs)
+        for what, outer, ph in (
+            *(("sequence", s, p) for s, p in zip(seqs, inner.sequences)),
+            *(("initial state", s, p) for s, p in zip(inits, inner.states)),
+            *(("non-sequence", s, p) for s, p in zip(nonseqs, inner.non_sequences)),
+        ):
+            step_shape = outer.shape[1:] if what == "sequence" else outer.shape
+            if what == "sequence" and outer.ndim == 0:
+                raise ShapeError("a sequence must have at least one axis (the steps)")
+            if outer.dtype != ph.dtype or not _same_shape(step_shape, ph.shape):
+                raise ShapeError(f"the {what} of type {outer.type} does not fit the step's {ph.type}")
+        for s in seqs:
+            if isinstance(s.shape[0], int) and isinstance(self.n_steps, int) and s.shape[0] != self.n_steps:
+                raise ShapeError(f"a sequence has {s.shape[0]} steps, the scan runs {self.n_steps}")
+        types = []
+        for out, keep in zip(inner.outputs, self.keep_history):
+            shape = (self.n_steps, *out.shape) if keep else out.shape
+            types.append(TensorType(out.dtype, shape))
+        return types
+
+    def reference(self, *arrays: np.ndarray, sizes) -> tuple[np.ndarray, ...]:
+        """The loop in Python, each step by the numpy interpreter on the optimized step."""
+        from symgraph.interpreter import Interpreter
+
+        inner = self.inner
+        if self._interpreter is None:
+            self._interpreter = Interpreter(inner.inputs, inner.optimized_outputs())
+        n = shp.evaluate(self.n_steps, sizes)
+        seqs, states, nonseqs = self.split(arrays)
+        for i, s in enumerate(seqs):
+            if s.shape[0] != n:
+                raise ShapeError(f"sequence {i} has {s.shape[0]} steps, the scan runs {n}")
+        results: list[np.ndarray | None] = []
+        for out, keep in zip(inner.outputs, self.keep_history):
+            step_shape = shp.evaluate_shape(out.shape, sizes)
+            results.append(np.empty((n, *step_shape), out.dtype) if keep else None)
+        last: list[np.ndarray | None] = [None] * len(inner.outputs)
+        for t in range(n):
+            j = n - 1 - t if self.reverse else t
+            outs = self._interpreter.run([s[j] for s in seqs] + states + nonseqs, sizes)
+            for k, value in enumerate(outs):
+                if self.keep_history[k]:
+                    results[k][j] = value  # type: ignore[index]
+                else:
+                    last[k] = np.array(value, copy=True)
+            states = [np.array(outs[inner.state_output(s)], copy=True) for s in range(len(states))]
+        final = []
+        for k, out in enumerate(inner.outputs):
+            if self.keep_history[k]:
+                final.append(results[k])
+            elif last[k] is not None:
+                final.append(last[k])
+            elif inner.feedback[k] is not None:  # no steps: the state stays the initial one
+                final.append(np.array(arrays[len(seqs) + inner.feedback[k]], copy=True))
+            else:
+                final.append(np.zeros(shp.evaluate_shape(out.shape, sizes), out.dtype))
+        return tuple(final)
+
+    def grad(self, inputs, outputs, output_grads):
+        return _scan_grad(self, inputs, outputs, output_grads)
+
+
+def _same_shape(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x == y for x, y in zip(a, b))
+
+
+# --- building a scan from a step function --------------------------------------------
+
+
+def trace_scan(
+    fn: Callable[..., Any],
+    sequences: Sequence[Tensor],
+    outputs_info: Sequence[Tensor | None],
+    non_sequences: Sequence[Tensor],
+    n_steps: Dim,
+    reverse: bool = False,
+    keep_history: Sequence[bool] | None = None,
+    location: Location | None = None,
+) -> list[Tensor]:
+    """The outputs of a Scan whose step is ``fn(*sequence_rows, *states, *non_sequences)``.
+
+    ``outputs_info`` has one entry per output of ``fn``: its initial state (the output
+    is fed back) or None. Tensors ``fn`` uses from outside (closures: weights, Variables)
+    become extra non-sequences, so the step graph has only its own placeholders as leaves
+    (and constants)."""
+    location = location or user_location()
+    seq_ph = [placeholder(s.shape[1:], s.dtype, name=f"scan_seq{i}") for i, s in enumerate(sequences)]
+    inits = [info for info in outputs_info if info is not None]
+    state_ph = [placeholder(s.shape, s.dtype, name=f"scan_state{i}") for i, s in enumerate(inits)]
+    nonseq_ph = [placeholder(p.shape, p.dtype, name=f"scan_param{i}") for i, p in enumerate(non_sequences)]
+    result = fn(*seq_ph, *state_ph, *nonseq_ph)
+    outs = list(result) if isinstance(result, (list, tuple)) else [result]
+    outs = [as_tensor(o) for o in outs]
+    where = f"\n  scan called at {location}" if location else ""
+    if len(outs) != len(outputs_info):
+        raise ShapeError(
+            f"scan: the step function returned {len(outs)} outputs, but outputs_info has "
+            f"{len(outputs_info)} entries (one per output: an initial state or None){where}"
+        )
+    feedback: list[int | None] = []
+    state = 0
+    for k, (out, info) in enumerate(zip(outs, outputs_info)):
+        if info is None:
+            feedback.append(None)
+            continue
+        if out.dtype != info.dtype or not _same_shape(out.shape, info.shape):
+            built = f"\n  the output was built at {out.node.location}" if out.node.location else ""
+            cls = DTypeError if out.dtype != info.dtype else ShapeError
+            raise cls(
+                f"scan: output {k} of the step function is {out.type}, but it is fed back as the state "
+                f"whose initial value (outputs_info[{k}]) is {info.type}: a state must keep its dtype and "
+                f"shape from step to step{built}{where}"
+            )
+        feedback.append(state)
+        state += 1
+
+    keep = tuple(keep_history) if keep_history is not None else (True,) * len(outs)
+    return build_scan(
+        seq_ph,
+        state_ph,
+        nonseq_ph,
+        outs,
+        tuple(feedback),
+        sequences,
+        inits,
+        non_sequences,
+        n_steps,
+        reverse,
+        keep,
+        location,
+    )
+
+
+def build_scan(
+    seq_ph: list[Tensor],
+    state_ph: list[Tensor],
+    nonseq_ph: list[Tensor],
+    outs: list[Tensor],
+    feedback: tuple[int | None, ...],
+    sequences: Sequence[Tensor],
+    inits: Sequence[Tensor],
+    non_sequences: Sequence[Tensor],
+    n_steps: Dim,
+    reverse: bool,
+    keep_history: tuple[bool, ...],
+    location: Location | None,
+) -> list[Tensor]:
+    """The Scan node's outputs for a traced step (placeholders and outputs), outside
+    tensors the step uses lifted into extra non-sequences."""
+    own = {id(p) for p in [*seq_ph, *state_ph, *nonseq_ph]}
+    captured, captured_ph, outs = _lift_closures(outs, own)
+    inner = InnerGraph(list(seq_ph), list(state_ph), [*nonseq_ph, *captured_ph], outs, feedback)
+    op = Scan(inner, n_steps, reverse, keep_history)
+    with located(location):
+        node = apply(op, *sequences, *inits, *non_sequences, *captured)
+    return list(node.outputs)
+
+
+def _lift_closures(outs: list[Tensor], own: set[int]) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+    """Outside tensors the step uses, placeholders standing for them, and the outputs
+    rebuilt on those placeholders. Subgraphs of small constants stay inside (folded,
+    inlined into the step's C)."""
+    order = toposort(outs)
+    dependent: set[int] = set(own)
+    closed: set[int] = set()  # computed from constants and sizes only
+    for node in order:
+        if not node.inputs:
+            small = not isinstance(node.op, Constant) or node.op.value.size <= _INLINE_CONSTANT_MAX
+            if isinstance(node.op, (Constant, DimValue)) and small:
+                closed.update(id(t) for t in node.outputs)
+            continue
+        if any(id(t) in dependent for t in node.inputs):
+            dependent.update(id(t) for t in node.outputs)
+        elif all(id(t) in closed for t in node.inputs):
+            closed.update(id(t) for t in node.outputs)
+    outside: dict[int, Tensor] = {}
+    for node in order:
+        if any(id(t) in dependent for t in node.outputs):
+            for t in node.inputs:
+                if id(t) not in dependent and id(t) not in closed:
+                    outside.setdefault(id(t), t)
+    for t in outs:
+        if id(t) not in dependent and id(t) not in closed:
+            outside.setdefault(id(t), t)
+    captured = list(outside.values())
+    captured_ph = [placeholder(t.shape, t.dtype, name=f"scan_outer{i}") for i, t in enumerate(captured)]
+    outs = replace(outs, dict(zip(captured, captured_ph)))
+    return captured, captured_ph, outs
+
+
+# --- the gradient: backpropagation through time ---------------------------------------
+
+
+def _scan_grad(op: Scan, inputs, outputs, output_grads):
+    """Backpropagation through time: a Scan running the other way (see the module doc).
+
+    Two savings over recomputing everything: (1) where the step's gradient needs the
+    value of a forward output that keeps its history (a state, or a pre-activation a
+    layer outputs for this purpose), it reads the stored row instead of recomputing it
+    (so the forward's recurrent matmul is not redone); (2) a non-sequence's gradient
+    term A_t^T @ B_t (what the gradient of h_t @ W gives for W) is not accumulated step
+    by step: the loop outputs A_t and B_t (or they are read where they are sequences
+    already) and one big matmul after it computes sum_t A_t^T B_t over the stacked rows."""
+    from symgraph.ops.linalg import MatMul, matmul
+    from symgraph.ops.reduction import sum as sum_rows
+    from symgraph.ops.shape_ops import concatenate, expand_dims, reshape, zeros_like
+
+    inner = op.inner
+    for k, g in enumerate(output_grads):
+        if (g is not None or inner.feedback[k] is not None) and not op.keep_history[k]:
+            raise GradientError("scan: no gradient through an output that keeps only its last value")
+    seqs, inits, nonseqs = op.split(inputs)
+    # each state's value before each step, in storage order
+    prevs = []
+    for s, init in enumerate(inits):
+        history = outputs[inner.state_output(s)]
+        first = expand_dims(init, 0)
+        # (sliced after joining, so that no steps give no rows)
+        prevs.append(concatenate([history, first])[1:] if op.reverse else concatenate([first, history])[:-1])
+    seeded = [k for k, g in enumerate(output_grads) if g is not None]
+    stored = [k for k, out in enumerate(inner.outputs) if op.keep_history[k] and out.node.inputs]
+    float_seqs = [i for i, s in enumerate(seqs) if dtypes.is_float(s.dtype)]
+    float_states = [s for s, init in enumerate(inits) if dtypes.is_float(init.dtype)]
+    float_params = [i for i, p in enumerate(nonseqs) if dtypes.is_float(p.dtype)]
+
+    bwd_seqs = [*seqs, *prevs, *(output_grads[k] for k in seeded), *(outputs[k] for k in stored)]
+    seq_ph = [placeholder(t.shape[1:], t.dtype, name=f"bptt_seq{i}") for i, t in enumerate(bwd_seqs)]
+    rows = seq_ph[: len(seqs)]
+    before = seq_ph[len(seqs) : len(seqs) + len(inits)]
+    out_grads = seq_ph[len(seqs) + len(inits) : len(seqs) + len(inits) + len(seeded)]
+    stored_rows = seq_ph[len(seqs) + len(inits) + len(seeded) :]
+    params = [placeholder(p.shape, p.dtype, name=f"bptt_param{i}") for i, p in enumerate(nonseqs)]
+    carries = [placeholder(inits[s].shape, inits[s].dtype, name=f"bptt_carry{s}") for s in float_states]
+
+    step_outs = replace(list(inner.outputs), dict(zip(inner.inputs, [*rows, *before, *params])))
+    seeds: dict[int, Tensor] = dict(zip(seeded, out_grads))
+    for s, carry in zip(float_states, carries):
+        k = inner.state_output(s)
+        seeds[k] = seeds[k] + carry if k in seeds else carry
+    wrt = [rows[i] for i in float_seqs] + [before[s] for s in float_states] + [params[i] for i in float_params]
+    grads = vjp(step_outs, seeds, wrt)
+    # (1) the forward values the outputs stored are read, not recomputed
+    grads = _replace_values(grads, {id(step_outs[k]): row for k, row in zip(stored, stored_rows)})
+    g_rows = grads[: len(float_seqs)]
+    g_before = grads[len(float_seqs) : len(float_seqs) + len(float_states)]
+    g_params = grads[len(float_seqs) + len(float_states) :]
+    seq_grads = [g if g is not None else zeros_like(rows[i]) for i, g in zip(float_seqs, g_rows)]
+    new_carries = [g if g is not None else zeros_like(before[s]) for s, g in zip(float_states, g_before)]
+
+    # (2) A^T @ B and sum-over-rows terms of the non-sequences' gradients leave the loop
+    deferred: list[list[tuple[Tensor, ...]]] = []  # per float param: factor tuples
+    accumulated: list[tuple[int, Tensor]] = []  # (float param index j, the rest of its gradient)
+    for j, g in enumerate(g_params):
+        found, others = [], []
+        for term in _terms(g) if g is not None else []:
+            factors = _deferrable(term, MatMul)
+            if factors is None:
+                others.append(term)
+            else:
+                found.append(factors)
+        deferred.append(found)
+        if others:
+            total = others[0]
+            for term in others[1:]:
+                total = total + term
+            accumulated.append((j, total))
+    accs = [placeholder(params[float_params[j]].shape, params[float_params[j]].dtype) for j, _ in accumulated]
+    new_accs = [acc + rest for acc, (_, rest) in zip(accs, accumulated)]
+    # the factors: sequences of the loop are read where they are, sequence gradients
+    # where they are output, other per-step values become outputs
+    extra: list[Tensor] = []
+    sources: list[tuple[str, int]] = []
+    for found in deferred:
+        for factors in found:
+            for factor in factors:
+                if any(factor is p for p in seq_ph):
+                    sources.append(("seq", next(i for i, p in enumerate(seq_ph) if p is factor)))
+                elif any(factor is g for g in seq_grads):
+                    sources.append(("grad", next(i for i, g in enumerate(seq_grads) if g is factor)))
+                else:
+                    if not any(factor is t for t in extra):
+                        extra.append(factor)
+                    sources.append(("extra", next(i for i, t in enumerate(extra) if t is factor)))
+
+    n_hist = len(seq_grads) + len(extra)
+    trace_outputs = [*seq_grads, *extra, *new_carries, *new_accs]
+    feedback = tuple([None] * n_hist + list(range(len(new_carries) + len(new_accs))))
+    keep = tuple([True] * n_hist + [False] * (len(new_carries) + len(new_accs)))
+    inits0 = [zeros_like(inits[s]) for s in float_states] + [
+        zeros_like(nonseqs[float_params[j]]) for j, _ in accumulated
+    ]
+    results = build_scan(
+        seq_ph,
+        [*carries, *accs],
+        params,
+        trace_outputs,
+        feedback,
+        bwd_seqs,
+        inits0,
+        nonseqs,
+        op.n_steps,
+        not op.reverse,
+        keep,
+        None,
+    )
+    hist_grads = results[: len(seq_grads)]
+    hist_extra = results[len(seq_grads) : n_hist]
+    finals = results[n_hist:]
+
+    def stacked(source: tuple[str, int]) -> Tensor:
+        kind, index = source
+        return {"seq": bwd_seqs, "grad": hist_grads, "extra": hist_extra}[kind][index]
+
+    result: list[Tensor | None] = [None] * len(inputs)
+    for i, g in zip(float_seqs, hist_grads):
+        result[i] = g
+    for s, g in zip(float_states, finals):
+        result[len(seqs) + s] = g
+    acc_finals = {j: g for (j, _), g in zip(accumulated, finals[len(float_states) :])}
+    factors = iter(sources)
+    for j, i in enumerate(float_params):
+        total = acc_finals.get(j)
+        for found in deferred[j]:
+            stacks = [reshape(t, (-1, t.shape[-1])) for t in (stacked(next(factors)) for _ in found)]
+            if len(stacks) == 2:  # sum_t A_t^T B_t
+                term = matmul(stacks[0].T, stacks[1])
+            else:  # sum_t sum(F_t, axis=0)
+                term = sum_rows(stacks[0], axis=0)
+            total = term if total is None else total + term
+        result[len(seqs) + len(inits) + i] = total if total is not None else zeros_like(nonseqs[i])
+    return result
+
+
+def _deferrable(term: Tensor, matmul_op: type) -> tuple[Tensor, ...] | None:
+    """The per-step factors of a gradient term that can be summed over the steps after
+    the loop: (A, B) for A^T @ B (A, B 2-D), (F,) for F summed over its rows (F 2-D)."""
+    from symgraph.ops.reduction import Sum
+    from symgraph.ops.shape_ops import Reshape
+
+    node = term.node
+    if isinstance(node.op, matmul_op) and node.op.transpose_a and not node.op.transpose_b:
+        if all(t.ndim == 2 for t in node.inputs):
+            return (node.inputs[0], node.inputs[1])
+        return None
+    if isinstance(node.op, Reshape):
+        node = node.inputs[0].node
+    if isinstance(node.op, Sum) and tuple(node.op.axes) == (0,) and node.inputs[0].ndim == 2:
+        source = node.inputs[0]
+        if source.dtype == term.dtype and source.shape[1:] == term.shape:
+            return (source,)
+    return None
+
+
+def _terms(g: Tensor) -> list[Tensor]:
+    """The summands of ``g`` (through adds of operands of its own shape)."""
+    from symgraph.ops.arithmetic import Add
+
+    if isinstance(g.node.op, Add) and all(t.shape == g.shape and t.dtype == g.dtype for t in g.node.inputs):
+        return [t for x in g.node.inputs for t in _terms(x)]
+    return [g]
+
+
+def _replace_values(tensors: list[Tensor | None], values: dict[int, Tensor]) -> list[Tensor | None]:
+    """``tensors`` rebuilt with the tensors whose ids are keys of ``values`` replaced."""
+    present = [t for t in tensors if t is not None]
+    if not values or not present:
+        return tensors
+    order = toposort(present)
+    keys = {id(t): t for node in order for t in node.outputs if id(t) in values}
+    rebuilt = iter(replace(present, {keys[k]: values[k] for k in keys}))
+    return [next(rebuilt) if t is not None else None for t in tensors]
+
+
+def vjp(outputs: list[Tensor], seeds: dict[int, Tensor], wrt: list[Tensor]) -> list[Tensor | None]:
+    """The vector-Jacobian product: the gradient of sum_k <seeds[k], outputs[k]> with
+    respect to each of ``wrt`` (None where it does not depend on them)."""
+    from symgraph.autodiff import _depends_on_targets
+    from symgraph.ops.arithmetic import add
+    from symgraph.ops.elementwise import cast
+
+    order = toposort(outputs)
+    depends = _depends_on_targets(order, wrt, set())
+    grads: dict[int, Tensor] = {}
+    for k, g in seeds.items():
+        out = outputs[k]
+        g = cast(g, out.dtype) if g.dtype != out.dtype else g
+        grads[id(out)] = add(grads[id(out)], g) if id(out) in grads else g
+    for node in reversed(order):
+        if not node.inputs:
+            continue
+        output_grads = [grads.get(id(o)) for o in node.outputs]
+        if all(g is None for g in output_grads) or not any(id(t) in depends for t in node.inputs):
+            continue
+        output_grads = [merge_slice_grads(g) if g is not None else None for g in output_grads]
+        input_grads = node.op.grad(list(node.inputs), list(node.outputs), output_grads)
+        for x, g in zip(node.inputs, input_grads):
+            if g is None or id(x) not in depends or not dtypes.is_float(x.dtype):
+                continue
+            if g.dtype != x.dtype:
+                g = cast(g, x.dtype)
+            grads[id(x)] = add(grads[id(x)], g) if id(x) in grads else g
+    return [merge_slice_grads(grads[id(t)]) if id(t) in grads else None for t in wrt]
+
+
+def merge_slice_grads(g: Tensor) -> Tensor:
+    """A sum of gradients of slices that tile one axis, each added into zeros (what
+    the gradient of ``z[:, :u]``, ``z[:, u:2u]``, ... is), as one concatenate: one write
+    of the result instead of a zeroed buffer per slice and a sum of them."""
+    from symgraph.ops.indexing import IncSubtensor
+    from symgraph.ops.shape_ops import concatenate
+
+    terms = _terms(g)
+    if len(terms) < 2:
+        return g
+    pieces: list[tuple[int, Tensor]] = []
+    axis = None
+    for term in terms:
+        node = term.node
+        if not isinstance(node.op, IncSubtensor) or node.op.mode != "add" or not _is_zeros(node.inputs[0]):
+            return g
+        spec = node.op.spec
+        sliced = [a for a, entry in enumerate(spec) if entry[0] != "all"]
+        if len(sliced) != 1 or spec[sliced[0]][0] != "slice":
+            return g
+        _, start, step, length = spec[sliced[0]]
+        value = node.inputs[1]
+        if step != 1 or not isinstance(start, int) or not isinstance(length, int) or value.ndim != g.ndim:
+            return g
+        if axis is None:
+            axis = sliced[0]
+        if sliced[0] != axis or value.shape[axis] != length:
+            return g
+        if any(value.shape[a] != g.shape[a] for a in range(g.ndim) if a != axis):
+            return g
+        pieces.append((start, value))
+    pieces.sort(key=lambda p: p[0])
+    covered = 0
+    for start, value in pieces:
+        if start != covered:
+            return g
+        covered += value.shape[axis]
+    if covered != g.shape[axis]:
+        return g
+    return concatenate([value for _, value in pieces], axis=axis)
+
+
+def _is_zeros(t: Tensor) -> bool:
+    """Whether ``t`` is a constant zero (possibly broadcast)."""
+    node = t.node
+    while node.op.name == "broadcast_to" and node.inputs:
+        node = node.inputs[0].node
+    return isinstance(node.op, Constant) and not np.any(node.op.value)

@@ -1,0 +1,283 @@
+"""sg.scan: forward against plain numpy loops and gradients (BPTT) against float64 finite
+differences, in "py" (numpy interpreter) and "c" (a C loop in the unit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.errors import DTypeError, ShapeError
+from symgraph.runtime import build
+
+MODES = ("py", "c")
+
+
+def directional_check(inputs, cost, arrays, mode, wrt=None, eps=1e-6, rtol=1e-6, seed=0):
+    """<grad(cost), u> against the central difference of cost along u, for random u."""
+    rng = np.random.default_rng(seed)
+    wrt = list(range(len(inputs))) if wrt is None else wrt
+    grads = sg.grad(cost, [inputs[i] for i in wrt])
+    f_cost = sg.function(inputs, cost, mode=mode)
+    f_grad = sg.function(inputs, grads, mode=mode)
+    symbolic = f_grad(*arrays)
+    for _ in range(2):
+        directions = [rng.standard_normal(arrays[i].shape) for i in wrt]
+        plus, minus = list(arrays), list(arrays)
+        for i, d in zip(wrt, directions):
+            plus[i] = arrays[i] + eps * d
+            minus[i] = arrays[i] - eps * d
+        numeric = (float(f_cost(*plus)) - float(f_cost(*minus))) / (2 * eps)
+        analytic = float(sum(np.sum(g * d) for g, d in zip(symbolic, directions)))
+        assert abs(numeric - analytic) <= rtol * max(abs(numeric), 1.0), (analytic, numeric)
+    return symbolic
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cumulative_sum(mode):
+    x = sg.placeholder((None, 3), "float64", name="x")
+    total, updates = sg.scan(lambda row, acc: acc + row, sequences=x, outputs_info=sg.zeros((3,), "float64"))
+    assert updates == {}
+    assert total.shape == x.shape
+    f = sg.function([x], total, mode=mode)
+    xv = np.random.default_rng(1).standard_normal((6, 3))
+    np.testing.assert_allclose(f(xv), np.cumsum(xv, axis=0), rtol=1e-12)
+    w = np.random.default_rng(2).standard_normal((6, 3))
+    directional_check([x], sg.sum(total * sg.constant(w)), [xv], mode)
+
+
+def _linear_reference(xv, h0v, av, backwards=False):
+    h, rows = h0v, []
+    order = range(len(xv) - 1, -1, -1) if backwards else range(len(xv))
+    for t in order:
+        h = np.tanh(h @ av) + xv[t]
+        rows.append(h)
+    return np.array(rows)
+
+
+def _linear_scan(go_backwards=False):
+    x = sg.placeholder((None, 2, 4), "float64", name="x")
+    h0 = sg.placeholder((2, 4), "float64", name="h0")
+    a = sg.placeholder((4, 4), "float64", name="a")
+    hs, _ = sg.scan(
+        lambda row, h, m: sg.tanh(h @ m) + row,
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=a,
+        go_backwards=go_backwards,
+    )
+    return x, h0, a, hs
+
+
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backwards"])
+@pytest.mark.parametrize("mode", MODES)
+def test_linear_recurrence_and_gradient(mode, go_backwards):
+    x, h0, a, hs = _linear_scan(go_backwards)
+    rng = np.random.default_rng(3)
+    xv, h0v, av = rng.standard_normal((5, 2, 4)), rng.standard_normal((2, 4)), 0.5 * rng.standard_normal((4, 4))
+    f = sg.function([x, h0, a], hs, mode=mode)
+    np.testing.assert_allclose(f(xv, h0v, av), _linear_reference(xv, h0v, av, go_backwards), rtol=1e-12)
+    weights = sg.constant(rng.standard_normal((5, 2, 4)))
+    cost = sg.sum(hs * weights) + sg.sum(hs[-1] ** 2)
+    directional_check([x, h0, a], cost, [xv, h0v, av], mode)
+
+
+def test_one_build_serves_every_length():
+    x, h0, a, hs = _linear_scan()
+    cost = sg.sum(hs**2)
+    before = build.build_count
+    f = sg.function([x, h0, a], [hs, *sg.grad(cost, [x, a])], mode="c")
+    rng = np.random.default_rng(4)
+    h0v, av = rng.standard_normal((2, 4)), 0.5 * rng.standard_normal((4, 4))
+    for n in (3, 7):
+        xv = rng.standard_normal((n, 2, 4))
+        got, gx, ga = f(xv, h0v, av)
+        np.testing.assert_allclose(got, _linear_reference(xv, h0v, av), rtol=1e-12)
+        assert gx.shape == (n, 2, 4) and ga.shape == (4, 4)
+    assert build.build_count - before <= 1  # one unit (0 when the cache already held it)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_n_steps_without_sequences(mode):
+    base = sg.placeholder((3,), "float64", name="base")
+    powers, _ = sg.scan(lambda p, b: p * b, outputs_info=sg.ones((3,), "float64"), non_sequences=base, n_steps=4)
+    assert powers.shape == (4, 3)
+    bv = np.array([2.0, -1.0, 0.5])
+    got = sg.function([base], powers, mode=mode)(bv)
+    np.testing.assert_allclose(got, np.array([bv**k for k in range(1, 5)]))
+    directional_check([base], sg.sum(powers), [bv], mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_n_steps_takes_the_first_rows(mode):
+    x = sg.placeholder((6,), "float64", name="x")
+    total, _ = sg.scan(lambda row, acc: acc + row, sequences=x, outputs_info=sg.constant(0.0, "float64"), n_steps=3)
+    xv = np.arange(6.0)
+    np.testing.assert_allclose(sg.function([x], total, mode=mode)(xv), [0.0, 1.0, 3.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_outputs_not_fed_back_and_closures(mode):
+    x = sg.placeholder((None, 3), "float64", name="x")
+    w = sg.Variable(np.array([0.5, -1.0, 2.0]), name="w")
+    state, squares = sg.scan(
+        lambda row, s: (s * w + row, (s * row) ** 2),  # w is used from outside: a closure
+        sequences=x,
+        outputs_info=[sg.zeros((3,), "float64"), None],
+    )[0]
+    xv = np.random.default_rng(5).standard_normal((4, 3))
+    s, want_s, want_q = np.zeros(3), [], []
+    for row in xv:
+        want_q.append((s * row) ** 2)
+        s = s * w.get_value() + row
+        want_s.append(s)
+    got_s, got_q = sg.function([x], [state, squares], mode=mode)(xv)
+    np.testing.assert_allclose(got_s, want_s, rtol=1e-12)
+    np.testing.assert_allclose(got_q, want_q, rtol=1e-12)
+    cost = sg.sum(squares) + sg.sum(state[-1])
+    gw = sg.function([x], sg.grad(cost, w), mode=mode)(xv)
+    eps, numeric = 1e-6, np.zeros(3)
+    f_cost = sg.function([x], cost, mode=mode)
+    for i in range(3):
+        old = w.get_value()
+        for sign in (1, -1):
+            bumped = old.copy()
+            bumped[i] += sign * eps
+            w.set_value(bumped)
+            numeric[i] += sign * float(f_cost(xv)) / (2 * eps)
+        w.set_value(old)
+    np.testing.assert_allclose(gw, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_loop_in_c_matches_py(mode):
+    x = sg.placeholder((None, 8, 16), name="x")
+    h0 = sg.placeholder((8, 16), name="h0")
+    u = sg.placeholder((16, 16), name="u")
+    hs, _ = sg.scan(
+        lambda row, h, m: sg.tanh(h @ m + row) * 0.5 + h * 0.5, sequences=x, outputs_info=h0, non_sequences=u
+    )
+    rng = np.random.default_rng(6)
+    args = [rng.standard_normal(s).astype(np.float32) for s in ((10, 8, 16), (8, 16), (16, 16))]
+    got = sg.function([x, h0, u], hs, mode=mode)(*args)
+    want = sg.function([x, h0, u], hs, mode="py")(*[a.astype(np.float32) for a in args])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_step_graph_is_optimized():
+    x = sg.placeholder((None, 3), name="x")
+    hs, _ = sg.scan(lambda row, h: sg.tanh(h * 0.5 + row) * 2.0 + 1.0, sequences=x, outputs_info=sg.zeros((3,)))
+    inner = hs.node.op.inner
+    names = {n.op.name for n in sg.graph.traversal.toposort(inner.optimized_outputs())}
+    assert "fused_elementwise" in names
+    assert not names & {"tanh", "add", "mul"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sequences_of_different_lengths_fail_at_call_time(mode):
+    x = sg.placeholder((None,), "float64", name="x")
+    y = sg.placeholder((None,), "float64", name="y")
+    out, _ = sg.scan(lambda a, b, s: s + a * b, sequences=[x, y], outputs_info=sg.constant(0.0, "float64"))
+    f = sg.function([x, y], out, mode=mode)
+    np.testing.assert_allclose(f(np.ones(3), np.arange(3.0)), [0.0, 1.0, 3.0])
+    with pytest.raises(ShapeError, match="steps"):
+        f(np.ones(3), np.ones(4))
+
+
+def test_state_changing_shape_names_the_users_line():
+    x = sg.placeholder((None, 3), name="x")
+    with pytest.raises(ShapeError, match=r"test_scan\.py:\d+") as info:
+        sg.scan(lambda row, h: sg.sum(h + row), sequences=x, outputs_info=sg.zeros((3,)))
+    assert "outputs_info[0]" in str(info.value) and "float32[3]" in str(info.value)
+
+
+def test_state_changing_dtype_names_the_users_line():
+    x = sg.placeholder((None, 3), name="x")
+    with pytest.raises(DTypeError, match=r"test_scan\.py:\d+"):
+        sg.scan(lambda row, h: sg.cast(h + row, "float64"), sequences=x, outputs_info=sg.zeros((3,)))
+
+
+def test_wrong_number_of_outputs():
+    x = sg.placeholder((None, 3), name="x")
+    with pytest.raises(ShapeError, match="returned 2 outputs"):
+        sg.scan(lambda row, h: (h + row, h), sequences=x, outputs_info=[sg.zeros((3,))])
+
+
+def test_no_sequences_needs_n_steps():
+    with pytest.raises(sg.errors.InputError, match="n_steps"):
+        sg.scan(lambda h: h, outputs_info=sg.zeros((3,)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constant_scan_folds_or_runs(mode):
+    powers, _ = sg.scan(lambda p: p * 2.0, outputs_info=sg.ones((2,), "float64"), n_steps=3)
+    x = sg.placeholder((2,), "float64", name="x")
+    got = sg.function([x], powers + x, mode=mode)(np.zeros(2))
+    np.testing.assert_allclose(got, [[2.0, 2.0], [4.0, 4.0], [8.0, 8.0]])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nested_scan_and_its_gradient(mode):
+    x = sg.placeholder((None, 4), "float64", name="x")
+
+    def row_step(row, acc):
+        inner, _ = sg.scan(lambda v, s: s * 0.5 + v, sequences=row, outputs_info=sg.constant(0.0, "float64"))
+        return acc + inner[-1]
+
+    totals, _ = sg.scan(row_step, sequences=x, outputs_info=sg.constant(0.0, "float64"))
+    xv = np.random.default_rng(7).standard_normal((3, 4))
+    want, acc = [], 0.0
+    for row in xv:
+        s = 0.0
+        for v in row:
+            s = s * 0.5 + v
+        acc += s
+        want.append(acc)
+    np.testing.assert_allclose(sg.function([x], totals, mode=mode)(xv), want, rtol=1e-12)
+    directional_check([x], sg.sum(totals**2), [xv], mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gradient_of_no_steps(mode):
+    x = sg.placeholder((None, 2), "float64", name="x")
+    h0 = sg.placeholder((2,), "float64", name="h0")
+    hs, _ = sg.scan(lambda row, h: h * row, sequences=x, outputs_info=h0)
+    gx, gh = sg.function([x, h0], sg.grad(sg.sum(hs), [x, h0]), mode=mode)(np.zeros((0, 2)), np.ones(2))
+    assert gx.shape == (0, 2)
+    np.testing.assert_array_equal(gh, [0.0, 0.0])
+
+
+def test_outputs_nothing_reads_are_pruned():
+    x = sg.placeholder((None, 2, 3), name="x")
+    w, u = sg.placeholder((3, 8), name="w"), sg.placeholder((2, 8), name="u")
+    last, _, _ = sg.nn.lstm(x, w, u, None, None, None)  # its pre-activations are a scan output
+    inference = sg.function([x, w, u], last, mode="py")
+    (scan_node,) = [n for n in sg.graph.traversal.toposort(inference.outputs) if n.op.name == "scan"]
+    assert len(scan_node.outputs) == 2  # h and c: the pre-activations are gone
+    training = sg.function([x, w, u], sg.grad(sg.sum(last), u), mode="py")
+    forward = [n for n in sg.graph.traversal.toposort(training.outputs) if n.op.name == "scan" and not n.op.reverse]
+    assert [len(n.outputs) for n in forward] == [3]  # the gradient reads them
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_symbolic_n_steps_and_return_list(mode):
+    x = sg.placeholder((None,), "float64", name="x")
+    outs, _ = sg.scan(lambda s: s + 1.0, outputs_info=sg.constant(0.0, "float64"), n_steps=x.shape[0], return_list=True)
+    assert isinstance(outs, list) and len(outs) == 1
+    f = sg.function([x], outs[0], mode=mode)
+    np.testing.assert_allclose(f(np.zeros(4)), [1.0, 2.0, 3.0, 4.0])
+    assert f(np.zeros(0)).shape == (0,)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_numpy_constants_in_the_step(mode):
+    big = np.random.default_rng(8).standard_normal((20, 20)) * 0.1  # passed in as a buffer
+    small = np.array([1.0, -1.0] * 10)  # inlined into the step
+    x = sg.placeholder((None, 20), "float64", name="x")
+    hs, _ = sg.scan(lambda r, h: sg.tanh(h @ big) * small + r, sequences=x, outputs_info=sg.zeros((20,), "float64"))
+    xv = np.random.default_rng(9).standard_normal((3, 20))
+    h, want = np.zeros(20), []
+    for r in xv:
+        h = np.tanh(h @ big) * small + r
+        want.append(h)
+    np.testing.assert_allclose(sg.function([x], hs, mode=mode)(xv), want, rtol=1e-12)
