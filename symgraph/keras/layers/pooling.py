@@ -1,0 +1,162 @@
+"""Pooling layers: Max/Average 1D and 2D (strides default to the pool size; "same" average
+pooling counts only the real values), and the global poolings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import symgraph as sg
+from symgraph.graph.core import Tensor
+from symgraph.keras import backend
+from symgraph.keras.layers.base import InputSpec, Layer, _warn_legacy
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)  # type: ignore[return-value]
+
+
+class _Pool2D(Layer):
+    _op = "max_pool2d"
+
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ):
+        if "border_mode" in kwargs:
+            _warn_legacy("border_mode=", "padding=")
+            padding = kwargs.pop("border_mode")
+        if "dim_ordering" in kwargs:
+            _warn_legacy("dim_ordering=", "data_format=")
+            data_format = {"th": "channels_first", "tf": "channels_last"}.get(kwargs.pop("dim_ordering"))
+        super().__init__(**kwargs)
+        self.pool_size = _pair(pool_size)
+        self.strides = _pair(strides) if strides is not None else self.pool_size
+        self.padding = padding.lower()
+        self.data_format = backend.standardize_data_format(data_format)
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+        return getattr(sg.nn, self._op)(inputs, self.pool_size, self.strides, self.padding, data_format=fmt)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+        }
+
+
+class MaxPooling2D(_Pool2D):
+    _op = "max_pool2d"
+
+
+class AveragePooling2D(_Pool2D):
+    _op = "avg_pool2d"
+
+    def __init__(
+        self, pool_size: Any, strides: Any = None, padding: str = "valid", data_format: str | None = None, **kwargs: Any
+    ):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class _Pool1D(Layer):
+    """1-D pooling as 2-D pooling over a height of 1."""
+
+    _op = "max_pool2d"
+
+    def __init__(
+        self,
+        pool_size: int = 2,
+        strides: int | None = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ):
+        if "pool_length" in kwargs:
+            _warn_legacy("pool_length=", "pool_size=")
+            pool_size = kwargs.pop("pool_length")
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size if isinstance(pool_size, int) else pool_size[0])
+        self.strides = (
+            int(strides if isinstance(strides, int) else strides[0]) if strides is not None else self.pool_size
+        )
+        self.padding = padding.lower()
+        self.data_format = backend.standardize_data_format(data_format)
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if self.data_format == "channels_last":
+            x = sg.expand_dims(inputs, 1)
+            y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format="NHWC")
+            return sg.squeeze(y, 1)
+        x = sg.expand_dims(inputs, 2)
+        y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format="NCHW")
+        return sg.squeeze(y, 2)
+
+
+class MaxPooling1D(_Pool1D):
+    _op = "max_pool2d"
+
+
+class AveragePooling1D(_Pool1D):
+    _op = "avg_pool2d"
+
+
+class _GlobalPool(Layer):
+    _reduce = "mean"
+    _rank = 2
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.keepdims = keepdims
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if self.data_format == "channels_last":
+            axes = tuple(range(1, inputs.ndim - 1))
+        else:
+            axes = tuple(range(2, inputs.ndim))
+        fn = sg.mean if self._reduce == "mean" else sg.max
+        return fn(inputs, axis=axes, keepdims=self.keepdims)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPool):
+    _reduce = "mean"
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if hasattr(sg.nn, "global_avg_pool2d"):
+            fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+            return sg.nn.global_avg_pool2d(inputs, data_format=fmt, keepdims=self.keepdims)
+        return super().call(inputs)
+
+
+class GlobalMaxPooling2D(_GlobalPool):
+    _reduce = "max"
+
+    def call(self, inputs: Tensor) -> Tensor:
+        if hasattr(sg.nn, "global_max_pool2d"):
+            fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+            return sg.nn.global_max_pool2d(inputs, data_format=fmt, keepdims=self.keepdims)
+        return super().call(inputs)
+
+
+class GlobalAveragePooling1D(_GlobalPool):
+    _reduce = "mean"
+
+
+class GlobalMaxPooling1D(_GlobalPool):
+    _reduce = "max"
+
+
+MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D

@@ -1,0 +1,7 @@
+"""``keras.models``: Model, Sequential and the functional Model."""
+
+from symgraph.keras.models.functional import Functional
+from symgraph.keras.models.model import Model
+from symgraph.keras.models.sequential import Sequential
+
+__all__ = ["Functional", "Model", "Sequential"]

@@ -1,0 +1,156 @@
+"""Functional models: a graph of layer calls from ``keras.Input`` tensors to outputs,
+replayed on fresh symgraph tensors for each compiled step."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from symgraph.graph.core import Tensor
+from symgraph.keras import naming
+from symgraph.keras.layers.base import KerasTensor, Layer, Node, flatten, map_structure, pack_like
+from symgraph.keras.layers.core import InputLayer
+from symgraph.keras.models.model import Model
+
+
+def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
+    """Every node the outputs depend on, parents before children."""
+    order: list[Node] = []
+    state: dict[int, int] = {}
+
+    def visit(node: Node) -> None:
+        mark = state.get(id(node))
+        if mark == 2:
+            return
+        if mark == 1:
+            raise ValueError("The functional graph has a cycle")
+        state[id(node)] = 1
+        for parent in node.parent_nodes:
+            visit(parent)
+        state[id(node)] = 2
+        order.append(node)
+
+    for t in outputs:
+        layer, node_index, _ = t._keras_history
+        visit(layer._inbound_nodes[node_index])
+    return order
+
+
+class Functional(Model):
+    """``Model(inputs, outputs)``: inputs and outputs may be single tensors, lists or dicts."""
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, **kwargs: Any):
+        if "input" in kwargs:
+            self._legacy("Model(input=...)", "Model(inputs=...)")
+            inputs = kwargs.pop("input")
+        if "output" in kwargs:
+            self._legacy("Model(output=...)", "Model(outputs=...)")
+            outputs = kwargs.pop("output")
+        if inputs is None or outputs is None:
+            raise ValueError("A functional Model needs `inputs` and `outputs`")
+        trainable = kwargs.pop("trainable", True)
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
+        super().__init__(name=name or naming.unique_name("functional"), trainable=trainable)
+        self._init_graph(inputs, outputs)
+
+    @staticmethod
+    def _legacy(old: str, new: str) -> None:
+        warnings.warn(
+            f"`{old}` is a Keras 1 spelling; use `{new}` (accepted here, rejected by Keras 3)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        for t in flatten([inputs, outputs]):
+            if not isinstance(t, KerasTensor):
+                raise ValueError(
+                    f"All `inputs` and `outputs` of a functional Model must be KerasTensors (from keras.Input "
+                    f"and layer calls); received {type(t).__name__}"
+                )
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(outputs, dict):
+            inputs = inputs[0] if isinstance(inputs, list) else inputs
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flatten(inputs)
+        self.outputs = flatten(outputs)
+        self._nodes = _topological_nodes(self.outputs)
+        known = {id(t) for t in self.inputs}
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer) and id(node.output_tensors[0]) not in known:
+                raise ValueError(
+                    f"Graph disconnected: the output depends on the input {node.layer.name!r}, "
+                    "which is not among the model's `inputs`"
+                )
+        layers: list[Layer] = []
+        for t in self.inputs:
+            layer = t._keras_history[0]
+            if layer not in layers:
+                layers.append(layer)
+        for node in self._nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        object.__setattr__(self, "_layers", layers)
+        for layer in layers:
+            layer._parent_models = [*getattr(layer, "_parent_models", []), self]
+        self.input_names = [t._keras_history[0].name for t in self.inputs]
+        self.output_names = [t._keras_history[0].name for t in self.outputs]
+        self.built = True
+        self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    @property
+    def input_shape(self) -> Any:
+        return map_structure(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self) -> Any:
+        return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    @property
+    def input(self) -> Any:
+        return self._inputs_struct
+
+    @property
+    def output(self) -> Any:
+        return self._outputs_struct
+
+    def _flat_inputs(self, inputs: Any) -> list[Tensor]:
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(f"Missing data for input(s) {missing} of model {self.name!r}")
+            return [inputs[n] for n in self.input_names]
+        flat = flatten(inputs)
+        if len(flat) != len(self.inputs):
+            raise ValueError(
+                f"Model {self.name!r} expects {len(self.inputs)} input(s), but it received {len(flat)} input tensors."
+            )
+        return flat
+
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
+        values: dict[int, Any] = {}
+        for t, value in zip(self.inputs, self._flat_inputs(inputs)):
+            values[id(t)] = value
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+
+            def lookup(v: Any) -> Any:
+                return values[id(v)] if isinstance(v, KerasTensor) else v
+
+            args = map_structure(lookup, list(node.call_args))
+            kwargs = map_structure(lookup, dict(node.call_kwargs))
+            if training is not None and "training" not in kwargs:
+                kwargs["training"] = training
+            out = node.layer(*args, **kwargs)
+            for kt, value in zip(flatten(node.outputs), flatten(out)):
+                values[id(kt)] = value
+        return pack_like(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable}

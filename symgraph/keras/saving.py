@@ -1,0 +1,234 @@
+"""``save_weights`` / ``load_weights`` in Keras 3's ``.weights.h5`` layout, and ``save``
+to a ``.keras`` zip.
+
+The layout follows Keras 3's ``saving_lib`` walk: each object writes its own variables
+under ``<path>/vars/0, 1, ...`` (the group's ``name`` attribute is the object's name);
+a Sequential or functional model lists its layers first under ``layers/<snake_case
+class name>[_N]`` (N counts layers of that class in order, independent of layer.name),
+then every other attribute holding a layer, list of layers or the optimizer, public
+attributes first and in sorted order (``lstm/cell/vars`` for an LSTM's cell,
+``optimizer/vars`` for the optimizer: iterations, learning_rate, then the slots).
+Subclassed models are walked the same way, so their layers live under their attribute
+names. Loading reads the same paths; nothing in the file is ever executed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from symgraph.keras import naming
+from symgraph.keras.layers.base import Layer
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - h5py is a dependency
+        raise ImportError("save_weights/load_weights need h5py (pip install h5py)") from exc
+    return h5py
+
+
+def _children(obj: Any) -> list[tuple[str, Any]]:
+    """(attribute path, child) in Keras' order: a model's ``layers`` first, then the
+    public attributes sorted, then the private ones sorted."""
+    from symgraph.keras.models.functional import Functional
+    from symgraph.keras.models.sequential import Sequential
+
+    result: list[tuple[str, Any]] = []
+    if isinstance(obj, (Sequential, Functional)):
+        result.append(("layers", list(obj.layers)))
+    attributes = dict(vars(obj))
+    skip = {
+        "_layers",
+        "_seq_layers",
+        "_functional",
+        "_input_layer",
+        "_inbound_nodes",
+        "_parent_models",
+        "_steps",
+        "_compiled_metrics",
+        "_compiled_losses",
+        "_outputs_struct",
+        "_inputs_struct",
+        "_nodes",
+        "inputs",
+        "outputs",
+        "_compile_metrics_spec",
+        "loss",
+        "history",
+    }
+    names = sorted((k for k in attributes if k not in skip), key=lambda k: f"~{k}" if k.startswith("_") else k)
+    for name in names:
+        value = attributes[name]
+        if isinstance(value, Layer) or _is_optimizer(value):
+            result.append((name, value))
+        elif isinstance(value, (list, tuple)) and value and any(isinstance(v, Layer) for v in value):
+            result.append((name, list(value)))
+        elif isinstance(value, dict) and value and any(isinstance(v, Layer) for v in value.values()):
+            result.append((name, list(value.values())))
+    return result
+
+
+def _is_optimizer(value: Any) -> bool:
+    return hasattr(value, "get_updates") and hasattr(value, "variables")
+
+
+def _own_variables(obj: Any) -> list[Any]:
+    if isinstance(obj, Layer):
+        return obj._own_ordered()
+    if _is_optimizer(obj):
+        return list(obj.variables)
+    return []
+
+
+def _walk(obj: Any, path: str, visited: set[int], visit: Any) -> None:
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    visit(path, obj)
+    for attr, child in _children(obj):
+        child_path = f"{path}/{attr}" if path else attr
+        if isinstance(child, list):
+            used: dict[str, int] = {}
+            for item in child:
+                if not (isinstance(item, Layer) or _is_optimizer(item)):
+                    continue
+                base = naming.to_snake_case(type(item).__name__)
+                count = used.get(base, 0)
+                used[base] = count + 1
+                name = base if count == 0 else f"{base}_{count}"
+                _walk(item, f"{child_path}/{name}", visited, visit)
+        else:
+            _walk(child, child_path, visited, visit)
+
+
+def weight_paths(model: Any) -> dict[str, list[Any]]:
+    """{group path: the variables stored under ``<path>/vars``} in file order."""
+    paths: dict[str, list[Any]] = {}
+    _walk(model, "", set(), lambda path, obj: paths.__setitem__(path, _own_variables(obj)))
+    return paths
+
+
+def _object_name(obj: Any) -> str:
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) else naming.to_snake_case(type(obj).__name__)
+
+
+def save_weights(model: Any, filepath: str, overwrite: bool = True) -> None:
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
+    if os.path.exists(filepath) and not overwrite:
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    _write_h5(model, filepath)
+
+
+def _write_h5(model: Any, target: Any) -> None:
+    h5py = _h5py()
+    with h5py.File(target, "w") as f:
+
+        def visit(path: str, obj: Any) -> None:
+            group = f.require_group(f"{path}/vars" if path else "vars")
+            group.attrs["name"] = _object_name(obj)
+            for i, var in enumerate(_own_variables(obj)):
+                group.create_dataset(str(i), data=np.asarray(var.get_value()))
+
+        _walk(model, "", set(), visit)
+
+
+def load_weights(model: Any, filepath: str, skip_mismatch: bool = False) -> None:
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports `.weights.h5` files.")
+    _read_h5(model, filepath, skip_mismatch)
+
+
+def _read_h5(model: Any, source: Any, skip_mismatch: bool) -> None:
+    h5py = _h5py()
+    with h5py.File(source, "r") as f:
+        errors: list[str] = []
+
+        def visit(path: str, obj: Any) -> None:
+            variables = _own_variables(obj)
+            group_path = f"{path}/vars" if path else "vars"
+            if _is_optimizer(obj) and group_path not in f:
+                return  # a file saved before compile holds no optimizer state
+            if not variables and group_path not in f:
+                return
+            if group_path not in f:
+                errors.append(f"missing group {group_path!r} for {_object_name(obj)!r}")
+                return
+            group = f[group_path]
+            if _is_optimizer(obj) and len(group) and len(variables) <= 2 and len(group) > len(variables):
+                build = getattr(obj, "build", None)
+                if build is not None:
+                    build(model.trainable_weights)
+                    variables = _own_variables(obj)
+            if len(group) != len(variables):
+                errors.append(
+                    f"Layer '{_object_name(obj)}' expected {len(variables)} variables, but received {len(group)} "
+                    f"variables during loading ({group_path})."
+                )
+                return
+            for i, var in enumerate(variables):
+                value = np.asarray(group[str(i)])
+                if value.shape != tuple(var.shape):
+                    if skip_mismatch:
+                        continue
+                    errors.append(
+                        f"{group_path}/{i}: the file holds shape {value.shape}, the variable {var.name!r} has "
+                        f"shape {tuple(var.shape)}"
+                    )
+                    continue
+                var.set_value(value)
+
+        _walk(model, "", set(), visit)
+        if errors and not skip_mismatch:
+            raise ValueError("A weights file does not match the model:\n" + "\n".join(errors))
+
+
+def save_model(model: Any, filepath: str, overwrite: bool = True) -> None:
+    """``.keras``: an uncompressed zip of metadata.json, config.json and model.weights.h5;
+    ``.weights.h5`` paths save the weights only."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".weights.h5"):
+        save_weights(model, filepath, overwrite)
+        return
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            "Invalid filepath extension for saving. Please add either a `.keras` extension for the native Keras "
+            f"format (recommended) or a `.h5` extension. Received: filepath={filepath}."
+        )
+    if os.path.exists(filepath) and not overwrite:
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    metadata = {"keras_version": "3.15.0", "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    config = {
+        "module": "keras" if type(model).__name__ in ("Sequential", "Functional") else type(model).__module__,
+        "class_name": type(model).__name__,
+        "config": model.get_config(),
+        "registered_name": type(model).__name__,
+        "build_config": {"input_shape": getattr(model, "_build_input_shape", None)},
+        "compile_config": None,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        weights_path = os.path.join(tmp, "model.weights.h5")
+        _write_h5(model, weights_path)
+        with zipfile.ZipFile(filepath, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("metadata.json", json.dumps(metadata))
+            zf.writestr("config.json", json.dumps(config, default=_json_default))
+            zf.write(weights_path, "model.weights.h5")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)

@@ -1,0 +1,925 @@
+"""compile / fit / evaluate / predict and the *_on_batch calls, over compiled steps.
+
+Each step is ONE symgraph function, built the first time it is needed and cached under
+the data's signature (per-input trailing shapes and dtypes):
+
+- train step: inputs x..., y..., sample_weight...; forward with training=True, the
+  weighted losses plus regularization penalties and ``add_loss`` terms, ``sg.grad``,
+  the optimizer's updates, the batch-norm moving statistics, and the accumulators of the
+  loss tracker (a batch-size-weighted mean, as Keras 3's) and of every metric. It returns
+  the loss and metric results computed from the accumulators' new values (updates apply
+  after the call, Theano's rule, so the results are built from the new-value graphs).
+- test step: the same without gradients, optimizer or batch-norm updates.
+- predict step: forward with training=False.
+
+``compile`` and a change of a layer's ``trainable`` drop the cached steps; changing the
+learning rate does not (it lives in a Variable).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+import symgraph as sg
+from symgraph.graph.core import Tensor
+from symgraph.graph.sources import Variable, dim_value
+from symgraph.keras.layers.base import flatten, graph_scope, pack_like
+
+NOT_COMPILED = "You must call `compile()` before using the model."
+
+
+# ---------------------------------------------------------------- data handling
+
+
+def _is_arraylike(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or (hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
+def _to_numpy(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and x and all(_is_arraylike(v) or isinstance(v, (list, tuple)) for v in x):
+        if all(_is_arraylike(v) for v in x):
+            return [np.asarray(v) for v in x]
+    if (
+        isinstance(x, (list, tuple))
+        and x
+        and isinstance(x[0], (list, tuple, np.ndarray))
+        and not all(_is_arraylike(v) for v in x)
+    ):
+        return np.asarray(x)
+    if isinstance(x, (list, tuple)) and (not x or not _is_arraylike(x[0])):
+        return np.asarray(x)
+    return np.asarray(x)
+
+
+def _cardinality_error(x: Any, y: Any, sw: Any) -> ValueError:
+    def sizes(label: str, data: Any) -> str:
+        leaves = [a for a in flatten(data) if a is not None]
+        return f"'{label}' sizes: " + ", ".join(str(len(a)) for a in leaves)
+
+    parts = [sizes("x", x)]
+    if y is not None:
+        parts.append(sizes("y", y))
+    if sw is not None:
+        parts.append(sizes("sample_weight", sw))
+    return ValueError(
+        "Data cardinality is ambiguous. Make sure all arrays contain the same number of samples.\n" + "\n".join(parts)
+    )
+
+
+def _num_samples(x: Any, y: Any, sw: Any) -> int:
+    leaves = [a for a in flatten([x, y, sw]) if a is not None]
+    counts = {len(a) for a in leaves}
+    if len(counts) > 1:
+        raise _cardinality_error(x, y, sw)
+    return counts.pop() if counts else 0
+
+
+def _take(data: Any, index: Any) -> Any:
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: _take(v, index) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_take(v, index) for v in data]
+    return data[index]
+
+
+def _class_weights_to_sample_weights(y: Any, class_weight: dict) -> np.ndarray:
+    y = np.asarray(flatten(y)[0])
+    if y.ndim == 2 and y.shape[1] > 1:
+        classes = np.argmax(y, axis=1)
+    elif y.ndim == 2:
+        classes = np.rint(y[:, 0]).astype(np.int64)
+    else:
+        classes = np.rint(y).astype(np.int64)
+    weights = np.ones(len(classes), np.float32)
+    for c, w in class_weight.items():
+        weights[classes == int(c)] = w
+    return weights
+
+
+class _Data:
+    """Batches of one epoch: ``(x, y, sample_weight)`` with numpy leaves."""
+
+    steps: int | None = None
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        raise NotImplementedError
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class _ArrayData(_Data):
+    def __init__(self, x: Any, y: Any, sw: Any, batch_size: int, shuffle: bool | str, steps: int | None = None):
+        self.x, self.y, self.sw = x, y, sw
+        self.n = _num_samples(x, y, sw)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.steps = max(1, math.ceil(self.n / batch_size)) if steps is None else steps
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        order = np.random.permutation(self.n) if self.shuffle and self.shuffle != "batch" else None
+        if self.shuffle == "batch":
+            starts = np.random.permutation(math.ceil(self.n / self.batch_size)) * self.batch_size
+        else:
+            starts = np.arange(0, self.n, self.batch_size)
+        for i, start in enumerate(starts):
+            if i >= self.steps:
+                break
+            index = (
+                order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            )
+            yield _take(self.x, index), _take(self.y, index), _take(self.sw, index)
+
+
+def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+    return batch, None, None
+
+
+class _SequenceData(_Data):
+    """A PyDataset / keras.utils.Sequence: ``len`` batches, ``ds[i]`` the i-th."""
+
+    def __init__(self, dataset: Any, shuffle: bool, steps: int | None):
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self.steps = len(dataset) if steps is None else steps
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        order = np.random.permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
+        for i in range(self.steps):
+            x, y, sw = _unpack_batch(self.dataset[int(order[i % len(order)])])
+            yield _to_numpy(x), _to_numpy(y), _to_numpy(sw)
+
+    def on_epoch_end(self) -> None:
+        hook = getattr(self.dataset, "on_epoch_end", None)
+        if hook is not None:
+            hook()
+
+
+class _GeneratorData(_Data):
+    """A Python generator / iterator of batches; ``steps`` per epoch (or until exhausted)."""
+
+    def __init__(self, iterator: Any, steps: int | None):
+        self.iterator = iter(iterator)
+        self.steps = steps
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                if self.steps is not None:
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                        f"can generate at least `steps_per_epoch * epochs` batches ({self.steps} steps per epoch).",
+                        stacklevel=4,
+                    )
+                self.exhausted = True
+                return
+            count += 1
+            x, y, sw = _unpack_batch(batch)
+            yield _to_numpy(x), _to_numpy(y), _to_numpy(sw)
+
+
+def _make_data(x: Any, y: Any, sw: Any, batch_size: int | None, shuffle: Any, steps: int | None) -> _Data:
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (np.ndarray, list, tuple, dict)):
+        if y is not None:
+            raise ValueError("`y` argument is not supported when using a PyDataset / Sequence input.")
+        return _SequenceData(x, bool(shuffle), steps)
+    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict))):
+        if y is not None:
+            raise ValueError("`y` argument is not supported when using a generator as input.")
+        return _GeneratorData(x, steps)
+    x, y, sw = _to_numpy(x), _to_numpy(y), _to_numpy(sw)
+    return _ArrayData(x, y, sw, batch_size or 32, shuffle, steps)
+
+
+# ---------------------------------------------------------------- metrics resolution
+
+
+def _is_binary_or_sparse(y_true_shape: tuple, y_pred_shape: tuple) -> tuple[bool, bool]:
+    """Keras' rule for "accuracy": binary when y_pred's last axis is 1; sparse when y_true
+    has a lower rank, or a last axis of 1 against a wider y_pred."""
+    t_rank, p_rank = len(y_true_shape), len(y_pred_shape)
+    t_last = y_true_shape[-1] if t_rank else None
+    p_last = y_pred_shape[-1] if p_rank else None
+    return p_last == 1, t_rank < p_rank or (t_last == 1 and p_last is not None and p_last > 1)
+
+
+def _resolve_metric(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> Any:
+    from symgraph.keras import metrics as metrics_module
+
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        binary, sparse = _is_binary_or_sparse(y_true_shape, y_pred_shape)
+        cls = (
+            metrics_module.BinaryAccuracy
+            if binary
+            else metrics_module.SparseCategoricalAccuracy
+            if sparse
+            else metrics_module.CategoricalAccuracy
+        )
+        metric = cls(name=identifier)
+    else:
+        metric = metrics_module.get(identifier)
+    if isinstance(identifier, str):
+        metric.name = identifier
+    return metric
+
+
+def _resolve_loss(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> Any:
+    from symgraph.keras import losses as losses_module
+
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        binary, sparse = _is_binary_or_sparse(y_true_shape, y_pred_shape)
+        identifier = (
+            "binary_crossentropy"
+            if binary
+            else "sparse_categorical_crossentropy"
+            if sparse
+            else "categorical_crossentropy"
+        )
+    return losses_module.get(identifier)
+
+
+# ---------------------------------------------------------------- the Trainer mixin
+
+
+class Trainer:
+    def __init__(self) -> None:
+        object.__setattr__(self, "_steps", {})
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._compile_metrics_spec: Any = None
+        self._compiled_losses: list | None = None
+        self._compiled_metrics: list | None = None
+        self._loss_weights: Any = None
+        self._loss_total = Variable(np.float32(0.0), name="loss_total")
+        self._loss_count = Variable(np.float32(0.0), name="loss_count")
+
+    # -- compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        from symgraph.keras import losses as losses_module
+        from symgraph.keras import optimizers as optimizers_module
+
+        for legacy in ("sample_weight_mode", "target_tensors", "distribute"):
+            kwargs.pop(legacy, None)
+        if kwargs:
+            raise TypeError(f"Invalid keyword argument(s) in `compile()`: {tuple(kwargs)}")
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
+            raise TypeError(
+                "Expected `metrics` argument to be a list, tuple, or dict. "
+                f"Received instead: metrics={metrics} of type {type(metrics)}"
+            )
+        self.optimizer = optimizers_module.get(optimizer)
+        # Check loss names now, so a typo fails at compile as in Keras.
+        for identifier in flatten(loss) if isinstance(loss, (list, tuple, dict)) else [loss]:
+            if identifier is not None and not (
+                isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+            ):
+                losses_module.get(identifier)
+        self.loss = loss
+        self._loss_weights = loss_weights
+        self._compile_metrics_spec = metrics
+        self._weighted_metrics_spec = weighted_metrics
+        self._compiled_losses = None
+        self._compiled_metrics = None
+        object.__setattr__(self, "_output_loss_trackers", [])
+        self.compiled = True
+        self._invalidate_steps()
+
+    def _invalidate_steps(self) -> None:
+        steps = getattr(self, "_steps", None)
+        if steps is not None:
+            steps.clear()
+
+    # -- metrics
+    @property
+    def metrics(self) -> list:
+        result = []
+        for per_output in self._compiled_metrics or []:
+            result += [m for _, m in per_output]
+        return result
+
+    @property
+    def metrics_names(self) -> list[str]:
+        per_output_losses = [name for name, _, _ in getattr(self, "_output_loss_trackers", [])]
+        return [
+            "loss",
+            *per_output_losses,
+            *[name for per_output in self._compiled_metrics or [] for name, _ in per_output],
+        ]
+
+    def reset_metrics(self) -> None:
+        self._loss_total.set_value(np.float32(0.0))
+        self._loss_count.set_value(np.float32(0.0))
+        for _, total, count in getattr(self, "_output_loss_trackers", []):
+            total.set_value(np.float32(0.0))
+            count.set_value(np.float32(0.0))
+        for m in self.metrics:
+            m.reset_state()
+
+    # -- structure helpers
+    def _output_names(self) -> list[str]:
+        return list(getattr(self, "output_names", None) or ["output"])
+
+    def _ensure_built_for(self, x: Any) -> None:
+        """Sequential models without an input shape (and subclassed models) are built
+        from the first data they see."""
+        if getattr(self, "_functional", "absent") is None and hasattr(self, "_build_from_data_shape"):
+            first = np.asarray(flatten(x)[0])
+            self._build_from_data_shape(first.shape, _input_dtype(first))
+
+    def _graph_inputs(self, x_flat: list[np.ndarray], batch: Any) -> list[Tensor]:
+        """Placeholders for a batch of x (the model's declared shapes and dtypes when known)."""
+        declared = getattr(self, "inputs", None) or []
+        placeholders = []
+        for i, array in enumerate(x_flat):
+            if i < len(declared) and hasattr(declared[i], "shape"):
+                kt = declared[i]
+                shape = (batch, *kt.shape[1:])
+                shape = tuple(batch if j == 0 else (d if d is not None else None) for j, d in enumerate(shape))
+                dtype = kt.dtype
+            else:
+                shape = (batch, *array.shape[1:])
+                dtype = _input_dtype(array)
+            placeholders.append(sg.placeholder(shape, dtype, name=f"x{i}"))
+        return placeholders
+
+    def _cast_inputs(self, x_flat: list[np.ndarray]) -> list[np.ndarray]:
+        declared = getattr(self, "inputs", None) or []
+        out = []
+        for i, array in enumerate(x_flat):
+            array = np.asarray(array)
+            dtype = declared[i].dtype if i < len(declared) and hasattr(declared[i], "dtype") else _input_dtype(array)
+            out.append(np.ascontiguousarray(array, dtype=dtype))
+        return out
+
+    def _check_input_shapes(self, x_flat: list[np.ndarray]) -> None:
+        """A wrong feature size names the first layer that reads the input (Keras' message)."""
+        declared = getattr(self, "inputs", None) or []
+        for i, (kt, array) in enumerate(zip(declared, x_flat)):
+            want = kt.shape
+            got = (None, *np.shape(array)[1:])
+            bad = len(want) != len(got) or any(w is not None and w != g for w, g in zip(want[1:], got[1:]))
+            if not bad:
+                continue
+            consumer = self._first_consumer(kt)
+            if consumer is not None and len(want) == len(got):
+                for axis in range(len(want) - 1, 0, -1):
+                    if want[axis] is not None and want[axis] != got[axis]:
+                        raise ValueError(
+                            f'Input {0} of layer "{consumer.name}" is incompatible with the layer: expected axis '
+                            f"{axis - len(want)} of input shape to have value {want[axis]}, but received input with "
+                            f"shape {tuple(np.shape(array))}"
+                        )
+            where = f'layer "{consumer.name}"' if consumer is not None else f'model "{self.name}"'
+            raise ValueError(
+                f"Input {i} of {where} is incompatible with the layer: expected shape={want}, "
+                f"found shape={tuple(np.shape(array))}"
+            )
+
+    def _first_consumer(self, kt: Any) -> Any:
+        for node in getattr(getattr(self, "_functional", None) or self, "_nodes", []):
+            if any(t is kt for t in node.input_tensors):
+                return node.layer
+        return None
+
+    def _forward(self, x_graph: list[Tensor], x_structure: Any, training: bool) -> tuple[list[Tensor], Any]:
+        inputs = pack_like(x_structure, x_graph)
+        if isinstance(inputs, list) and len(inputs) == 1 and not isinstance(x_structure, list):
+            inputs = inputs[0]
+        with graph_scope(training) as ctx:
+            out = self(inputs, training=training)
+        return flatten(out), ctx
+
+    # -- losses and metrics as graph
+    def _ensure_compiled_losses(self, y_shapes: list[tuple], out_shapes: list[tuple]) -> None:
+        if self._compiled_losses is not None:
+            return
+        names = self._output_names()
+        n = len(out_shapes)
+        spec = self.loss
+        if isinstance(spec, dict):
+            per_output = [spec.get(name) for name in names[:n]]
+        elif isinstance(spec, (list, tuple)):
+            if len(spec) != n:
+                raise ValueError(f"`loss` has {len(spec)} entries but the model has {n} outputs")
+            per_output = list(spec)
+        else:
+            per_output = [spec] * n
+        weights = self._loss_weights
+        if isinstance(weights, dict):
+            weights = [weights.get(name, 1.0) for name in names[:n]]
+        elif weights is None:
+            weights = [1.0] * n
+        self._compiled_losses = [
+            (None if ident is None else _resolve_loss(ident, ys, ps), float(w))
+            for ident, w, ys, ps in zip(per_output, weights, y_shapes, out_shapes)
+        ]
+        # With several outputs Keras also logs each output's (unweighted) loss.
+        trackers = []
+        if n > 1:
+            for name, (loss_fn, _) in zip(names, self._compiled_losses):
+                if loss_fn is not None:
+                    trackers.append((f"{name}_loss", Variable(np.float32(0.0)), Variable(np.float32(0.0))))
+        object.__setattr__(self, "_output_loss_trackers", trackers)
+        metric_spec = self._compile_metrics_spec
+        if isinstance(metric_spec, dict):
+            per_output_metrics = [metric_spec.get(name) or [] for name in names[:n]]
+        elif (
+            isinstance(metric_spec, (list, tuple))
+            and n > 1
+            and metric_spec
+            and all(isinstance(m, (list, tuple)) or m is None for m in metric_spec)
+        ):
+            per_output_metrics = [list(m or []) for m in metric_spec]
+        else:
+            per_output_metrics = [list(metric_spec or [])] * n
+        compiled = []
+        for k, (idents, ys, ps) in enumerate(zip(per_output_metrics, y_shapes, out_shapes)):
+            idents = idents if isinstance(idents, (list, tuple)) else [idents]
+            entries = []
+            for ident in idents:
+                metric = _resolve_metric(ident, ys, ps)
+                label = metric.name if n == 1 else f"{names[k]}_{metric.name}"
+                entries.append((label, metric))
+            compiled.append(entries)
+        object.__setattr__(self, "_compiled_metrics", compiled)
+
+    def _loss_graph(self, ys: list[Tensor], outs: list[Tensor], sws: list[Tensor], ctx: Any) -> Tensor:
+        total = None
+        self._output_loss_terms = []
+        for (loss_fn, weight), y, out, sw in zip(self._compiled_losses, ys, outs, sws):
+            if loss_fn is None:
+                continue
+            term = loss_fn(y, out, sample_weight=sw)
+            self._output_loss_terms.append(term)
+            term = term * weight if weight != 1.0 else term
+            total = term if total is None else total + term
+        for extra in [*self.losses, *ctx.losses]:
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return total
+
+    def _metric_graph(
+        self,
+        ys: list[Tensor],
+        outs: list[Tensor],
+        sws: list[Tensor],
+        loss: Tensor,
+        batch: Any,
+    ) -> tuple[list[Tensor], list[tuple[Variable, Tensor]]]:
+        updates = []
+        n = sg.cast(dim_value(batch), "float32")
+        new_total = self._loss_total + loss * n
+        new_count = self._loss_count + n
+        updates += [(self._loss_total, new_total), (self._loss_count, new_count)]
+        results = [new_total / new_count]
+        for (_, total, count), term in zip(self._output_loss_trackers, self._output_loss_terms):
+            t_new, c_new = total + term * n, count + n
+            updates += [(total, t_new), (count, c_new)]
+            results.append(t_new / c_new)
+        for per_output, y, out, sw in zip(self._compiled_metrics, ys, outs, sws):
+            for _, metric in per_output:
+                states = metric.update_state_graph(y, out, sample_weight=sw)
+                updates += list(zip(metric.variables, states))
+                results.append(metric.result_from(states))
+        return results, updates
+
+    # -- building the steps
+    def _signature(self, kind: str, x_flat: list, y_flat: list | None) -> tuple:
+        def sig(arrays: list | None) -> tuple:
+            return tuple((np.shape(a)[1:], np.asarray(a).dtype.str) for a in arrays or [])
+
+        return (kind, sig(x_flat), sig(y_flat))
+
+    def _step(self, kind: str, x: Any, y_flat: list[np.ndarray] | None) -> Any:
+        x_flat = flatten(x)
+        key = self._signature(kind, x_flat, y_flat)
+        step = self._steps.get(key)
+        if step is None:
+            step = self._build_step(kind, x, x_flat, y_flat)
+            self._steps[key] = step
+        return step
+
+    def _register_with_layers(self) -> None:
+        """Every layer inside learns of this model, so a change of its ``trainable`` flag
+        drops the compiled steps (which bake in the list of trained weights)."""
+        stack, seen = list(getattr(self, "_layers", [])), set()
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            parents = getattr(layer, "_parent_models", [])
+            if all(p is not self for p in parents):
+                layer._parent_models = [*parents, self]
+            stack.extend(getattr(layer, "_layers", []))
+
+    def _build_step(self, kind: str, x: Any, x_flat: list[np.ndarray], y_flat: list[np.ndarray] | None) -> Any:
+        declared = getattr(self, "inputs", None) or []
+        static_batch = declared[0].shape[0] if declared and hasattr(declared[0], "shape") else None
+        batch = static_batch if static_batch is not None else sg.dim("batch")
+        x_graph = self._graph_inputs(x_flat, batch)
+        training = kind == "train"
+        outs, ctx = self._forward(x_graph, x, training)
+        self._register_with_layers()
+        if kind == "predict":
+            return sg.function(x_graph, outs, updates=list(ctx.updates), name=f"{self.name}_predict")
+        if len(y_flat) != len(outs):
+            raise ValueError(
+                f"The model {self.name!r} has {len(outs)} output(s) but received {len(y_flat)} target array(s)"
+            )
+        y_graph = [
+            sg.placeholder((batch, *np.shape(a)[1:]), np.asarray(a).dtype, name=f"y{i}") for i, a in enumerate(y_flat)
+        ]
+        sw_graph = [sg.placeholder((batch,), "float32", name=f"sample_weight{i}") for i in range(len(outs))]
+        self._ensure_compiled_losses(
+            [(None, *np.shape(a)[1:]) for a in y_flat],
+            [tuple(d if isinstance(d, int) else None for d in o.shape) for o in outs],
+        )
+        loss = self._loss_graph(y_graph, outs, sw_graph, ctx)
+        results, updates = self._metric_graph(y_graph, outs, sw_graph, loss, batch)
+        if training:
+            params = self.trainable_weights
+            if params:
+                grads = sg.grad(loss, params, disconnected="zero")
+                updates = self.optimizer.get_updates(grads, params) + updates
+        # Batch-norm statistics only move in training; stateful RNN states move in every step.
+        updates = updates + list(ctx.updates)
+        return sg.function(x_graph + y_graph + sw_graph, results, updates=updates, name=f"{self.name}_{kind}")
+
+    # -- running one batch
+    def _prepare_targets(self, y: Any) -> list[np.ndarray]:
+        if isinstance(y, dict):
+            names = self._output_names()
+            y = [y[name] for name in names]
+        flat = [np.asarray(a) for a in flatten(y)]
+        out = []
+        for a in flat:
+            if a.dtype.kind == "f" or a.dtype.kind == "b":
+                out.append(np.ascontiguousarray(a, dtype=np.float32))
+            elif a.dtype.kind in "iu":
+                out.append(np.ascontiguousarray(a, dtype=np.int32))
+            else:
+                raise TypeError(f"Unsupported target dtype {a.dtype}")
+        return out
+
+    def _prepare_sample_weights(self, sw: Any, n: int, count: int) -> list[np.ndarray]:
+        if sw is None:
+            ones = np.ones(n, np.float32)
+            return [ones] * count
+        if isinstance(sw, (list, tuple)):
+            return [np.ascontiguousarray(s if s is not None else np.ones(n), dtype=np.float32).reshape(n) for s in sw]
+        arr = np.ascontiguousarray(sw, dtype=np.float32).reshape(n)
+        return [arr] * count
+
+    def _run_batch(self, kind: str, x: Any, y: Any, sw: Any) -> dict[str, float]:
+        x = _to_numpy(x)
+        x_flat = self._cast_inputs(flatten(x))
+        self._check_input_shapes(x_flat)
+        y_flat = self._prepare_targets(y)
+        n = len(x_flat[0])
+        for a in y_flat:
+            if len(a) != n:
+                raise _cardinality_error(x, y, sw)
+        step = self._step(kind, pack_like(x, x_flat), y_flat)
+        sws = self._prepare_sample_weights(sw, n, len(step.inputs) - len(x_flat) - len(y_flat))
+        values = step(*x_flat, *y_flat, *sws)
+        names = self.metrics_names
+        return dict(sorted((name, float(v)) for name, v in zip(names, values)))
+
+    def _predict_batch(self, x: Any) -> list[np.ndarray]:
+        x = _to_numpy(x)
+        x_flat = self._cast_inputs(flatten(x))
+        self._check_input_shapes(x_flat)
+        step = self._step("predict", pack_like(x, x_flat), None)
+        values = step(*x_flat)
+        return values if isinstance(values, list) else [values]
+
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise ValueError(NOT_COMPILED)
+
+    # -- public API
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: dict | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        self._require_compiled()
+        self._ensure_built_for(x)
+        if class_weight is not None and sample_weight is None:
+            sample_weight = _class_weights_to_sample_weights(y, class_weight)
+        self.reset_metrics()
+        logs = self._run_batch("train", x, y, sample_weight)
+        return self._format_result(logs, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        self._require_compiled()
+        self._ensure_built_for(x)
+        self.reset_metrics()
+        logs = self._run_batch("test", x, y, sample_weight)
+        return self._format_result(logs, return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        self._ensure_built_for(x)
+        outputs = self._predict_batch(x)
+        return self._pack_outputs(outputs)
+
+    def _pack_outputs(self, outputs: list[np.ndarray]) -> Any:
+        structure = getattr(self, "_outputs_struct", None)
+        functional = getattr(self, "_functional", None)
+        if functional is not None:
+            structure = functional._outputs_struct
+        if structure is None or not isinstance(structure, (list, tuple, dict)):
+            return outputs[0] if len(outputs) == 1 else outputs
+        return pack_like(structure, outputs)
+
+    def _format_result(self, logs: dict, return_dict: bool) -> Any:
+        if return_dict:
+            return dict(logs)
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: int | None, add_history: bool) -> Any:
+        from symgraph.keras.callbacks import CallbackList
+
+        if isinstance(callbacks, CallbackList):
+            return callbacks
+        return CallbackList(
+            callbacks,
+            model=self,
+            add_history=add_history,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+        )
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Any = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: Any = True,
+        class_weight: dict | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: Any = 1,
+        **kwargs: Any,
+    ) -> Any:
+        """Train for ``epochs`` epochs; returns the History (``model.history``)."""
+        if "nb_epoch" in kwargs:
+            warnings.warn(
+                "`nb_epoch` is a Keras 1 spelling; use `epochs` (accepted here, rejected by Keras 3)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            epochs = kwargs.pop("nb_epoch")
+        for legacy in ("max_queue_size", "workers", "use_multiprocessing"):
+            kwargs.pop(legacy, None)
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword arguments: {sorted(kwargs)}")
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if validation_split and validation_data is None:
+            if not (isinstance(x, (np.ndarray, list, tuple, dict)) or _is_arraylike(x)):
+                raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays")
+            x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+            n = _num_samples(x, y, sample_weight)
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(
+                    f"Training data contains {n} samples, which is not sufficient to split it into a validation and "
+                    f"training set as specified by `validation_split={validation_split}`."
+                )
+            train_slice, val_slice = slice(0, split_at), slice(split_at, n)
+            validation_data = (_take(x, val_slice), _take(y, val_slice), _take(sample_weight, val_slice))
+            x, y, sample_weight = _take(x, train_slice), _take(y, train_slice), _take(sample_weight, train_slice)
+        if class_weight is not None:
+            if y is None:
+                raise ValueError("`class_weight` needs targets `y`")
+            cw = _class_weights_to_sample_weights(_to_numpy(y), class_weight)
+            sample_weight = cw if sample_weight is None else np.asarray(sample_weight, np.float32) * cw
+        data = _make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        val_args = None
+        if validation_data is not None:
+            if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+                val_args = tuple(validation_data) + (None,) * (3 - len(validation_data))
+            else:
+                val_args = (validation_data, None, None)
+        cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps, add_history=True)
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs: dict[str, float] = {}
+        first_batch_seen = False
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            epoch_logs: dict[str, float] = {}
+            step = -1
+            for step, (bx, by, bsw) in enumerate(data.batches(epoch)):
+                if not first_batch_seen:
+                    self._ensure_built_for(bx)
+                    first_batch_seen = True
+                cbs.on_train_batch_begin(step)
+                epoch_logs = self._run_batch("train", bx, by, bsw)
+                cbs.on_train_batch_end(step, epoch_logs)
+                if self.stop_training:
+                    break
+            if step < 0:
+                break
+            data.on_epoch_end()
+            if data.steps is None:
+                data.steps = step + 1
+            logs = dict(sorted(epoch_logs.items()))
+            if val_args is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_loop(
+                    *val_args,
+                    batch_size=validation_batch_size or batch_size or 32,
+                    steps=validation_steps,
+                    callbacks=cbs,
+                )
+                logs.update({f"val_{k}": v for k, v in sorted(val_logs.items())})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training or getattr(data, "exhausted", False):
+                break
+        cbs.on_train_end(logs)
+        history = getattr(cbs, "history", None)
+        if history is None:
+            from symgraph.keras.callbacks import History
+
+            history = next((c for c in getattr(cbs, "callbacks", []) if isinstance(c, History)), None)
+        self.history = history
+        return history
+
+    def fit_generator(self, generator: Any, steps_per_epoch: int | None = None, epochs: int = 1, **kwargs: Any) -> Any:
+        warnings.warn(
+            "`fit_generator` is a Keras 2 spelling; use `fit` (accepted here, removed in Keras 3)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+
+    def evaluate_generator(self, generator: Any, steps: int | None = None, **kwargs: Any) -> Any:
+        warnings.warn("`evaluate_generator` is a Keras 2 spelling; use `evaluate`", DeprecationWarning, stacklevel=2)
+        return self.evaluate(generator, steps=steps, **kwargs)
+
+    def predict_generator(self, generator: Any, steps: int | None = None, **kwargs: Any) -> Any:
+        warnings.warn("`predict_generator` is a Keras 2 spelling; use `predict`", DeprecationWarning, stacklevel=2)
+        return self.predict(generator, steps=steps, **kwargs)
+
+    def _evaluate_loop(self, x: Any, y: Any, sw: Any, batch_size: int, steps: int | None, callbacks: Any) -> dict:
+        data = _make_data(x, y, sw, batch_size, False, steps)
+        self.reset_metrics()
+        callbacks.on_test_begin()
+        logs: dict[str, float] = {}
+        for step, (bx, by, bsw) in enumerate(data.batches(0)):
+            self._ensure_built_for(bx)
+            callbacks.on_test_batch_begin(step)
+            logs = self._run_batch("test", bx, by, bsw)
+            callbacks.on_test_batch_end(step, logs)
+        logs = dict(sorted(logs.items()))
+        callbacks.on_test_end(logs)
+        return logs
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: Any = None,
+        return_dict: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """[loss, *metrics] over the data (a dict with ``return_dict=True``)."""
+        self._require_compiled()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        probe = _make_data(x, y, sample_weight, batch_size, False, steps)
+        cbs = self._make_callbacks(callbacks, verbose, 1, probe.steps, add_history=False)
+        logs = self._evaluate_loop(x, y, sample_weight, batch_size or 32, steps, cbs)
+        ordered = {name: logs[name] for name in self.metrics_names if name in logs}
+        return self._format_result(ordered, return_dict)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The outputs for every sample, as numpy float32, batch by batch."""
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = _make_data(x, None, None, batch_size, False, steps)
+        cbs = self._make_callbacks(callbacks, verbose, 1, data.steps, add_history=False)
+        cbs.on_predict_begin()
+        pieces: list[list[np.ndarray]] = []
+        for step, (bx, _, _) in enumerate(data.batches(0)):
+            self._ensure_built_for(bx)
+            cbs.on_predict_batch_begin(step)
+            outs = self._predict_batch(bx)
+            pieces.append(outs)
+            cbs.on_predict_batch_end(step, {"outputs": outs})
+        cbs.on_predict_end()
+        if not pieces:
+            raise ValueError(
+                "Unexpected result of `predict_function` (Empty batch_outputs). Please use "
+                "`Model.compile(..., run_eagerly=True)`, or `tf.config.run_functions_eagerly(True)` "
+                "for more information of where went wrong, or file a issue/bug to `keras`."
+            )
+        joined = [np.concatenate([p[k] for p in pieces], axis=0) for k in range(len(pieces[0]))]
+        return self._pack_outputs(joined)
+
+    # -- calling the model on data directly
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from symgraph.keras.layers.base import KerasTensor, Layer
+
+        leaves = flatten([args, kwargs])
+        if (
+            leaves
+            and not any(isinstance(t, (Tensor, KerasTensor)) for t in leaves)
+            and any(_is_arraylike(t) for t in leaves)
+        ):
+            x = args[0] if args else kwargs.pop("inputs")
+            self._ensure_built_for(x)
+            training = kwargs.get("training")
+            if training:
+                return Layer.__call__(self, *args, **kwargs)
+            return self.predict_on_batch(x)
+        return Layer.__call__(self, *args, **kwargs)
+
+    @property
+    def trainable_weights_count(self) -> int:
+        return sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+
+
+def _should_validate(epoch: int, freq: Any) -> bool:
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in freq
+
+
+def _input_dtype(array: np.ndarray) -> str:
+    kind = np.asarray(array).dtype.kind
+    if kind in "iu":
+        return "int32"
+    if kind == "b":
+        return "float32"
+    return "float32"
+
+
+def batched(x: Any, batch_size: int) -> Iterator[Any]:
+    n = len(flatten(x)[0])
+    for start in range(0, n, batch_size):
+        yield _take(x, slice(start, start + batch_size))
