@@ -47,9 +47,11 @@
  *
  * Requirements: IEEE float32 with round-to-nearest; no -ffast-math (value-changing
  * reassociation would undo the Cody-Waite splits and the NaN selects); arithmetic right
- * shift of negative int32_t (gcc, clang). FMA contraction is fine either way; without
- * it (symgraph's -ffp-contract=off) every step is a basic IEEE operation, so results are
- * bit-identical whatever the vector width (SSE2, AVX2, AVX-512) or scalar.
+ * shift of negative int32_t (gcc, clang). FMA contraction is fine either way. The
+ * polynomials' Horner steps are explicit fused multiply-adds where the CPU has them
+ * (SG__MADD), every other step a basic IEEE operation (symgraph's -ffp-contract=off), so
+ * on one CPU results are bit-identical whatever the vector width or scalar; a CPU without
+ * FMA may differ in the last bit, within the bounds above.
  * Not done: float64 versions (float64 keeps libm, scalar), other functions (sin, cos,
  * erf, pow, ... stay libm for both types).
  */
@@ -97,6 +99,15 @@ static inline int32_t sg__seli(int c, int32_t a, int32_t b)
     return (int32_t)(((uint32_t)a & m) | ((uint32_t)b & ~m));
 }
 
+/* One Horner step p*r + c: a fused multiply-add where the CPU has one (symgraph builds
+ * with -ffp-contract=off so that user expressions round like numpy; the polynomials here
+ * are accurate either way, see the accuracy note above, and FMA halves their cost). */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define SG__MADD(p, r, c) __builtin_fmaf((p), (r), (c))
+#else
+#define SG__MADD(p, r, c) ((p) * (r) + (c))
+#endif
+
 /* 2^n for n in [-126, 127], exactly. */
 static inline float sg__pow2i(int32_t n) { return sg__as_f32((uint32_t)(n + 127) << 23); }
 
@@ -110,24 +121,39 @@ static inline float sg__pow2i(int32_t n) { return sg__as_f32((uint32_t)(n + 127)
  * would fold away): truncation of a positive number is floor. */
 static inline int32_t sg__round_small(float t) { return (int32_t)(t + 256.5f) - 256; }
 
-/* exp(x) for x in [-104, 89] (no NaN): the caller clamps.
- * x = n ln2 + r, |r| <= ln2/2 (+tiny); exp(r) = 1 + r + r^2 P(r), P of degree 4, weighted
- * minimax on [-0.3486, 0.3486] for the error relative to exp(r): 2^-28.2. 2^n is applied
- * as two factors 2^(n>>1) 2^(n-(n>>1)), both normal for n in [-150, 128], so results
- * that overflow become inf and results in the subnormal range are rounded once. */
-static inline float sg__expf_core(float x)
+/* exp(x) = 2^n p, the reduction shared by the exponentials below (x has no NaN).
+ * x = n ln2 + r, |r| <= ln2/2 (+tiny); p = exp(r) = 1 + r + r^2 P(r), P of degree 4,
+ * weighted minimax on [-0.3486, 0.3486] for the error relative to exp(r): 2^-28.2. */
+static inline float sg__expf_reduce(float x, int32_t *n)
 {
-    int32_t n = sg__round_small(x * SG__INV_LN2);
-    float nf = (float)n;
+    *n = sg__round_small(x * SG__INV_LN2);
+    float nf = (float)*n;
     float r = (x - nf * SG__LN2_HI) - nf * SG__LN2_LO;
     float p = 0x1.6a1e8cp-10f;
-    p = p * r + 0x1.123d4cp-7f;
-    p = p * r + 0x1.555906p-5f;
-    p = p * r + 0x1.55548cp-3f;
-    p = p * r + 0x1.fffffcp-2f;
-    p = 1.0f + (r + (r * r) * p);
+    p = SG__MADD(p, r, 0x1.123d4cp-7f);
+    p = SG__MADD(p, r, 0x1.555906p-5f);
+    p = SG__MADD(p, r, 0x1.55548cp-3f);
+    p = SG__MADD(p, r, 0x1.fffffcp-2f);
+    return 1.0f + (r + (r * r) * p);
+}
+
+/* exp(x) for x in [-104, 89] (no NaN): the caller clamps. 2^n is applied as two factors
+ * 2^(n>>1) 2^(n-(n>>1)), both normal for n in [-150, 128], so results that overflow
+ * become inf and results in the subnormal range are rounded once. */
+static inline float sg__expf_core(float x)
+{
+    int32_t n;
+    float p = sg__expf_reduce(x, &n);
     int32_t n1 = n >> 1;
     return (p * sg__pow2i(n1)) * sg__pow2i(n - n1);
+}
+
+/* exp(x) for x in [-87, 88] (no NaN), where 2^n is normal: one factor (tanh's range). */
+static inline float sg__expf_normal(float x)
+{
+    int32_t n;
+    float p = sg__expf_reduce(x, &n);
+    return p * sg__pow2i(n);
 }
 
 /* log1p(f) - f for f in [sqrt(1/2)-1, sqrt(2)-1]: f^2 (f R(f) - 1/2), R of degree 7,
@@ -135,13 +161,13 @@ static inline float sg__expf_core(float x)
 static inline float sg__log1p_tail(float f)
 {
     float p = -0x1.38c1b2p-4f;
-    p = p * f + 0x1.05649ep-3f;
-    p = p * f - 0x1.0d875cp-3f;
-    p = p * f + 0x1.22d90ap-3f;
-    p = p * f - 0x1.5471f6p-3f;
-    p = p * f + 0x1.99a012p-3f;
-    p = p * f - 0x1.000228p-2f;
-    p = p * f + 0x1.555554p-2f;
+    p = SG__MADD(p, f, 0x1.05649ep-3f);
+    p = SG__MADD(p, f, -0x1.0d875cp-3f);
+    p = SG__MADD(p, f, 0x1.22d90ap-3f);
+    p = SG__MADD(p, f, -0x1.5471f6p-3f);
+    p = SG__MADD(p, f, 0x1.99a012p-3f);
+    p = SG__MADD(p, f, -0x1.000228p-2f);
+    p = SG__MADD(p, f, 0x1.555554p-2f);
     return (f * f) * (f * p - 0.5f);
 }
 
@@ -203,11 +229,11 @@ static inline float sg_expm1f(float x)
     float nf = (float)n;
     float r = (xc - nf * SG__LN2_HI) - nf * SG__LN2_LO;
     float q = 0x1.a07f6cp-16f;
-    q = q * r + 0x1.a557bap-13f;
-    q = q * r + 0x1.6c1d50p-10f;
-    q = q * r + 0x1.110b70p-7f;
-    q = q * r + 0x1.555548p-5f;
-    q = q * r + 0x1.55555cp-3f;
+    q = SG__MADD(q, r, 0x1.a557bap-13f);
+    q = SG__MADD(q, r, 0x1.6c1d50p-10f);
+    q = SG__MADD(q, r, 0x1.110b70p-7f);
+    q = SG__MADD(q, r, 0x1.555548p-5f);
+    q = SG__MADD(q, r, 0x1.55555cp-3f);
     float em1 = r + (r * r) * (0.5f + r * q);
     int32_t n1 = sg__seli(n < 100, n, 100);
     float t = sg__pow2i(n1);
@@ -224,13 +250,13 @@ static inline float sg_tanhf(float x)
     float a = fabsf(x);
     float x2 = x * x;
     float s = -0x1.75e1c8p-8f;
-    s = s * x2 + 0x1.52269ap-6f;
-    s = s * x2 - 0x1.b83c5ap-5f;
-    s = s * x2 + 0x1.110726p-3f;
-    s = s * x2 - 0x1.555532p-2f;
+    s = SG__MADD(s, x2, 0x1.52269ap-6f);
+    s = SG__MADD(s, x2, -0x1.b83c5ap-5f);
+    s = SG__MADD(s, x2, 0x1.110726p-3f);
+    s = SG__MADD(s, x2, -0x1.555532p-2f);
     float small = x + (x * x2) * s;
     float ac = sg__sel(a < 10.0f, a, 10.0f);
-    float e = sg__expf_core(-2.0f * ac);
+    float e = sg__expf_normal(-2.0f * ac);
     float big = 1.0f - 2.0f * e / (1.0f + e); /* tanh(|x|) */
     float y = sg__sel(a >= 0.625f, big, small); /* nan: small, which is nan */
     /* the sign of x: big gets it, small has it already except for -0 (x + (-0)(+0) = +0) */
