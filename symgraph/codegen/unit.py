@@ -44,7 +44,7 @@ from symgraph.codegen.cexpr import Names, c_comment, c_literal, c_type
 from symgraph.codegen.instrument import Instrument
 from symgraph.codegen.loops import Operand, elementwise_loop, runtime_checks
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, Tensor
+from symgraph.graph.core import Node, Op, Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
@@ -242,7 +242,7 @@ class _UnitWriter:
         key = (", ".join(params), code)
         function = self.kernel_names.get(key)
         if function is None:
-            function = self.kernel_names[key] = f"k{index}_{node.op.name}"
+            function = self.kernel_names[key] = f"k{index}_{_kernel_label(node.op)}"
             self.kernels.append(_kernel_function(function, node, code, params))
         call_args = ", ".join(["sg_sizes", *args, *targets, "SG_ERR_ARGS"])
         call = f"    sg_status = {function}({call_args});"
@@ -528,6 +528,12 @@ def _scalar_code(node: Node):
         return op.c_body
     dtype = node.inputs[0].dtype
     return lambda args: op.c_expr(args, dtype)
+
+
+def _kernel_label(op: Op) -> str:
+    """What a kernel is named after: the ops it computes (a fused op lists its parts)."""
+    label = getattr(op, "kernel_label", None)
+    return label() if label is not None else op.name
 
 
 def _kernel_function(name: str, node: Node, code: str, params: list[str]) -> str:

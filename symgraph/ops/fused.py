@@ -14,6 +14,7 @@ with values used more than once held in locals.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,13 @@ from symgraph.ops.elementwise import Elementwise, broadcast_shapes
 from symgraph.ops.reduction import Reduce, reduced_shape
 
 Ref = tuple[str, int]
+LABEL_OPS = 6  # a kernel's name lists at most this many of the ops it fuses
+
+
+def _label(names: Iterable[str]) -> str:
+    """``names`` joined by underscores, repeats dropped, cut after LABEL_OPS names."""
+    unique = list(dict.fromkeys(names))
+    return "_".join(unique[:LABEL_OPS]) + ("_etc" if len(unique) > LABEL_OPS else "")
 Step = tuple[Elementwise, tuple[Ref, ...], np.dtype, np.dtype]  # op, refs, operand dtype, output dtype
 
 
@@ -52,6 +60,10 @@ class FusedElementwise(Elementwise):
             args = ", ".join(names[k] if kind == "in" else shown.get(k, texts[k]) for kind, k in refs)
             texts.append(f"{op}({args})")
         return [texts[j] for j in self.outputs]
+
+    def kernel_label(self) -> str:
+        """The fused ops' names in program order, each once (names the C kernel)."""
+        return _label(str(op.name) for op, _, _, _ in self.program)
 
     def arity_needed(self) -> int:
         """How many inputs the program reads."""
@@ -134,6 +146,9 @@ class FusedMatMul(Op):
     def c_support(self, dtype: np.dtype) -> str:
         return self.epilogue.c_support(dtype)
 
+    def kernel_label(self) -> str:
+        return _label([self.matmul.name, self.epilogue.kernel_label()])
+
     def epilogue_inputs(self, product: Any, others: list[Any]) -> list[Any]:
         """The epilogue's inputs: ``others`` with the product in its place."""
         return [*others[: self.product_at], product, *others[self.product_at :]]
@@ -176,6 +191,9 @@ class FusedReduce(Op):
 
     def c_support(self, dtype: np.dtype) -> str:
         return self.producer.c_support(dtype)
+
+    def kernel_label(self) -> str:
+        return _label([self.producer.kernel_label(), self.reduce.name])
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """The reduction's own kernel over a computed array: the element at a flat offset

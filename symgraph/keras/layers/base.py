@@ -671,6 +671,10 @@ class Layer:
         as_graph = map_structure(
             lambda v: sg.constant(np.asarray(v, dtype=_eager_dtype(v))) if _is_array_like(v) else v, list(args)
         )
+        # Keras' eager tensors carry their mask (``_keras_mask``) from layer to layer.
+        eager_mask = getattr(args[0], "_keras_mask", None) if args else None
+        if eager_mask is not None and isinstance(as_graph[0], Tensor):
+            set_mask(as_graph[0], sg.constant(np.asarray(eager_mask, dtype=bool)))
         with graph_scope(bool(kwargs.get("training") or False), collect=False):
             outputs = self._graph_call(tuple(as_graph), dict(kwargs))
         return evaluate_eagerly(outputs)
@@ -767,21 +771,38 @@ def _eager_dtype(value: Any) -> Any:
 
 
 class EagerArray(np.ndarray):
-    """A numpy array with the ``.numpy()`` of the eager tensors Keras returns."""
+    """A numpy array with the ``.numpy()`` of the eager tensors Keras returns, and their
+    ``_keras_mask`` (None, or the boolean (batch, time) mask of Embedding(mask_zero=True))."""
+
+    _keras_mask: np.ndarray | None = None
 
     def numpy(self) -> np.ndarray:
         return np.asarray(self)
 
 
 def evaluate_eagerly(outputs: Any) -> Any:
-    """Values of graph ``outputs`` built on constants (numpy reference interpreter)."""
+    """Values of graph ``outputs`` built on constants (numpy reference interpreter), each
+    carrying the value of its mask when it has one."""
     leaves = flatten(outputs)
     tensors = [t for t in leaves if isinstance(t, Tensor)]
     if not tensors:
         return outputs
-    fn = sg.function([], tensors, mode="py")
-    values = iter(fn())
-    result = [np.asarray(next(values)).view(EagerArray) if isinstance(t, Tensor) else t for t in leaves]
+    masks = [get_mask(t) for t in tensors]
+    mask_tensors = [m for m in masks if m is not None]
+    fn = sg.function([], tensors + mask_tensors, mode="py")
+    computed = list(fn())
+    mask_values = iter(computed[len(tensors) :])
+    values = iter(computed[: len(tensors)])
+    masks_iter = iter(masks)
+    result = []
+    for t in leaves:
+        if not isinstance(t, Tensor):
+            result.append(t)
+            continue
+        array = np.asarray(next(values)).view(EagerArray)
+        if next(masks_iter) is not None:
+            array._keras_mask = np.asarray(next(mask_values), dtype=bool)
+        result.append(array)
     return pack_like(outputs, result)
 
 

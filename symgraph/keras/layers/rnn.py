@@ -249,6 +249,13 @@ class RNN(Layer):
     def units(self) -> int:
         return self.cell.units
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keras passes the time mask on only with return_sequences (the sequence output);
+        the final states carry none."""
+        if mask is None or not self.return_sequences or self.return_state:
+            return None
+        return mask
+
     def build(self, input_shape: Any) -> None:
         if isinstance(input_shape, list):
             input_shape = input_shape[0]
