@@ -156,3 +156,23 @@ def test_build_time_missing_input_names_the_placeholder_line(mode, level):
     message = str(info.value)
     assert "placeholder 'w'" in message and "not among the inputs" in message
     assert _here("MARK-w") in message
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", ["alone", "fused", "reduced"])
+def test_integer_power_with_a_negative_exponent_raises(mode, level, shape):
+    a = sg.placeholder((None,), "int32", name="a")
+    b = sg.placeholder((None,), "int32", name="b")
+    p = a**b  # MARK-power
+    out = {"alone": p, "fused": (p + 1) * 2, "reduced": sg.sum(p * 3)}[shape]
+    f = sg.function([a, b], out, mode=mode, passes=level)
+    base = np.array([2, 3], "int32")
+    with pytest.raises(errors.InvalidValueError) as info:
+        f(base, np.array([2, -1], "int32"))
+    message = str(info.value)
+    assert "integers to negative integer powers are not allowed" in message
+    assert _here("MARK-power") in message
+    # the failure is not remembered by the next call
+    expected = {"alone": base**2, "fused": (base**2 + 1) * 2, "reduced": np.sum(base**2 * 3)}[shape]
+    np.testing.assert_array_equal(f(base, np.array([2, 2], "int32")), expected)

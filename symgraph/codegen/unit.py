@@ -235,6 +235,9 @@ class _UnitWriter:
         if support is not None:
             self.support.setdefault(support(node.inputs[0].dtype), None)
         code, params, args = self._kernel_body(node)
+        loop_checks = getattr(node.op, "c_loop_checks", None)
+        if loop_checks is not None and (checks := loop_checks(node.inputs[0].dtype)):
+            code = "\n".join([code, *checks])  # errors the loop could only flag
         if any(id(t) in self.inplace for t in node.outputs):  # an output is an input's buffer
             params = [p.replace(" *restrict ", " *") for p in params]
         # equal kernels (the same op on the same types, common in optimizer updates)

@@ -27,6 +27,7 @@ import numpy as np
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, describe_call_failure
 from symgraph.graph.shape import Sym
+from symgraph.ops.elementwise import Elementwise
 
 _COVERS: weakref.WeakKeyDictionary[Node, tuple[Node, ...]] = weakref.WeakKeyDictionary()
 
@@ -75,6 +76,8 @@ def explain_call_failure(
     if culprit is None and values is not None:
         culprit = _first_failing_step(node, members, values, lambda out: False)
     if culprit is None:
+        culprit = _flagging_member(members, message, sizes)
+    if culprit is None:
         text = describe_call_failure(node, input_shapes, message)
         return text + f"\n  a fused kernel computing: {covers_text(node)}"
     member, member_shapes, member_message = culprit
@@ -91,12 +94,34 @@ def first_nan_step(node: Node, values: Sequence[np.ndarray]) -> tuple[Node, list
     return _first_failing_step(node, members, values, lambda out: out.dtype.kind in "fc" and bool(np.isnan(out).any()))
 
 
+def _flagging_member(
+    members: Sequence[Node], message: str, sizes: Mapping[Sym, int] | None
+) -> tuple[Node, list[tuple[int, ...]], str] | None:
+    """The one covered node whose checks after the loop (``c_loop_checks``) raise
+    ``message``, with its input shapes where this call's sizes give them."""
+    found = []
+    for member in members:
+        checks = getattr(member.op, "c_loop_checks", None)
+        if checks is not None and member.inputs and message and message in "\n".join(checks(member.inputs[0].dtype)):
+            found.append(member)
+    if len(found) != 1:
+        return None
+    (member,) = found
+    try:
+        shapes = [shp.evaluate_shape(t.shape, sizes or {}) for t in member.inputs]
+    except Exception:  # a size this call does not bind
+        shapes = [t.shape for t in member.inputs]
+    return member, shapes, message
+
+
 def _first_shape_failure(
     members: Sequence[Node], sizes: Mapping[Sym, int]
 ) -> tuple[Node, list[tuple[int, ...]], str] | None:
     """The first covered node whose inputs' call-time sizes do not fit its output's
     (only axes of static size 1 broadcast), with its input shapes and the reason."""
     for member in members:
+        if not isinstance(member.op, Elementwise):  # only broadcasting has this rule to replay
+            continue
         try:
             out = shp.evaluate_shape(member.outputs[0].shape, sizes)
             shapes = [shp.evaluate_shape(t.shape, sizes) for t in member.inputs]

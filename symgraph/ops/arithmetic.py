@@ -220,7 +220,8 @@ class Pow(Elementwise):
     def c_expr(self, args, dtype):
         """Floats: C's pow. Integers: exact power by squaring, wrapping around as numpy
         does, through ``sg_ipow_<ctype>`` (defined by ``c_support``: a loop is no
-        expression). A negative exponent, which the reference rejects, gives 0."""
+        expression). A negative exponent, which the reference rejects, raises the flag
+        that ``c_loop_checks`` turns into an error after the loop."""
         a, b = args
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
@@ -236,13 +237,20 @@ class Pow(Elementwise):
         work = "uint64_t" if dtype.itemsize == 8 else "uint32_t"
         guard = f"SG_IPOW_{ctype.upper()}"
         return (
+            "#ifndef SG_IPOW_FLAG\n"
+            "#define SG_IPOW_FLAG\n"
+            "static int sg_ipow_negative_exponent; /* set by any thread; read and reset after the loop */\n"
+            "#endif\n"
             f"#ifndef {guard}\n"
             f"#define {guard}\n"
-            f"/* a ** b for {dtype.name}, wrapping around like numpy; 0 for b < 0 (numpy raises) */\n"
+            f"/* a ** b for {dtype.name}, wrapping around like numpy; b < 0 raises the flag */\n"
             f"static inline {ctype} sg_ipow_{ctype}({ctype} a, {ctype} b)\n"
             "{\n"
             f"    {work} base = ({work})a, r = 1;\n"
-            "    if (b < 0) return 0;\n"
+            "    if (b < 0) {\n"
+            "        __atomic_store_n(&sg_ipow_negative_exponent, 1, __ATOMIC_RELAXED);\n"
+            "        return 0;\n"
+            "    }\n"
             "    while (b) {\n"
             "        if (b & 1) r *= base;\n"
             "        base *= base;\n"
@@ -252,6 +260,18 @@ class Pow(Elementwise):
             "}\n"
             "#endif\n"
         )
+
+    def c_loop_checks(self, dtype) -> list[str]:
+        """Statements after the loop: the error ``compute`` raises, when an integer
+        power met a negative exponent."""
+        if np.dtype(dtype).kind == "f":
+            return []
+        return [
+            "if (sg_ipow_negative_exponent) {",
+            "    sg_ipow_negative_exponent = 0;",
+            '    SG_FAIL(SG_ERR_VALUE, "integers to negative integer powers are not allowed");',
+            "}",
+        ]
 
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.math import log

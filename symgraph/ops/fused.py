@@ -33,6 +33,8 @@ def _label(names: Iterable[str]) -> str:
     """``names`` joined by underscores, repeats dropped, cut after LABEL_OPS names."""
     unique = list(dict.fromkeys(names))
     return "_".join(unique[:LABEL_OPS]) + ("_etc" if len(unique) > LABEL_OPS else "")
+
+
 Step = tuple[Elementwise, tuple[Ref, ...], np.dtype, np.dtype]  # op, refs, operand dtype, output dtype
 
 
@@ -95,6 +97,15 @@ class FusedElementwise(Elementwise):
                 parts.setdefault(support(operand_dtype), None)
         return "\n".join(p for p in parts if p)
 
+    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+        """The steps' checks after the loop (an integer power's negative exponent)."""
+        lines: list[str] = []
+        for op, _, operand_dtype, _ in self.program:
+            checks = getattr(op, "c_loop_checks", None)
+            if checks is not None and (found := checks(operand_dtype)) and found[0] not in lines:
+                lines += found
+        return lines
+
     def c_body(self, args: list[str]) -> tuple[list[str], list[str]]:
         """C statements for the loop body and each output element's expression: a step
         used more than once (an output counts as a use) becomes a local; the rest nest
@@ -149,6 +160,9 @@ class FusedMatMul(Op):
     def kernel_label(self) -> str:
         return _label([self.matmul.name, self.epilogue.kernel_label()])
 
+    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+        return self.epilogue.c_loop_checks(dtype)
+
     def epilogue_inputs(self, product: Any, others: list[Any]) -> list[Any]:
         """The epilogue's inputs: ``others`` with the product in its place."""
         return [*others[: self.product_at], product, *others[self.product_at :]]
@@ -194,6 +208,9 @@ class FusedReduce(Op):
 
     def kernel_label(self) -> str:
         return _label([self.producer.kernel_label(), self.reduce.name])
+
+    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+        return self.producer.c_loop_checks(dtype)
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """The reduction's own kernel over a computed array: the element at a flat offset
