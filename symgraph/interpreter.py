@@ -27,7 +27,7 @@ from symgraph.graph.core import Node, Tensor, describe_call_failure
 from symgraph.graph.shape import Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
-from symgraph.inspect.provenance import covers_text, explain_call_failure, first_nan_step
+from symgraph.passes.provenance import covers_text, explain_call_failure, first_nan_step
 from symgraph.ops.elementwise import Elementwise
 
 

@@ -48,7 +48,7 @@ from symgraph.graph.core import Node, Op, Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
-from symgraph.inspect.provenance import covers_text, is_fused
+from symgraph.passes.provenance import covers_text, is_fused
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.fused import FusedMatMul

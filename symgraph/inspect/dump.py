@@ -110,7 +110,7 @@ def tensor_ids(outputs: list[Tensor]) -> dict[int, str]:
 def node_lines(node: Node) -> str:
     """The user's file:line of ``node``; for a fused node, the lines of every node it
     covers (``f.py:3,4``), file by file."""
-    from symgraph.inspect.provenance import covered_nodes
+    from symgraph.passes.provenance import covered_nodes
 
     by_file: dict[str, list[int]] = {}
     for member in covered_nodes(node):

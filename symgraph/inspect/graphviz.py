@@ -32,7 +32,7 @@ def to_networkx(x: Any, optimized: bool | None = None):
     ``networkx.DiGraph``; ``optimized`` as in ``sg.dump``."""
     import networkx as nx
 
-    from symgraph.inspect.provenance import covered_nodes, is_fused
+    from symgraph.passes.provenance import covered_nodes, is_fused
 
     outputs, updates, is_optimized = _graph_of(x, optimized)
     targets = outputs + [t for _, t in updates]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from symgraph.graph.core import Node, Tensor, apply, located
 from symgraph.graph.shape import Shape
 from symgraph.graph.traversal import toposort
-from symgraph.inspect.provenance import covered_nodes, record_fused
+from symgraph.passes.provenance import covered_nodes, record_fused
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.fused import FusedElementwise, FusedMatMul, FusedReduce
 from symgraph.ops.linalg import MatMul

@@ -23,7 +23,7 @@ from symgraph import errors
 from symgraph.codegen.unit import ENTRY, Unit
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Sym
-from symgraph.inspect.provenance import explain_call_failure
+from symgraph.passes.provenance import explain_call_failure
 from symgraph.runtime.build import build
 
 # the status codes of csrc/symgraph_runtime.h, mapped to the errors they raise
