@@ -77,6 +77,8 @@ def explain_call_failure(
         culprit = _first_failing_step(node, members, values, lambda out: False)
     if culprit is None:
         culprit = _flagging_member(members, message, sizes)
+    if culprit is None and sizes is not None:
+        culprit = _structural_member(members, message, sizes)
     if culprit is None:
         text = describe_call_failure(node, input_shapes, message)
         return text + f"\n  a fused kernel computing: {covers_text(node)}"
@@ -112,6 +114,21 @@ def _flagging_member(
     except Exception:  # a size this call does not bind
         shapes = [t.shape for t in member.inputs]
     return member, shapes, message
+
+
+def _structural_member(
+    members: Sequence[Node], message: str, sizes: Mapping[Sym, int]
+) -> tuple[Node, list[tuple[int, ...]], str] | None:
+    """When no elementwise member failed: the one member that is not elementwise (the
+    product of a fused matmul, a fused reduction), whose own check raised ``message``."""
+    others = [m for m in members if not isinstance(m.op, Elementwise)]
+    if len(others) != 1:
+        return None
+    try:
+        shapes = [shp.evaluate_shape(t.shape, sizes) for t in others[0].inputs]
+    except Exception:  # a size this call does not bind
+        return None
+    return others[0], shapes, message
 
 
 def _first_shape_failure(

@@ -36,6 +36,54 @@ def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
     return order
 
 
+def _keras_layer_order(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Layer]:
+    """The layers in Keras' order (``keras.src.ops.function.map_graph``): deepest first
+    (depth = the longest path to an output), ties in the order a depth-first walk from
+    the outputs first meets them. This order is ``model.layers``, the weight order and
+    the summary's row order."""
+    input_ids = {id(t) for t in inputs}
+    finished: set[int] = set()
+    post_order: list[Node] = []
+    first_seen: dict[int, int] = {}
+
+    def walk(tensor: KerasTensor) -> None:
+        layer, node_index, _ = tensor._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        if not isinstance(layer, InputLayer) and id(tensor) in input_ids:
+            finished.add(id(node))
+            return
+        first_seen.setdefault(id(layer), len(first_seen))
+        if not isinstance(layer, InputLayer):
+            for parent_tensor in node.input_tensors:
+                walk(parent_tensor)
+        finished.add(id(node))
+        post_order.append(node)
+
+    for t in outputs:
+        walk(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    layers_by_id: dict[int, Layer] = {}
+    in_graph = {id(n) for n in post_order}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers_by_id[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:  # inputs no output depends on still belong to the model
+        layer = t._keras_history[0]
+        if id(layer) not in layer_depth and isinstance(layer, InputLayer):
+            layer_depth[id(layer)] = 0
+            first_seen[id(layer)] = -1
+            layers_by_id[id(layer)] = layer
+    return sorted(layers_by_id.values(), key=lambda lay: (-layer_depth[id(lay)], first_seen[id(lay)]))
+
+
 class Functional(Model):
     """``Model(inputs, outputs)``: inputs and outputs may be single tensors, lists or dicts."""
 
@@ -83,14 +131,7 @@ class Functional(Model):
                     f"Graph disconnected: the output depends on the input {node.layer.name!r}, "
                     "which is not among the model's `inputs`"
                 )
-        layers: list[Layer] = []
-        for t in self.inputs:
-            layer = t._keras_history[0]
-            if layer not in layers:
-                layers.append(layer)
-        for node in self._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
+        layers = _keras_layer_order(self.inputs, self.outputs)
         object.__setattr__(self, "_layers", layers)
         for layer in layers:
             layer._parent_models = [*getattr(layer, "_parent_models", []), self]
