@@ -39,6 +39,9 @@ from symgraph.ops import arithmetic as ar
 from symgraph.ops import random as rnd
 from symgraph.ops.shape_ops import as_shape
 
+__all__ = ["seed", "key", "split", "uniform", "normal", "truncated_normal", "bernoulli", "dropout"]
+
+
 _streams = itertools.count(1)
 
 
