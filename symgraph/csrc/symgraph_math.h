@@ -126,9 +126,13 @@ static inline int32_t sg__round_small(float t) { return (int32_t)(t + 256.5f) - 
  * weighted minimax on [-0.3486, 0.3486] for the error relative to exp(r): 2^-28.2. */
 static inline float sg__expf_reduce(float x, int32_t *n)
 {
-    *n = sg__round_small(x * SG__INV_LN2);
-    float nf = (float)*n;
-    float r = (x - nf * SG__LN2_HI) - nf * SG__LN2_LO;
+    /* n = round(x/ln2) by the add-magic trick (|x/ln2| < 2^22; fast-math is ruled out
+     * above), two instructions fewer than a conversion round trip */
+    float t = SG__MADD(x, SG__INV_LN2, 0x1.8p23f);
+    float nf = t - 0x1.8p23f;
+    *n = (int32_t)(sg__as_u32(t) - sg__as_u32(0x1.8p23f));
+    float r = SG__MADD(-nf, SG__LN2_HI, x); /* exact: nf * SG__LN2_HI is */
+    r = SG__MADD(-nf, SG__LN2_LO, r);
     float p = 0x1.6a1e8cp-10f;
     p = SG__MADD(p, r, 0x1.123d4cp-7f);
     p = SG__MADD(p, r, 0x1.555906p-5f);
