@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from symgraph.graph.core import Node, Tensor, apply, located
 from symgraph.graph.shape import Shape
 from symgraph.graph.traversal import toposort
-from symgraph.passes.provenance import covered_nodes, record_fused
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.fused import FusedElementwise, FusedMatMul, FusedReduce
 from symgraph.ops.linalg import MatMul
 from symgraph.ops.reduction import Reduce
+from symgraph.passes.provenance import covered_nodes, record_fused
+from symgraph.passes.rewrite import rebuild
 
 
 @dataclass
@@ -189,14 +190,8 @@ def _rebuild(groups: list[Group], graph: _Graph, outputs: list[Tensor]) -> list[
         unit = units[key]
         if len(unit) > 1:
             _fused(unit, graph, new)
-        elif unit[0].inputs:
-            node = unit[0]
-            inputs = [new.get(id(t), t) for t in node.inputs]
-            if any(a is not b for a, b in zip(inputs, node.inputs)):
-                with located(node.location):
-                    rebuilt = apply(node.op, *inputs)
-                for old, fresh in zip(node.outputs, rebuilt.outputs):
-                    new[id(old)] = fresh
+        else:
+            rebuild(unit[0], new)
         for user in users.get(key, []):
             waiting[user].discard(key)
             if not waiting[user]:
@@ -248,24 +243,18 @@ def fuse_matmul_epilogue(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
         return outputs, 0
     new: dict[int, Tensor] = {}
     for node in graph.order:
-        if not node.inputs:
-            continue
-        inputs = [new.get(id(t), t) for t in node.inputs]
         k = chosen.get(id(node))
+        if k is None:
+            rebuild(node, new)
+            continue
+        product = node.inputs[k].node
+        a, b = (new.get(id(t), t) for t in product.inputs)
+        epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
+        others = [new.get(id(t), t) for j, t in enumerate(node.inputs) if j != k]
         with located(node.location):
-            if k is None:
-                if all(a is b for a, b in zip(inputs, node.inputs)):
-                    continue
-                rebuilt = apply(node.op, *inputs)
-            else:
-                product = node.inputs[k].node
-                a, b = (new.get(id(t), t) for t in product.inputs)
-                epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
-                others = [t for j, t in enumerate(inputs) if j != k]
-                rebuilt = apply(FusedMatMul(product.op, epilogue, k), a, b, *others)
-                record_fused(rebuilt, [product, *covered_nodes(node)])
-        for old, fresh in zip(node.outputs, rebuilt.outputs):
-            new[id(old)] = fresh
+            fused = apply(FusedMatMul(product.op, epilogue, k), a, b, *others)
+        record_fused(fused, [product, *covered_nodes(node)])
+        _replaced(node, fused, new)
     return [new.get(id(t), t) for t in outputs], len(chosen)
 
 
@@ -320,22 +309,22 @@ def fuse_reductions(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
         return outputs, 0
     new: dict[int, Tensor] = {}
     for node in graph.order:
-        if not node.inputs:
+        if id(node) not in chosen:
+            rebuild(node, new)
             continue
+        producer = node.inputs[0].node
+        program = producer.op if isinstance(producer.op, FusedElementwise) else _one_step(producer)
         with located(node.location):
-            if id(node) in chosen:
-                producer = node.inputs[0].node
-                program = producer.op if isinstance(producer.op, FusedElementwise) else _one_step(producer)
-                rebuilt = apply(FusedReduce(node.op, program), *(new.get(id(t), t) for t in producer.inputs))
-                record_fused(rebuilt, [*covered_nodes(producer), node])
-            else:
-                inputs = [new.get(id(t), t) for t in node.inputs]
-                if all(a is b for a, b in zip(inputs, node.inputs)):
-                    continue
-                rebuilt = apply(node.op, *inputs)
-        for old, fresh in zip(node.outputs, rebuilt.outputs):
-            new[id(old)] = fresh
+            fused = apply(FusedReduce(node.op, program), *(new.get(id(t), t) for t in producer.inputs))
+        record_fused(fused, [*covered_nodes(producer), node])
+        _replaced(node, fused, new)
     return [new.get(id(t), t) for t in outputs], len(chosen)
+
+
+def _replaced(node: Node, fused: Node, new: dict[int, Tensor]) -> None:
+    """Record that ``fused``'s outputs replace ``node``'s."""
+    for old, fresh in zip(node.outputs, fused.outputs):
+        new[id(old)] = fresh
 
 
 def can_fuse_reduction(producer: Node, reduction: Node, graph: _Graph) -> bool:

@@ -33,15 +33,7 @@ def rewrite(outputs: list[Tensor], rule: Rule) -> tuple[list[Tensor], int]:
     new: dict[int, Tensor] = {}
     fired = 0
     for original in toposort(outputs):
-        node = original
-        if node.inputs:
-            inputs = [new.get(id(t), t) for t in node.inputs]
-            if any(a is not b for a, b in zip(inputs, node.inputs)):
-                with located(node.location):
-                    rebuilt = apply(node.op, *inputs)
-                for old, fresh in zip(node.outputs, rebuilt.outputs):
-                    new[id(old)] = fresh
-                node = rebuilt
+        node = rebuild(original, new)
         with located(node.location):
             replacement = rule(node)
         if replacement is None:
@@ -51,6 +43,20 @@ def rewrite(outputs: list[Tensor], rule: Rule) -> tuple[list[Tensor], int]:
         for old, fresh in zip(original.outputs, replacement):
             new[id(old)] = fresh
     return [new.get(id(t), t) for t in outputs], fired
+
+
+def rebuild(node: Node, new: dict[int, Tensor]) -> Node:
+    """``node`` applied again to its inputs' replacements in ``new`` (keyed by the id of
+    the tensor replaced), its outputs' replacements recorded there; ``node`` itself when
+    none of its inputs was replaced."""
+    inputs = [new.get(id(t), t) for t in node.inputs]
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return node
+    with located(node.location):
+        rebuilt = apply(node.op, *inputs)
+    for old, fresh in zip(node.outputs, rebuilt.outputs):
+        new[id(old)] = fresh
+    return rebuilt
 
 
 def fixpoint(rule: Rule, limit: int = 20) -> Callable[[list[Tensor]], tuple[list[Tensor], int]]:
