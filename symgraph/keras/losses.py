@@ -27,6 +27,7 @@ from symgraph.keras.losses_utils import (
     epsilon,
     evaluate,
     is_symbolic,
+    prediction_mask,
     reduce_weighted_values,
     squeeze_or_expand_to_same_rank,
     static_dim,
@@ -297,9 +298,13 @@ class Loss:
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         if not is_symbolic(y_true, y_pred, sample_weight):
             return evaluate(lambda t, p, w=None: self(t, p, w), y_true, y_pred, sample_weight)
+        in_mask = prediction_mask(y_pred)
         y_pred = to_tensor(y_pred, self.dtype)
         y_true = to_tensor(y_true, self.dtype)
         values, mask = self._call_with_mask(y_true, y_pred)
+        # Keras (Loss.__call__): the predictions' mask and the loss's own mask both apply.
+        if in_mask is not None:
+            mask = in_mask if mask is None else sg.logical_and(sg.cast(in_mask, "bool"), sg.cast(mask, "bool"))
         return reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
 
     def _call_with_mask(self, y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor | None]:

@@ -56,12 +56,47 @@ def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool =
     return x1, x2
 
 
+def expand_trailing(weights: Tensor, ndim: int) -> Tensor:
+    """Per-sample weights (batch,) against values of a higher rank, e.g. a sequence's
+    (batch, time) losses, as (batch, 1, ...): each sample's weight covers all its entries
+    (Keras would try to broadcast (batch,) against the last axis instead)."""
+    while weights.ndim < ndim:
+        weights = sg.expand_dims(weights, -1)
+    return weights
+
+
 def element_count(x: Tensor) -> Tensor:
     """The number of elements of ``x`` as a float32 scalar tensor (symbolic sizes too)."""
     count: Any = 1
     for d in x.shape:
         count = count * d
     return sg.cast(sg.as_tensor(count), "float32")
+
+
+def apply_mask(sample_weight: Any, mask: Tensor | None, reduction: str | None) -> Any:
+    """Keras' ``apply_mask``: a (batch, time) mask of the predictions folded into the
+    sample weights; with "sum_over_batch_size"/"mean" the valid entries weigh
+    total/valid so the mean runs over them alone, otherwise 1 (and 0 when masked)."""
+    if mask is None:
+        return sample_weight
+    fmask = sg.cast(mask, "float32")
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = sg.sum(fmask)
+        ratio = sg.where(valid > 0, element_count(fmask) / sg.maximum(valid, 1.0), 0.0)
+        fmask = fmask * ratio
+    if sample_weight is None:
+        return fmask
+    sample_weight = to_tensor(sample_weight, "float32")
+    fmask, sample_weight = squeeze_or_expand_to_same_rank(fmask, sample_weight)
+    return expand_trailing(sample_weight, fmask.ndim) * fmask
+
+
+def prediction_mask(y_pred: Any) -> Tensor | None:
+    """The mask Keras attaches to a prediction (Embedding(mask_zero=True) passed on by
+    the layers after it), or None."""
+    from symgraph.keras.layers.base import get_mask
+
+    return get_mask(y_pred)
 
 
 def reduce_weighted_values(
@@ -77,20 +112,10 @@ def reduce_weighted_values(
     values = sg.cast(values, "float32") if values.dtype != np.float32 else values
     if sample_weight is not None:
         sample_weight = to_tensor(sample_weight, "float32")
-    if mask is not None:
-        fmask = sg.cast(mask, "float32")
-        if reduction in ("mean", "sum_over_batch_size"):
-            valid = sg.sum(fmask)
-            ratio = sg.where(valid > 0, element_count(fmask) / sg.maximum(valid, 1.0), 0.0)
-            fmask = fmask * ratio
-        if sample_weight is not None:
-            fmask, sample_weight = squeeze_or_expand_to_same_rank(fmask, sample_weight)
-            sample_weight = sample_weight * fmask
-        else:
-            sample_weight = fmask
+    sample_weight = apply_mask(sample_weight, mask, reduction)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
-        values = values * sample_weight
+        values = values * expand_trailing(sample_weight, values.ndim)
     if reduction in (None, "none") or values.ndim == 0:
         return values
     total = sg.sum(values)

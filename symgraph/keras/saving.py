@@ -209,14 +209,21 @@ def save_model(model: Any, filepath: str, overwrite: bool = True) -> None:
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists and overwrite=False")
     metadata = {"keras_version": "3.15.0", "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    config = {
-        "module": "keras" if type(model).__name__ in ("Sequential", "Functional") else type(model).__module__,
-        "class_name": type(model).__name__,
-        "config": model.get_config(),
-        "registered_name": type(model).__name__,
-        "build_config": {"input_shape": getattr(model, "_build_input_shape", None)},
-        "compile_config": None,
-    }
+    from symgraph.keras.model_config import model_to_config
+    from symgraph.keras.models.functional import Functional
+    from symgraph.keras.models.sequential import Sequential
+
+    if isinstance(model, (Sequential, Functional)):
+        config = model_to_config(model)
+    else:  # a subclassed model: its code rebuilds it; the file keeps the weights
+        config = {
+            "module": type(model).__module__,
+            "class_name": type(model).__name__,
+            "config": model.get_config(),
+            "registered_name": type(model).__name__,
+            "build_config": {"input_shape": getattr(model, "_build_input_shape", None)},
+        }
+    config["compile_config"] = _compile_config(model)
     with tempfile.TemporaryDirectory() as tmp:
         weights_path = os.path.join(tmp, "model.weights.h5")
         _write_h5(model, weights_path)
@@ -232,3 +239,66 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value)
+
+
+def _serialize_spec(spec: Any, serialize: Any) -> Any:
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict):
+        return {k: _serialize_spec(v, serialize) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_serialize_spec(v, serialize) for v in spec]
+    return serialize(spec)
+
+
+def _compile_config(model: Any) -> dict | None:
+    """Keras' compile_config: the optimizer serialized, losses and metrics as given."""
+    if not getattr(model, "compiled", False):
+        return None
+    from symgraph.keras import losses, metrics, optimizers
+
+    return {
+        "optimizer": optimizers.serialize(model.optimizer) if model.optimizer is not None else None,
+        "loss": _serialize_spec(model.loss, losses.serialize),
+        "loss_weights": model._loss_weights,
+        "metrics": _serialize_spec(model._compile_metrics_spec, metrics.serialize),
+        "weighted_metrics": _serialize_spec(getattr(model, "_weighted_metrics_spec", None), metrics.serialize),
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
+
+
+def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True) -> Any:
+    """A model from a ``.keras`` file (this facade's or real Keras'): the Sequential or
+    functional graph rebuilt from config.json with the built-in layers, compiled from its
+    compile_config (compile=True), then the weights (and optimizer state) loaded. No code
+    from the file runs: Lambda layers need safe_mode=False, custom classes
+    ``custom_objects``."""
+    import io
+
+    from symgraph.keras.model_config import model_from_config
+
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".weights.h5"):
+        raise ValueError("A .weights.h5 file holds weights only: build the model, then call model.load_weights().")
+    if not filepath.endswith(".keras") or not zipfile.is_zipfile(filepath):
+        raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports `.keras` files.")
+    with zipfile.ZipFile(filepath, "r") as zf:
+        config = json.loads(zf.read("config.json"))
+        weights = zf.read("model.weights.h5") if "model.weights.h5" in zf.namelist() else None
+    model = model_from_config(config, custom_objects, safe_mode)
+    compile_config = config.get("compile_config")
+    if compile and compile_config:
+        from symgraph.keras import optimizers
+
+        model.compile(
+            optimizer=optimizers.get(compile_config.get("optimizer") or "rmsprop"),
+            loss=compile_config.get("loss"),
+            loss_weights=compile_config.get("loss_weights"),
+            metrics=compile_config.get("metrics"),
+            weighted_metrics=compile_config.get("weighted_metrics"),
+        )
+    if weights is not None:
+        _read_h5(model, io.BytesIO(weights), skip_mismatch=False)
+    return model

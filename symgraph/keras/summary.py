@@ -10,6 +10,7 @@ cell text at spaces, without colours, so the printed text matches Keras'.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -95,7 +96,7 @@ def _layer_output_shape(layer: Any) -> str:
     from symgraph.keras.layers.base import flatten
 
     if not layer._inbound_nodes:
-        return "?"
+        return _built_output_shape(layer)
     outputs = layer._inbound_nodes[-1].outputs
     leaves = flatten(outputs)
     if len(leaves) == 1:
@@ -103,6 +104,23 @@ def _layer_output_shape(layer: Any) -> str:
     from symgraph.keras.layers.base import map_structure
 
     return _format_shape(map_structure(lambda t: t.shape, outputs))
+
+
+def _built_output_shape(layer: Any) -> str:
+    """A layer called outside any functional graph (inside a subclassed model): Keras
+    shows compute_output_shape(the shape it was built with), and "?" for layers whose
+    class keeps the default ``build`` (Dropout, Activation, Flatten, pooling), which
+    Keras marks built at construction without recording a shape."""
+    from symgraph.keras.layers.base import Layer
+    from symgraph.keras.layers.merging import _Merge
+
+    shape = getattr(layer, "_build_input_shape", None)
+    if shape is None or (type(layer).build is Layer.build and not isinstance(layer, _Merge)):
+        return "?"
+    try:
+        return _format_shape(layer.compute_output_shape(shape))
+    except Exception:  # a shape the layer cannot take without its real inputs
+        return "?"
 
 
 def _render_table(headers: list[str], align: list[str], widths: list[int], rows: list[list[str]]) -> list[str]:
@@ -215,13 +233,32 @@ def summary_lines(model: Any, line_length: int | None = None, positions: list | 
     return lines
 
 
+def _console_width() -> int:
+    """rich's Console width: the first of stdin, stdout, stderr that is a terminal, then
+    $COLUMNS, else 80."""
+    width = None
+    for descriptor in (0, 1, 2):
+        try:
+            width = os.get_terminal_size(descriptor).columns
+        except (AttributeError, ValueError, OSError):  # not a terminal
+            continue
+        break
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        width = int(columns)
+    return width or 80
+
+
 def print_summary(
     model: Any,
     line_length: int | None = None,
     positions: list | None = None,
     print_fn: Callable[..., Any] | None = None,
 ) -> None:
-    lines = summary_lines(model, line_length, positions)
+    # Keras prints through a rich Console, which crops every line to the console width
+    # (so a line_length wider than that loses its right edge, in a file too).
+    width = _console_width()
+    lines = [line[:width] for line in summary_lines(model, line_length, positions)]
     if print_fn is None:
         print("\n".join(lines))
     else:

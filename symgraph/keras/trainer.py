@@ -119,23 +119,56 @@ class _Data:
         pass
 
 
-class _ArrayData(_Data):
+class _StepsCarryOver:
+    """Keras' EpochIterator with ``steps_per_epoch`` on finite data: one pass over the
+    batches is shared by consecutive epochs (epoch 2 starts where epoch 1 stopped); an
+    epoch that reaches the end of the pass stops there, with a warning, and the next
+    epoch starts a fresh pass."""
+
+    given_steps: int | None = None
+    num_batches: int = 0
+
+    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
+        raise NotImplementedError
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        if self.given_steps is None:
+            yield from self._fresh_pass()
+            return
+        if getattr(self, "_current", None) is None:
+            self._current: Iterator | None = self._fresh_pass()
+            self._seen = 0
+        for _ in range(self.given_steps):
+            if self._seen >= self.num_batches:
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                    "can generate at least `steps_per_epoch * epochs` batches.",
+                    stacklevel=4,
+                )
+                break
+            self._seen += 1
+            yield next(self._current)
+        if self._seen >= self.num_batches:
+            self._current = None
+
+
+class _ArrayData(_StepsCarryOver, _Data):
     def __init__(self, x: Any, y: Any, sw: Any, batch_size: int, shuffle: bool | str, steps: int | None = None):
         self.x, self.y, self.sw = x, y, sw
         self.n = _num_samples(x, y, sw)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.steps = max(1, math.ceil(self.n / batch_size)) if steps is None else steps
+        self.num_batches = max(1, math.ceil(self.n / batch_size))
+        self.given_steps = steps
+        self.steps = self.num_batches if steps is None else steps
 
-    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
         order = np.random.permutation(self.n) if self.shuffle and self.shuffle != "batch" else None
         if self.shuffle == "batch":
             starts = np.random.permutation(math.ceil(self.n / self.batch_size)) * self.batch_size
         else:
             starts = np.arange(0, self.n, self.batch_size)
-        for i, start in enumerate(starts):
-            if i >= self.steps:
-                break
+        for start in starts:
             index = (
                 order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
             )
@@ -153,18 +186,20 @@ def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return batch, None, None
 
 
-class _SequenceData(_Data):
+class _SequenceData(_StepsCarryOver, _Data):
     """A PyDataset / keras.utils.Sequence: ``len`` batches, ``ds[i]`` the i-th."""
 
     def __init__(self, dataset: Any, shuffle: bool, steps: int | None):
         self.dataset = dataset
         self.shuffle = shuffle
+        self.num_batches = len(dataset)
+        self.given_steps = steps
         self.steps = len(dataset) if steps is None else steps
 
-    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
         order = np.random.permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
-        for i in range(self.steps):
-            x, y, sw = _unpack_batch(self.dataset[int(order[i % len(order)])])
+        for i in order:
+            x, y, sw = _unpack_batch(self.dataset[int(i)])
             yield _to_numpy(x), _to_numpy(y), _to_numpy(sw)
 
     def on_epoch_end(self) -> None:
@@ -222,6 +257,23 @@ def _is_binary_or_sparse(y_true_shape: tuple, y_pred_shape: tuple) -> tuple[bool
     t_last = y_true_shape[-1] if t_rank else None
     p_last = y_pred_shape[-1] if p_rank else None
     return p_last == 1, t_rank < p_rank or (t_last == 1 and p_last is not None and p_last > 1)
+
+
+def _metrics_per_output(spec: Any, names: list[str], n: int) -> list[list]:
+    """compile's `metrics` (or `weighted_metrics`) as one list of identifiers per output:
+    a dict by output name, a list of lists (one per output), or one list for every output."""
+    if isinstance(spec, dict):
+        per_output = [spec.get(name) or [] for name in names[:n]]
+    elif (
+        isinstance(spec, (list, tuple))
+        and n > 1
+        and spec
+        and all(isinstance(m, (list, tuple)) or m is None for m in spec)
+    ):
+        per_output = [list(m or []) for m in spec]
+    else:
+        per_output = [list(spec or [])] * n
+    return [list(idents) if isinstance(idents, (list, tuple)) else [idents] for idents in per_output]
 
 
 def _resolve_metric(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> Any:
@@ -456,27 +508,30 @@ class Trainer:
                 if loss_fn is not None:
                     trackers.append((f"{name}_loss", Variable(np.float32(0.0)), Variable(np.float32(0.0))))
         object.__setattr__(self, "_output_loss_trackers", trackers)
-        metric_spec = self._compile_metrics_spec
-        if isinstance(metric_spec, dict):
-            per_output_metrics = [metric_spec.get(name) or [] for name in names[:n]]
-        elif (
-            isinstance(metric_spec, (list, tuple))
-            and n > 1
-            and metric_spec
-            and all(isinstance(m, (list, tuple)) or m is None for m in metric_spec)
-        ):
-            per_output_metrics = [list(m or []) for m in metric_spec]
-        else:
-            per_output_metrics = [list(metric_spec or [])] * n
-        compiled = []
-        for k, (idents, ys, ps) in enumerate(zip(per_output_metrics, y_shapes, out_shapes)):
-            idents = idents if isinstance(idents, (list, tuple)) else [idents]
-            entries = []
-            for ident in idents:
-                metric = _resolve_metric(ident, ys, ps)
-                label = metric.name if n == 1 else f"{names[k]}_{metric.name}"
-                entries.append((label, metric))
-            compiled.append(entries)
+        # Keras feeds sample weights (and class weights) to `weighted_metrics` only;
+        # `metrics` are unweighted. A weighted metric whose name is taken is logged as
+        # weighted_<name> (keras.src.trainers.compile_utils.CompileMetrics.result).
+        per_output_plain = _metrics_per_output(self._compile_metrics_spec, names, n)
+        per_output_weighted = _metrics_per_output(self._weighted_metrics_spec, names, n)
+        compiled: list[list] = [[] for _ in range(n)]
+        weighted_ids: set[int] = set()
+        taken: set[str] = set()
+        for weighted, per_output in ((False, per_output_plain), (True, per_output_weighted)):
+            for k, (idents, ys, ps) in enumerate(zip(per_output, y_shapes, out_shapes)):
+                for ident in idents:
+                    metric = _resolve_metric(ident, ys, ps)
+                    prefix = "" if n == 1 else f"{names[k]}_"
+                    label = prefix + metric.name
+                    if label in taken:
+                        label = prefix + ("weighted_" if weighted else "") + metric.name
+                        base, index = label, 1
+                        while label in taken:
+                            label, index = f"{base}_{index}", index + 1
+                    taken.add(label)
+                    compiled[k].append((label, metric))
+                    if weighted:
+                        weighted_ids.add(id(metric))
+        object.__setattr__(self, "_weighted_metric_ids", weighted_ids)
         object.__setattr__(self, "_compiled_metrics", compiled)
 
     def _loss_graph(self, ys: list[Tensor], outs: list[Tensor], sws: list[Tensor], ctx: Any) -> Tensor:
@@ -513,9 +568,11 @@ class Trainer:
             t_new, c_new = total + term * n, count + n
             updates += [(total, t_new), (count, c_new)]
             results.append(t_new / c_new)
+        weighted_ids = getattr(self, "_weighted_metric_ids", set())
         for per_output, y, out, sw in zip(self._compiled_metrics, ys, outs, sws):
             for _, metric in per_output:
-                states = metric.update_state_graph(y, out, sample_weight=sw)
+                metric_sw = sw if id(metric) in weighted_ids else None
+                states = metric.update_state_graph(y, out, sample_weight=metric_sw)
                 updates += list(zip(metric.variables, states))
                 results.append(metric.result_from(states))
         return results, updates
@@ -532,7 +589,11 @@ class Trainer:
         key = self._signature(kind, x_flat, y_flat)
         step = self._steps.get(key)
         if step is None:
-            step = self._build_step(kind, x, x_flat, y_flat)
+            from symgraph.keras.layers.base import recording_batch
+
+            first_build = not self.built and getattr(self, "_functional", "absent") == "absent"
+            with recording_batch(len(x_flat[0]) if first_build and x_flat else None):
+                step = self._build_step(kind, x, x_flat, y_flat)
             self._steps[key] = step
         return step
 
@@ -671,13 +732,33 @@ class Trainer:
             structure = functional._outputs_struct
         if structure is None or not isinstance(structure, (list, tuple, dict)):
             return outputs[0] if len(outputs) == 1 else outputs
-        return pack_like(structure, outputs)
+        packed = pack_like(structure, outputs)
+        if isinstance(packed, dict):  # Keras (tree.flatten) returns dict outputs in sorted key order
+            return {key: packed[key] for key in sorted(packed)}
+        return packed
 
     def _format_result(self, logs: dict, return_dict: bool) -> Any:
         if return_dict:
             return dict(logs)
-        values = list(logs.values())
+        values = [logs[name] for name in self._keras_result_order(logs)]
         return values[0] if len(values) == 1 else values
+
+    def _keras_result_order(self, logs: dict) -> list[str]:
+        """The order of evaluate's (and *_on_batch's) result list, Keras'
+        ``Trainer._flatten_metrics_in_order``: loss, the compiled metrics by their own
+        (unprefixed) names, the per-output losses, then every other key sorted."""
+        known = ["loss"]
+        known += [metric.name for per_output in self._compiled_metrics or [] for _, metric in per_output]
+        loss_names = [name for name, _, _ in getattr(self, "_output_loss_trackers", [])]
+        if isinstance(self.loss, dict):  # Keras keeps the loss dict's own key order here
+            keys = [f"{key}_loss" for key in self.loss]
+            loss_names.sort(key=lambda name: keys.index(name) if name in keys else len(keys))
+        known += loss_names
+        order: list[str] = []
+        for name in known:
+            if name in logs and name not in order:
+                order.append(name)
+        return order + sorted(k for k in logs if k not in order)
 
     def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: int | None, add_history: bool) -> Any:
         from symgraph.keras.callbacks import CallbackList
@@ -815,6 +896,30 @@ class Trainer:
         warnings.warn("`predict_generator` is a Keras 2 spelling; use `predict`", DeprecationWarning, stacklevel=2)
         return self.predict(generator, steps=steps, **kwargs)
 
+    def predict_classes(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """Keras 2's Sequential.predict_classes: argmax over the last axis, or
+        probability > 0.5 for a single sigmoid unit."""
+        warnings.warn(
+            "`predict_classes` is a Keras 2 spelling, removed in Keras 2.6; use "
+            "`np.argmax(model.predict(x), axis=-1)` (or `(model.predict(x) > 0.5).astype('int32')` for a sigmoid "
+            "output)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        proba = np.asarray(self.predict(x, batch_size=batch_size, verbose=verbose))
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> Any:
+        """Keras 2's Sequential.predict_proba: the same as ``predict``."""
+        warnings.warn(
+            "`predict_proba` is a Keras 2 spelling, removed in Keras 2.6; use `predict`",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
     def _evaluate_loop(self, x: Any, y: Any, sw: Any, batch_size: int, steps: int | None, callbacks: Any) -> dict:
         data = _make_data(x, y, sw, batch_size, False, steps)
         self.reset_metrics()
@@ -847,8 +952,7 @@ class Trainer:
         probe = _make_data(x, y, sample_weight, batch_size, False, steps)
         cbs = self._make_callbacks(callbacks, verbose, 1, probe.steps, add_history=False)
         logs = self._evaluate_loop(x, y, sample_weight, batch_size or 32, steps, cbs)
-        ordered = {name: logs[name] for name in self.metrics_names if name in logs}
-        return self._format_result(ordered, return_dict)
+        return self._format_result(logs, return_dict)
 
     def predict(
         self,

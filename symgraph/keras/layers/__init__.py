@@ -55,3 +55,4 @@ from symgraph.keras.layers.pooling import (
     MaxPooling2D,
 )
 from symgraph.keras.layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from symgraph.keras.layers.wrappers import Bidirectional, Masking, Rescaling, TimeDistributed

@@ -95,6 +95,67 @@ def set_mask(t: Tensor, mask: Tensor) -> None:
     _MASKS[key] = (weakref.ref(t, lambda _, key=key: _MASKS.pop(key, None)), mask)
 
 
+# ---------------------------------------------------------------- build batch
+
+# A subclassed model first called on data builds its layers inside a compiled step,
+# on a batch dimension known only at run time. Keras records the concrete batch size of
+# that first call in each layer's build shape (summary() shows it), so the step builder
+# names it here while the layers build.
+_RECORDED_BATCH = threading.local()
+
+
+@contextlib.contextmanager
+def recording_batch(batch: int | None) -> Iterator[None]:
+    previous = getattr(_RECORDED_BATCH, "value", None)
+    _RECORDED_BATCH.value = batch
+    try:
+        yield
+    finally:
+        _RECORDED_BATCH.value = previous
+
+
+def _with_recorded_batch(shapes: Any) -> Any:
+    batch = getattr(_RECORDED_BATCH, "value", None)
+    if batch is None:
+        return shapes
+
+    def fill(shape: Any) -> Any:
+        if isinstance(shape, tuple) and shape and shape[0] is None:
+            return (batch, *shape[1:])
+        return shape
+
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return fill(shapes)
+    if isinstance(shapes, (list, tuple)):
+        return type(shapes)(fill(s) for s in shapes)
+    return shapes
+
+
+# ---------------------------------------------------------------- name scopes
+
+# Keras opens a name scope around every layer call (and a Sequential's build), so a
+# variable's path names the models and layers it was created inside:
+# "sequential/dense/kernel", "lstm/lstm_cell/kernel", "net/dense/kernel".
+_NAME_SCOPES = threading.local()
+
+
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[None]:
+    stack = _NAME_SCOPES.__dict__.setdefault("stack", [])
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _variable_path(owner: str, name: str) -> str:
+    scopes = list(getattr(_NAME_SCOPES, "stack", []))
+    if not scopes or scopes[-1] != owner:
+        scopes.append(owner)
+    return "/".join([*scopes, name])
+
+
 # ---------------------------------------------------------------- variables
 
 
@@ -464,7 +525,7 @@ class Layer:
         var = KerasVariable(
             value,
             name=name,
-            path=f"{self.name}/{name}",
+            path=_variable_path(self.name, name),
             trainable=trainable,
             regularizer=regularizers.get(regularizer),
             constraint=constraint,
@@ -580,7 +641,7 @@ class Layer:
         shapes = map_structure(lambda t: static_shape(t) if isinstance(t, Tensor) else None, inputs)
         if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(self, _MultiInput):
             shapes = shapes[0]
-        self._build_input_shape = shapes
+        self._build_input_shape = _with_recorded_batch(shapes)
         self.build(shapes)
         self.built = True
 
@@ -601,6 +662,10 @@ class Layer:
 
     def _graph_call(self, args: tuple, kwargs: dict) -> Any:
         """The call on symgraph tensors: build once, check the inputs, run ``call``."""
+        with name_scope(self.name):
+            return self._graph_call_in_scope(args, kwargs)
+
+    def _graph_call_in_scope(self, args: tuple, kwargs: dict) -> Any:
         inputs = args[0]
         self._maybe_build(inputs)
         for index, t in enumerate(flatten(inputs)):
@@ -702,7 +767,15 @@ class Layer:
         return map_structure(lambda t: t.shape, self.output)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        placeholders = map_structure(lambda s: sg.placeholder(tuple(s), self.dtype), input_shape)
+        """The output shape(s) for ``input_shape`` (one shape tuple, or a list of them)."""
+
+        def is_shape(s: Any) -> bool:
+            return isinstance(s, (tuple, list)) and all(d is None or isinstance(d, int) for d in s)
+
+        if is_shape(input_shape):
+            placeholders: Any = sg.placeholder(tuple(input_shape), self.dtype)
+        else:
+            placeholders = [sg.placeholder(tuple(s), self.dtype) for s in input_shape]
         with graph_scope(False, collect=False):
             out = self._graph_call((placeholders,), {})
         return map_structure(static_shape, out)

@@ -162,10 +162,12 @@ class _Conv(Layer):
 class Conv2D(_Conv):
     rank = 2
 
-    def __init__(
-        self, filters: int | None = None, kernel_size: Any = None, strides: Any = 1, *args: Any, **kwargs: Any
-    ):
-        if isinstance(strides, int) and strides > 1 and isinstance(kernel_size, int) and not args:
+    def __init__(self, filters: int | None = None, kernel_size: Any = None, *args: Any, **kwargs: Any):
+        # Only a positional third int is the Keras 1 pitfall; strides=2 by keyword is plain Keras 3.
+        positional = len(args) == 1
+        strides = args[0] if args else kwargs.pop("strides", 1)
+        args = args[1:]
+        if positional and isinstance(strides, int) and strides > 1 and isinstance(kernel_size, int):
             warnings.warn(
                 f"Conv2D({filters}, {kernel_size}, {strides}): the third positional argument is `strides` in "
                 f"Keras 2 and 3 (Keras 1's Convolution2D(nb_filter, nb_row, nb_col) read it as a kernel size). "

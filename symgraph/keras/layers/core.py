@@ -294,10 +294,14 @@ class Dropout(Layer):
     """Inverted dropout: while training, each value is zeroed with probability ``rate``
     and the kept ones scaled by 1/(1-rate); the identity at inference."""
 
-    def __init__(self, rate: float, noise_shape: tuple | None = None, seed: int | None = None, **kwargs: Any):
+    def __init__(
+        self, rate: float | None = None, noise_shape: tuple | None = None, seed: int | None = None, **kwargs: Any
+    ):
         if "p" in kwargs:
             _warn_legacy("Dropout(p=...)", "Dropout(rate=...)")
             rate = kwargs.pop("p")
+        if rate is None:
+            raise TypeError("Dropout.__init__() missing 1 required positional argument: 'rate'")
         super().__init__(**kwargs)
         self.supports_masking = True
         if not 0 <= rate <= 1:

@@ -122,6 +122,11 @@ class SimpleRNNCell(_Cell):
     def default_activations(self) -> bool:
         return True  # sg.nn.simple_rnn takes the activation itself
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("recurrent_activation", None)  # SimpleRNN has none (Keras rejects the key)
+        return config
+
     def step(self, xw: Tensor, states: list[Tensor], rec_mask: Tensor | None) -> tuple[Tensor, list[Tensor]]:
         h = states[0] if rec_mask is None else states[0] * rec_mask
         out = self.activation(xw + sg.matmul(h, self.recurrent_kernel))
@@ -437,25 +442,35 @@ def _split(kwargs: dict) -> tuple[dict, dict]:
     return layer_kwargs, kwargs
 
 
+def _legacy_units(layer_name: str, units: int | None, kwargs: dict) -> int:
+    """Keras 1's ``output_dim=`` (with a warning naming ``units=``)."""
+    if "output_dim" in kwargs:
+        from symgraph.keras.layers.base import _warn_legacy
+
+        _warn_legacy(f"{layer_name}(output_dim=...)", f"{layer_name}(units=...)")
+        units = kwargs.pop("output_dim")
+    if units is None:
+        raise TypeError(f"{layer_name}.__init__() missing 1 required positional argument: 'units'")
+    return units
+
+
 class SimpleRNN(RNN):
-    def __init__(self, units: int, **kwargs: Any):
+    def __init__(self, units: int | None = None, **kwargs: Any):
+        units = _legacy_units("SimpleRNN", units, kwargs)
         layer_kwargs, cell_kwargs = _split(kwargs)
         super().__init__(SimpleRNNCell(units, name="simple_rnn_cell", **cell_kwargs), **layer_kwargs)
 
 
 class LSTM(RNN):
-    def __init__(self, units: int, **kwargs: Any):
-        if "output_dim" in kwargs:
-            from symgraph.keras.layers.base import _warn_legacy
-
-            _warn_legacy("LSTM(output_dim=...)", "LSTM(units=...)")
-            units = kwargs.pop("output_dim")
+    def __init__(self, units: int | None = None, **kwargs: Any):
+        units = _legacy_units("LSTM", units, kwargs)
         layer_kwargs, cell_kwargs = _split(kwargs)
         super().__init__(LSTMCell(units, name="lstm_cell", **cell_kwargs), **layer_kwargs)
 
 
 class GRU(RNN):
-    def __init__(self, units: int, **kwargs: Any):
+    def __init__(self, units: int | None = None, **kwargs: Any):
+        units = _legacy_units("GRU", units, kwargs)
         layer_kwargs, cell_kwargs = _split(kwargs)
         super().__init__(GRUCell(units, name="gru_cell", **cell_kwargs), **layer_kwargs)
 

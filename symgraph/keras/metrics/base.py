@@ -15,7 +15,9 @@ from symgraph.graph.traversal import replace
 from symgraph.keras import losses as losses_module
 from symgraph.keras import naming
 from symgraph.keras.losses_utils import (
+    apply_mask,
     evaluate,
+    prediction_mask,
     squeeze_or_expand_to_same_rank,
     to_tensor,
 )
@@ -283,8 +285,10 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state_graph(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> list[Tensor]:
+        # Masked steps of a sequence prediction do not count (Keras' apply_mask, "sum").
+        mask = prediction_mask(y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        return self._accumulate(values, sample_weight)
+        return self._accumulate(values, apply_mask(sample_weight, mask, "sum"))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         Metric.update_state(self, y_true, y_pred, sample_weight)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from symgraph.keras import naming
-from symgraph.keras.layers.base import KerasTensor, Layer
+from symgraph.keras.layers.base import KerasTensor, Layer, name_scope
 from symgraph.keras.layers.core import Input, InputLayer
 from symgraph.keras.models.functional import Functional
 from symgraph.keras.models.model import Model
@@ -63,6 +63,8 @@ class Sequential(Model):
         return layer
 
     def _maybe_rebuild(self) -> None:
+        if not self._seq_layers:  # Keras builds once there is a layer after the input
+            return
         if self._input_layer is not None:
             self._build_graph(self._input_layer.batch_shape, self._input_layer.dtype)
         elif self._seq_layers and self._seq_layers[0]._batch_input_shape is not None:
@@ -75,10 +77,13 @@ class Sequential(Model):
             object.__setattr__(self, "_input_layer", x._keras_history[0])
         x = self._input_layer.output_tensor
         inputs = x
-        for layer in self._seq_layers:
-            x = layer(x)
+        with name_scope(self.name):  # Keras builds a Sequential inside its name scope
+            for layer in self._seq_layers:
+                x = layer(x)
         functional = Functional.__new__(Functional)
-        Model.__init__(functional, name=self.name + "_graph")
+        # Keras builds a Functional(inputs, outputs) here, which takes the next automatic
+        # "functional" name; taking it too keeps later models' names equal to Keras'.
+        Model.__init__(functional, name=naming.unique_name("functional"))
         functional._init_graph(inputs, x)
         object.__setattr__(self, "_functional", functional)
         self.inputs, self.outputs = functional.inputs, functional.outputs

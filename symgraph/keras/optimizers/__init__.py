@@ -48,7 +48,10 @@ def get(identifier: Any) -> Optimizer | None:
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = deserialize({"class_name": identifier, "config": {}})
+        try:
+            obj = deserialize({"class_name": identifier, "config": {}})
+        except ValueError:  # name the string the user wrote, as Keras does
+            raise ValueError(f"Could not interpret optimizer identifier: {identifier}") from None
     else:
         obj = identifier
     if isinstance(obj, Optimizer):

@@ -30,6 +30,19 @@ from symgraph.keras import naming
 from symgraph.keras.optimizers import schedules as schedules_module
 
 
+class IterationsVariable(Variable):
+    """The step counter, answering Keras' ``opt.iterations.numpy()`` and ``int(...)``."""
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.get_value())
+
+    def __int__(self) -> int:
+        return int(self.get_value())
+
+    def __index__(self) -> int:
+        return int(self.get_value())
+
+
 class Optimizer:
     """Base class of the Keras optimizers. Subclasses create their slots in ``build``
     (with ``add_optimizer_variables``) and write ``update_step(gradient, variable,
@@ -90,7 +103,7 @@ class Optimizer:
         self._exclude_pattern: re.Pattern | None = None
         self._eager_steps: dict[tuple, sg.Function] = {}
 
-        self._iterations = Variable(np.array(0, np.int64), name=f"{self.name}/iteration")
+        self._iterations = IterationsVariable(np.array(0, np.int64), name=f"{self.name}/iteration")
         self._variables.append(self._iterations)
         if isinstance(learning_rate, schedules_module.LearningRateSchedule):
             self._learning_rate: Any = learning_rate
