@@ -256,3 +256,84 @@ def test_max_pool_gradient_in_c_over_several_scratch_blocks():
     # up to 4 overlapping windows add into one pixel: float32 sums in another order
     np.testing.assert_allclose(in_c[1], in_py[1], rtol=1e-6, atol=2e-6)
     assert np.count_nonzero(in_c[1]) > 0
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, strides, padding, dilation, groups, dtype",
+    [
+        ((16, 9, 8, 4), (3, 3, 2, 6), 2, "same", 1, 2, np.float32),  # im2col blocks, groups
+        ((16, 12, 11, 1), (5, 5, 1, 64), 1, "valid", 1, 1, np.float32),  # one channel: direct, vector chunks
+        ((6, 9, 10, 1), (3, 4, 1, 37), (2, 1), "same", (1, 2), 1, np.float32),  # direct: a chunk and a tail
+        ((5, 8, 7, 1), (3, 3, 1, 40), 1, ((2, 0), (1, 3)), 1, 1, np.float64),  # direct, double lanes
+    ],
+)
+def test_conv_kernels_split_over_batch_blocks_match_the_reference(
+    x_shape, w_shape, strides, padding, dilation, groups, dtype
+):
+    """Batches run as several blocks (im2col) or rows (one input channel) on the OpenMP
+    threads; forward, both gradients, and the filter gradient's per-thread partials
+    agree with the py mode, and a second call gives the same bits."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    xs, ws = sg.placeholder(x.shape, dtype), sg.placeholder(w.shape, dtype)
+    y = sg.nn.conv2d(xs, ws, strides=strides, padding=padding, dilation=dilation, groups=groups)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    dx, dw = sg.grad(sg.sum(y * g), [xs, ws])
+    f = sg.function([xs, ws], [y, dx, dw])
+    in_c, again = f(x, w), f(x, w)
+    in_py = sg.function([xs, ws], [y, dx, dw], mode="py")(x, w)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for c, c2, p in zip(in_c, again, in_py):
+        np.testing.assert_allclose(c, p, rtol=tol, atol=tol * 10)
+        np.testing.assert_array_equal(c, c2)
+    assert "sg_conv_blas_solo_begin(1)" in f.c_source
+
+
+def test_a_unit_with_convolutions_restores_blas_threads():
+    """Convolution units run BLAS on one thread during the call and put back the count
+    they found (other units' matmuls keep their threads)."""
+    import ctypes
+
+    import scipy_openblas32
+
+    lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so"))
+    found = lib.scipy_openblas_get_num_threads()
+    lib.scipy_openblas_set_num_threads(2)
+    try:
+        xs, ws = sg.placeholder((4, 6, 6, 2)), sg.placeholder((3, 3, 2, 3))
+        f = sg.function([xs, ws], sg.nn.conv2d(xs, ws))
+        out = f(np.ones((4, 6, 6, 2), np.float32), np.ones((3, 3, 2, 3), np.float32))
+        assert lib.scipy_openblas_get_num_threads() == 2
+        np.testing.assert_array_equal(out, np.full((4, 4, 4, 3), 18.0, np.float32))
+    finally:
+        lib.scipy_openblas_set_num_threads(found)
+    plain = sg.function([xs], xs * 2.0)
+    assert "sg_conv_blas_solo" not in plain.c_source
+
+
+@pytest.mark.parametrize(
+    "shape, pool, strides, padding",
+    [
+        ((3, 9, 7, 70), 2, 2, "same"),  # odd sizes: the last window is partly padding
+        ((2, 10, 9, 5), (2, 3), (3, 4), "valid"),  # strides > pool: pixels in no window
+        ((2, 8, 8, 3), 2, 2, "valid"),  # windows tile the image exactly
+    ],
+)
+def test_max_pool_gradient_of_disjoint_windows_matches_the_loops(shape, pool, strides, padding):
+    """Windows that never overlap take the C kernel's single-pass route: the gradient is
+    exactly the reference's (ties to the first maximum, NaN first, 0 outside windows)."""
+    from tests.cases.conv import np_max_pool2d_grad
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, shape).astype(np.float32)  # many ties
+    gy_shape = sg.nn.max_pool2d(sg.placeholder(shape), pool, strides, padding=padding).shape
+    gy = rng.standard_normal(gy_shape).astype(np.float32)
+    xs, gs = sg.placeholder(shape), sg.placeholder(gy_shape)
+    dx = sg.grad(sg.sum(sg.nn.max_pool2d(xs, pool, strides, padding=padding) * gs), xs)
+    in_c, in_py = sg.function([xs, gs], dx), sg.function([xs, gs], dx, mode="py")
+    got = in_c(x, gy)
+    np.testing.assert_array_equal(got, np_max_pool2d_grad(x, gy, pool, strides, padding).astype(np.float32))
+    assert np.count_nonzero(got) > 0
+    x[0, 1, 1, :3] = np.nan  # the first NaN of a window takes the gradient (the loops above skip NaN)
+    np.testing.assert_array_equal(in_c(x, gy), in_py(x, gy))

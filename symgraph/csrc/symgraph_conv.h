@@ -11,13 +11,21 @@
  *   gradient input   dcol = gy_g @ w_g^T, then added back into dx (col2im)
  *   gradient filter  dw_g += col^T @ gy_g
  * A 1x1 filter at stride 1 without padding needs no col: x itself is the matrix.
- * The block holds about SG_CONV_COL_ELEMS elements (2 MiB of float): enough rows for
- * BLAS to run at full speed, little enough memory (2^17..2^21 measured within noise).
- * The scratch is malloc'd per call and freed before return. im2col and col2im run on
- * one thread: between two multi-threaded BLAS calls, an OpenMP region's spinning
- * workers took the cores OpenBLAS' threads needed (measured on the 2-core machine under
- * load: forward 44-56 ms with both against 2.6 ms on one thread and 18-28 ms with
- * OpenBLAS' threads alone, for x (64,28,28,1) * w (5,5,1,32)).
+ * Threads: the batch is cut into blocks of items (col about SG_CONV_COL_ELEMS elements,
+ * 512 KiB of float, at least SG_CONV_BLOCKS_PER_THREAD blocks per thread) that OpenMP's
+ * threads take in turn, each unrolling into its own col and calling a single-threaded
+ * gemm; the filter gradient sums partials of fixed ranges (sg_conv_slots: the same bits
+ * on every call). OpenBLAS runs on one thread meanwhile: the whole call of a unit holding a
+ * convolution (codegen/unit.py, ConvOp.blas_from_threads), else the kernel itself
+ * (sg_conv_blas_solo_begin). Why not OpenBLAS' own threads with one-thread im2col, the
+ * previous design: an OpenBLAS worker spins ~0.1 s after each product (THREAD_TIMEOUT
+ * 2^28 cycles) and its gemm waits for a worker that another process may hold. Measured
+ * on 2 pinned cores of a quiet 16-core Xeon, W5 training step (batch 64), min of 200:
+ * previous 17.3-20.5 ms; these kernels with OpenBLAS' workers spinning beside them
+ * 28-30 ms, with BLAS on one thread 11.1-13.3 ms; with a third process busy on one of
+ * the two cores: previous 976 ms (sic), these 20-22 ms. Each conv kernel alone on 2
+ * threads, quiet: within 10% of the previous design (1.7-2.0 ms for the 64-channel
+ * layer's forward, either gradient).
  * A direct loop (register-blocked over 32 output channels) was measured against this
  * and lost on both tutorial CNN layers: see symgraph/ops/conv.py.
  *
@@ -37,8 +45,15 @@
 #include "symgraph_blas.h"
 #include "symgraph_runtime.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #ifndef SG_CONV_COL_ELEMS
-#define SG_CONV_COL_ELEMS ((int64_t)1 << 19)
+#define SG_CONV_COL_ELEMS ((int64_t)1 << 17)
+#endif
+#ifndef SG_CONV_BLOCKS_PER_THREAD
+#define SG_CONV_BLOCKS_PER_THREAD 2
 #endif
 
 /* The geometry of one convolution or pooling: every size already resolved. */
@@ -64,15 +79,57 @@ static inline int sg_conv_check(const sg_conv_geom *g, SG_ERR_PARAMS)
     return SG_OK;
 }
 
-/* Batch items per im2col block. */
+/* OpenMP's thread count (1 in a build without OpenMP). */
+static inline int sg_conv_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* The conv kernels spread blocks of batch items over OpenMP's threads, each calling gemm on its own block,
+ * so BLAS must not start threads of its own meanwhile: its count goes to 1 for the kernel, or for a whole
+ * unit's call (when parallel and OpenMP has threads), and back after. Returns the count to restore (0:
+ * nothing changed). With one OpenMP thread BLAS keeps its own threads: the kernels then run one block
+ * after another, each gemm on BLAS' threads. */
+static inline int sg_conv_blas_solo_begin(int parallel)
+{
+    if (!parallel || sg_conv_threads() < 2) return 0;
+    const int previous = scipy_openblas_get_num_threads();
+    if (previous > 1) scipy_openblas_set_num_threads(1);
+    return previous;
+}
+
+static inline void sg_conv_blas_solo_end(int previous)
+{
+    if (previous > 1) scipy_openblas_set_num_threads(previous);
+}
+
+/* Batch items per im2col block: the block's col holds about SG_CONV_COL_ELEMS elements, and there are at
+ * least SG_CONV_BLOCKS_PER_THREAD blocks per thread, so that a thread slowed by another process leaves
+ * its share to the others (dynamic schedule). */
 static inline int64_t sg_conv_block(const sg_conv_geom *g)
 {
     const int64_t per_item = sg_max_i64(1, g->oh * g->ow * g->kh * g->kw * (g->c / g->groups));
     int64_t nb = SG_CONV_COL_ELEMS / per_item;
+    const int64_t threads = sg_conv_threads();
+    if (threads > 1) nb = sg_min_i64(nb, g->n / (threads * SG_CONV_BLOCKS_PER_THREAD));
     if (nb < 1) nb = 1;
     if (nb > g->n) nb = g->n;
     if ((nb * g->oh * g->ow) > INT32_MAX) nb = sg_max_i64(1, INT32_MAX / sg_max_i64(1, g->oh * g->ow));
     return nb;
+}
+
+/* Filter gradients sum over the whole batch. Their work (batch blocks or output rows, count of them) is
+ * cut into slots of contiguous ranges that the threads take in turn (dynamic: a thread slowed by another
+ * process leaves its share to the others); a slot sums its range in order into its own partial and the
+ * partials are added in slot order after: the same bits on every call, whichever thread took a slot. */
+static inline int64_t sg_conv_slots(int64_t count)
+{
+    const int64_t threads = sg_conv_threads();
+    return sg_max_i64(1, sg_min_i64(count, threads > 1 ? 4 * threads : 1));
 }
 
 static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
@@ -80,6 +137,14 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h &&
            g->ow == g->w;
 }
+
+/* Direct one-channel kernels: output channels per vector chunk (a multiple of 64 bytes' lanes), pixels per block. */
+#ifndef SG_CONV_OCB
+#define SG_CONV_OCB 32
+#endif
+#ifndef SG_CONV_PX
+#define SG_CONV_PX 4
+#endif
 
 #define SG_CONV_DEFINE(T, SFX, GEMM)                                                                                 \
     /* col[(b, oy, ox), (i, j, ci)] = x[n0 + b, oy*sh - pt + i*dh, ox*sw - pl + j*dw, gi*cg + ci] (0 outside) */   \
@@ -157,7 +222,156 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         }                                                                                                          \
     }                                                                                                              \
                                                                                                                    \
-    static inline int sg_conv2d_forward_##SFX(const sg_conv_geom *g, const T *x, const T *w, T *y, SG_ERR_PARAMS)         \
+    /* dw += each partial in slot order (partials[s - 1] holds slot s's sums; slot 0's are dw). */                 \
+    static inline void sg_conv_add_partials_##SFX(T *restrict dw, const T *restrict partials, int64_t slots, int64_t dw_size) \
+    {                                                                                                              \
+        for (int64_t s = 1; s < slots; s++) {                                                                      \
+            const T *restrict part = partials + (s - 1) * dw_size;                                                 \
+            for (int64_t e = 0; e < dw_size; e++) dw[e] += part[e];                                                \
+        }                                                                                                          \
+    }                                                                                                              \
+    /* One input channel (the first layer of an image network: grayscale, groups 1): K = kh*kw is so small         \
+     * that gemm spends its time packing; direct loops instead, SG_CONV_OCB output channels at a time held in      \
+     * 64-byte vectors (GCC's vector extension), forward over SG_CONV_PX output pixels at once so that each        \
+     * filter tap is loaded once for them. Output rows (b, oy) on the threads. */                                  \
+    static inline void sg_conv2d_forward_c1_##SFX(const sg_conv_geom *g, const T *restrict x, const T *restrict w, T *restrict y) \
+    {                                                                                                              \
+        typedef T vec __attribute__((vector_size(64)));                                                            \
+        enum { LANES = 64 / sizeof(T), NV = SG_CONV_OCB / (64 / sizeof(T)) };                                      \
+        const int64_t oc = g->oc, taps = g->kh * g->kw, rows = g->n * g->oh;                                       \
+        _Pragma("omp parallel for schedule(dynamic, 8) if (rows * g->ow * oc * taps >= SG_PARALLEL_MIN)")          \
+        for (int64_t row = 0; row < rows; row++) {                                                                 \
+            const int64_t b = row / g->oh, oy = row % g->oh;                                                       \
+            const T *restrict xb = x + b * g->h * g->w;                                                            \
+            for (int64_t ox0 = 0; ox0 < g->ow; ox0 += SG_CONV_PX) {                                                \
+                const int64_t px_n = sg_min_i64(SG_CONV_PX, g->ow - ox0);                                          \
+                for (int64_t o0 = 0; o0 < oc; o0 += SG_CONV_OCB) {                                                 \
+                    const int64_t cn = sg_min_i64(SG_CONV_OCB, oc - o0);                                           \
+                    T *restrict y0 = y + (row * g->ow + ox0) * oc + o0;                                            \
+                    if (cn == SG_CONV_OCB) {                                                                       \
+                        vec acc[SG_CONV_PX][NV];                                                                   \
+                        for (int px = 0; px < SG_CONV_PX; px++)                                                    \
+                            for (int u = 0; u < NV; u++) acc[px][u] = (vec){0};                                    \
+                        for (int64_t i = 0; i < g->kh; i++) {                                                      \
+                            const int64_t iy = oy * g->sh - g->pt + i * g->dh;                                     \
+                            if (iy < 0 || iy >= g->h) continue;                                                    \
+                            for (int64_t j = 0; j < g->kw; j++) {                                                  \
+                                const T *restrict wt = w + (i * g->kw + j) * oc + o0;                              \
+                                vec wv[NV];                                                                        \
+                                for (int u = 0; u < NV; u++) memcpy(&wv[u], wt + u * LANES, sizeof(vec));          \
+                                for (int px = 0; px < SG_CONV_PX; px++) {                                          \
+                                    const int64_t ix = (ox0 + px) * g->sw - g->pl + j * g->dw;                     \
+                                    const T v = px < px_n && ix >= 0 && ix < g->w ? xb[iy * g->w + ix] : (T)0;     \
+                                    for (int u = 0; u < NV; u++) acc[px][u] += v * wv[u];                          \
+                                }                                                                                  \
+                            }                                                                                      \
+                        }                                                                                          \
+                        for (int64_t px = 0; px < px_n; px++)                                                      \
+                            for (int u = 0; u < NV; u++) memcpy(y0 + px * oc + u * LANES, &acc[px][u], sizeof(vec)); \
+                        continue;                                                                                  \
+                    }                                                                                              \
+                    for (int64_t px = 0; px < px_n; px++) {                                                        \
+                        T *restrict yp = y0 + px * oc;                                                             \
+                        for (int64_t k = 0; k < cn; k++) yp[k] = 0;                                                \
+                        for (int64_t i = 0; i < g->kh; i++) {                                                      \
+                            const int64_t iy = oy * g->sh - g->pt + i * g->dh;                                     \
+                            if (iy < 0 || iy >= g->h) continue;                                                    \
+                            for (int64_t j = 0; j < g->kw; j++) {                                                  \
+                                const int64_t ix = (ox0 + px) * g->sw - g->pl + j * g->dw;                         \
+                                if (ix < 0 || ix >= g->w) continue;                                                \
+                                const T v = xb[iy * g->w + ix], *restrict wt = w + (i * g->kw + j) * oc + o0;      \
+                                for (int64_t k = 0; k < cn; k++) yp[k] += v * wt[k];                               \
+                            }                                                                                      \
+                        }                                                                                          \
+                    }                                                                                              \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+    }                                                                                                              \
+                                                                                                                   \
+    /* dw for one input channel: dw[t, o] = sum over output pixels p of x at p's tap t * gy[p, o]. The output      \
+     * rows are cut into slots (sg_conv_slots); per row, tap and chunk of SG_CONV_OCB output channels,             \
+     * SG_CONV_PX pixels' sums are kept in vectors. */                                                             \
+    static inline int sg_conv2d_grad_filter_c1_##SFX(const sg_conv_geom *g, const T *restrict x, const T *restrict gy, T *restrict dw, SG_ERR_PARAMS) \
+    {                                                                                                              \
+        typedef T vec __attribute__((vector_size(64)));                                                            \
+        enum { LANES = 64 / sizeof(T), NV = SG_CONV_OCB / (64 / sizeof(T)) };                                      \
+        const int64_t oc = g->oc, taps = g->kh * g->kw, rows = g->n * g->oh, dw_size = taps * oc;                  \
+        const int64_t slots = rows * g->ow * dw_size >= SG_PARALLEL_MIN ? sg_conv_slots(rows) : 1;                 \
+        T *partials = NULL;                                                                                        \
+        if (slots > 1) {                                                                                           \
+            partials = (T *)malloc(sizeof(T) * (size_t)((slots - 1) * dw_size));                                   \
+            if (partials == NULL)                                                                                  \
+                SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * (slots - 1) * dw_size)); \
+        }                                                                                                          \
+        _Pragma("omp parallel for schedule(dynamic, 1) if (slots > 1)")                                            \
+        for (int64_t s = 0; s < slots; s++) {                                                                      \
+            T *restrict acc_all = s == 0 ? dw : partials + (s - 1) * dw_size;                                      \
+            memset(acc_all, 0, sizeof(T) * (size_t)dw_size);                                                       \
+            for (int64_t row = s * rows / slots; row < (s + 1) * rows / slots; row++) {                            \
+                const int64_t b = row / g->oh, oy = row % g->oh;                                                   \
+                const T *restrict gr = gy + row * g->ow * oc;                                                      \
+                for (int64_t i = 0; i < g->kh; i++) {                                                              \
+                    const int64_t iy = oy * g->sh - g->pt + i * g->dh;                                             \
+                    if (iy < 0 || iy >= g->h) continue;                                                            \
+                    const T *restrict xr = x + (b * g->h + iy) * g->w;                                             \
+                    for (int64_t j = 0; j < g->kw; j++) {                                                          \
+                        /* the output columns q whose input column q*sw + off lies inside the row */               \
+                        const int64_t off = j * g->dw - g->pl;                                                     \
+                        int64_t q0 = 0, q1 = g->ow;                                                                \
+                        while (q0 < q1 && q0 * g->sw + off < 0) q0++;                                              \
+                        while (q1 > q0 && (q1 - 1) * g->sw + off >= g->w) q1--;                                    \
+                        T *restrict acc_t = acc_all + (i * g->kw + j) * oc;                                        \
+                        for (int64_t o0 = 0; o0 < oc; o0 += SG_CONV_OCB) {                                         \
+                            const int64_t cn = sg_min_i64(SG_CONV_OCB, oc - o0);                                   \
+                            if (cn < SG_CONV_OCB) {                                                                \
+                                for (int64_t q = q0; q < q1; q++) {                                                \
+                                    const T v = xr[q * g->sw + off], *restrict gq = gr + q * oc + o0;              \
+                                    for (int64_t k = 0; k < cn; k++) acc_t[o0 + k] += v * gq[k];                   \
+                                }                                                                                  \
+                                continue;                                                                          \
+                            }                                                                                      \
+                            vec a[SG_CONV_PX][NV];                                                                 \
+                            for (int px = 0; px < SG_CONV_PX; px++)                                                \
+                                for (int u = 0; u < NV; u++) a[px][u] = (vec){0};                                  \
+                            int64_t q = q0;                                                                        \
+                            for (; q + SG_CONV_PX <= q1; q += SG_CONV_PX)                                          \
+                                for (int px = 0; px < SG_CONV_PX; px++) {                                          \
+                                    const T v = xr[(q + px) * g->sw + off], *restrict gq = gr + (q + px) * oc + o0; \
+                                    for (int u = 0; u < NV; u++) {                                                 \
+                                        vec gv;                                                                    \
+                                        memcpy(&gv, gq + u * LANES, sizeof(vec));                                  \
+                                        a[px][u] += v * gv;                                                        \
+                                    }                                                                              \
+                                }                                                                                  \
+                            for (; q < q1; q++) {                                                                  \
+                                const T v = xr[q * g->sw + off], *restrict gq = gr + q * oc + o0;                  \
+                                for (int u = 0; u < NV; u++) {                                                     \
+                                    vec gv;                                                                        \
+                                    memcpy(&gv, gq + u * LANES, sizeof(vec));                                      \
+                                    a[0][u] += v * gv;                                                             \
+                                }                                                                                  \
+                            }                                                                                      \
+                            for (int u = 0; u < NV; u++) {                                                         \
+                                vec sum, old;                                                                      \
+                                sum = a[0][u];                                                                     \
+                                for (int px = 1; px < SG_CONV_PX; px++) sum += a[px][u];                           \
+                                memcpy(&old, acc_t + o0 + u * LANES, sizeof(vec));                                 \
+                                old += sum;                                                                        \
+                                memcpy(acc_t + o0 + u * LANES, &old, sizeof(vec));                                 \
+                            }                                                                                      \
+                        }                                                                                          \
+                    }                                                                                              \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        sg_conv_add_partials_##SFX(dw, partials, slots, dw_size);                                                  \
+        free(partials);                                                                                            \
+        return SG_OK;                                                                                              \
+    }                                                                                                              \
+    /* y = conv2d(x, w): blocks of batch items spread over the threads, each unrolled into the thread's own  \
+     * col and multiplied by one single-threaded gemm per group. */                                              \
+    static inline int sg_conv2d_forward_##SFX(const sg_conv_geom *g, const T *x, const T *w, T *y, SG_ERR_PARAMS)  \
     {                                                                                                              \
         SG_TRY(sg_conv_check(g, SG_ERR_ARGS));                                                                     \
         const int64_t cg = g->c / g->groups, ocg = g->oc / g->groups, K = g->kh * g->kw * cg;                      \
@@ -174,29 +388,47 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                                y + gi * ocg, (blasint)g->oc);                                                      \
             return SG_OK;                                                                                          \
         }                                                                                                          \
-        const int64_t nb = sg_conv_block(g);                                                                       \
-        T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                    \
-        if (col == NULL)                                                                                           \
-            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
-        for (int64_t n0 = 0; n0 < g->n; n0 += nb) {                                                                \
-            const int64_t m = (n0 + nb <= g->n ? nb : g->n - n0);                                                  \
-            for (int64_t gi = 0; gi < g->groups; gi++) {                                                           \
-                sg_im2col_##SFX(g, x, n0, m, gi, col);                                                             \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(m * P), (blasint)ocg,          \
-                               (blasint)K, 1, col, (blasint)K, w + gi * ocg, (blasint)g->oc, 0,                    \
-                               y + n0 * P * g->oc + gi * ocg, (blasint)g->oc);                                     \
-            }                                                                                                      \
+        if (g->c == 1 && g->groups == 1) {                                                                         \
+            sg_conv2d_forward_c1_##SFX(g, x, w, y);                                                                \
+            return SG_OK;                                                                                          \
         }                                                                                                          \
-        free(col);                                                                                                 \
+        const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
+        const int parallel = blocks > 1 && sg_conv_threads() > 1;                                                 \
+        const int blas_threads = sg_conv_blas_solo_begin(parallel);                                                \
+        int failed = 0;                                                                                            \
+        _Pragma("omp parallel if (parallel)")                                                                      \
+        {                                                                                                          \
+            T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                \
+            _Pragma("omp for schedule(dynamic, 1)")                                                                \
+            for (int64_t blk = 0; blk < blocks; blk++) {                                                           \
+                const int64_t n0 = blk * nb, m = sg_min_i64(nb, g->n - n0);                                        \
+                if (col == NULL) {                                                                                 \
+                    failed = 1;                                                                                    \
+                    continue;                                                                                      \
+                }                                                                                                  \
+                for (int64_t gi = 0; gi < g->groups; gi++) {                                                       \
+                    sg_im2col_##SFX(g, x, n0, m, gi, col);                                                         \
+                    SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(m * P), (blasint)ocg,      \
+                                   (blasint)K, 1, col, (blasint)K, w + gi * ocg, (blasint)g->oc, 0,                \
+                                   y + n0 * P * g->oc + gi * ocg, (blasint)g->oc);                                 \
+                }                                                                                                  \
+            }                                                                                                      \
+            free(col);                                                                                             \
+        }                                                                                                          \
+        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        if (failed)                                                                                                \
+            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
     }                                                                                                              \
                                                                                                                    \
-    static inline int sg_conv2d_grad_input_##SFX(const sg_conv_geom *g, const T *gy, const T *w, T *dx, SG_ERR_PARAMS)    \
+    /* dx = conv2d_grad_input(gy, w): per block of batch items (on the threads, as the forward pass) its dx is    \
+     * zeroed, dcol = gy_g @ w_g^T computed into the thread's col and added back by col2im. */                    \
+    static inline int sg_conv2d_grad_input_##SFX(const sg_conv_geom *g, const T *gy, const T *w, T *dx, SG_ERR_PARAMS) \
     {                                                                                                              \
         SG_TRY(sg_conv_check(g, SG_ERR_ARGS));                                                                     \
         const int64_t cg = g->c / g->groups, ocg = g->oc / g->groups, K = g->kh * g->kw * cg;                      \
-        const int64_t P = g->oh * g->ow;                                                                           \
-        if (g->n * g->h * g->w * g->c == 0) return SG_OK;                                                          \
+        const int64_t P = g->oh * g->ow, item = g->h * g->w * g->c;                                                \
+        if (g->n * item == 0) return SG_OK;                                                                        \
         if (sg_conv_is_pointwise(g) && g->n * P <= INT32_MAX && ocg > 0) {                                         \
             for (int64_t gi = 0; gi < g->groups; gi++)                                                             \
                 SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(g->n * P), (blasint)K,           \
@@ -204,33 +436,50 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                                dx + gi * cg, (blasint)g->c);                                                       \
             return SG_OK;                                                                                          \
         }                                                                                                          \
-        memset(dx, 0, sizeof(T) * (size_t)(g->n * g->h * g->w * g->c));                                            \
-        if (P == 0 || K == 0 || ocg == 0) return SG_OK;                                                            \
-        const int64_t nb = sg_conv_block(g);                                                                       \
-        T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                    \
-        if (col == NULL)                                                                                           \
-            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
-        for (int64_t n0 = 0; n0 < g->n; n0 += nb) {                                                                \
-            const int64_t m = (n0 + nb <= g->n ? nb : g->n - n0);                                                  \
-            for (int64_t gi = 0; gi < g->groups; gi++) {                                                           \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(m * P), (blasint)K,              \
-                               (blasint)ocg, 1, gy + n0 * P * g->oc + gi * ocg, (blasint)g->oc, w + gi * ocg,      \
-                               (blasint)g->oc, 0, col, (blasint)K);                                                \
-                sg_col2im_##SFX(g, col, n0, m, gi, dx);                                                            \
-            }                                                                                                      \
+        if (P == 0 || K == 0 || ocg == 0) {                                                                        \
+            memset(dx, 0, sizeof(T) * (size_t)(g->n * item));                                                      \
+            return SG_OK;                                                                                          \
         }                                                                                                          \
-        free(col);                                                                                                 \
+        const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
+        const int parallel = blocks > 1 && sg_conv_threads() > 1;                                                 \
+        const int blas_threads = sg_conv_blas_solo_begin(parallel);                                                \
+        int failed = 0;                                                                                            \
+        _Pragma("omp parallel if (parallel)")                                                                      \
+        {                                                                                                          \
+            T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                \
+            _Pragma("omp for schedule(dynamic, 1)")                                                                \
+            for (int64_t blk = 0; blk < blocks; blk++) {                                                           \
+                const int64_t n0 = blk * nb, m = sg_min_i64(nb, g->n - n0);                                        \
+                memset(dx + n0 * item, 0, sizeof(T) * (size_t)(m * item));                                         \
+                if (col == NULL) {                                                                                 \
+                    failed = 1;                                                                                    \
+                    continue;                                                                                      \
+                }                                                                                                  \
+                for (int64_t gi = 0; gi < g->groups; gi++) {                                                       \
+                    SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(m * P), (blasint)K,          \
+                                   (blasint)ocg, 1, gy + n0 * P * g->oc + gi * ocg, (blasint)g->oc, w + gi * ocg,  \
+                                   (blasint)g->oc, 0, col, (blasint)K);                                            \
+                    sg_col2im_##SFX(g, col, n0, m, gi, dx);                                                        \
+                }                                                                                                  \
+            }                                                                                                      \
+            free(col);                                                                                             \
+        }                                                                                                          \
+        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        if (failed)                                                                                                \
+            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
     }                                                                                                              \
                                                                                                                    \
-    static inline int sg_conv2d_grad_filter_##SFX(const sg_conv_geom *g, const T *x, const T *gy, T *dw, SG_ERR_PARAMS)   \
+    /* dw = conv2d_grad_filter(x, gy): the blocks are cut into slots (sg_conv_slots), each summing                 \
+     * col^T @ gy_g over its blocks in order into its own partial with the thread's col. */                        \
+    static inline int sg_conv2d_grad_filter_##SFX(const sg_conv_geom *g, const T *x, const T *gy, T *dw, SG_ERR_PARAMS) \
     {                                                                                                              \
         SG_TRY(sg_conv_check(g, SG_ERR_ARGS));                                                                     \
         const int64_t cg = g->c / g->groups, ocg = g->oc / g->groups, K = g->kh * g->kw * cg;                      \
-        const int64_t P = g->oh * g->ow;                                                                           \
-        if (K * g->oc == 0) return SG_OK;                                                                          \
+        const int64_t P = g->oh * g->ow, dw_size = K * g->oc;                                                      \
+        if (dw_size == 0) return SG_OK;                                                                            \
         if (g->n * P == 0 || ocg == 0) {                                                                           \
-            memset(dw, 0, sizeof(T) * (size_t)(K * g->oc));                                                        \
+            memset(dw, 0, sizeof(T) * (size_t)dw_size);                                                            \
             return SG_OK;                                                                                          \
         }                                                                                                          \
         if (sg_conv_is_pointwise(g) && g->n * P <= INT32_MAX) {                                                    \
@@ -240,23 +489,47 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                                0, dw + gi * ocg, (blasint)g->oc);                                                  \
             return SG_OK;                                                                                          \
         }                                                                                                          \
-        const int64_t nb = sg_conv_block(g);                                                                       \
-        T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                    \
-        if (col == NULL)                                                                                           \
-            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
-        for (int64_t n0 = 0; n0 < g->n; n0 += nb) {                                                                \
-            const int64_t m = (n0 + nb <= g->n ? nb : g->n - n0);                                                  \
-            for (int64_t gi = 0; gi < g->groups; gi++) {                                                           \
-                sg_im2col_##SFX(g, x, n0, m, gi, col);                                                             \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)K, (blasint)ocg, (blasint)(m * P), \
-                               1, col, (blasint)K, gy + n0 * P * g->oc + gi * ocg, (blasint)g->oc, n0 == 0 ? 0 : 1, \
-                               dw + gi * ocg, (blasint)g->oc);                                                     \
-            }                                                                                                      \
+        if (g->c == 1 && g->groups == 1) return sg_conv2d_grad_filter_c1_##SFX(g, x, gy, dw, SG_ERR_ARGS);         \
+        const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb, slots = sg_conv_slots(blocks);         \
+        T *partials = NULL;                                                                                        \
+        if (slots > 1) {                                                                                           \
+            partials = (T *)malloc(sizeof(T) * (size_t)((slots - 1) * dw_size));                                   \
+            if (partials == NULL)                                                                                  \
+                SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch",                              \
+                        (long long)(sizeof(T) * (slots - 1) * dw_size));                                           \
         }                                                                                                          \
-        free(col);                                                                                                 \
+        const int blas_threads = sg_conv_blas_solo_begin(slots > 1);                                               \
+        int failed = 0;                                                                                            \
+        _Pragma("omp parallel if (slots > 1)")                                                                     \
+        {                                                                                                          \
+            T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                \
+            _Pragma("omp for schedule(dynamic, 1)")                                                                \
+            for (int64_t s = 0; s < slots; s++) {                                                                  \
+                T *acc = s == 0 ? dw : partials + (s - 1) * dw_size;                                               \
+                memset(acc, 0, sizeof(T) * (size_t)dw_size);                                                       \
+                if (col == NULL) {                                                                                 \
+                    failed = 1;                                                                                    \
+                    continue;                                                                                      \
+                }                                                                                                  \
+                for (int64_t blk = s * blocks / slots; blk < (s + 1) * blocks / slots; blk++) {                    \
+                    const int64_t n0 = blk * nb, m = sg_min_i64(nb, g->n - n0);                                    \
+                    for (int64_t gi = 0; gi < g->groups; gi++) {                                                   \
+                        sg_im2col_##SFX(g, x, n0, m, gi, col);                                                     \
+                        SG_CBLAS(GEMM)(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)K, (blasint)ocg,          \
+                                       (blasint)(m * P), 1, col, (blasint)K, gy + n0 * P * g->oc + gi * ocg,       \
+                                       (blasint)g->oc, 1, acc + gi * ocg, (blasint)g->oc);                         \
+                    }                                                                                              \
+                }                                                                                                  \
+            }                                                                                                      \
+            free(col);                                                                                             \
+        }                                                                                                          \
+        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        sg_conv_add_partials_##SFX(dw, partials, slots, dw_size);                                                  \
+        free(partials);                                                                                            \
+        if (failed)                                                                                                \
+            SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
     }                                                                                                              \
-                                                                                                                   \
     /* Pooling: kh x kw windows; g->oc == g->c, g->dh == g->dw == 1. The max ignores padding; the average   \
      * divides by the in-bounds count when count_padding is 0, by kh*kw otherwise. */                               \
     /* The flat input offset of each window's maximum (first maximum in row-major window order; the first NaN \
@@ -334,12 +607,72 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         return sg_max_i64(1, sg_min_i64(rows, ((int64_t)1 << 16) / sg_max_i64(1, g->c)));                         \
     }                                                                                                              \
                                                                                                                    \
+    /* max_pool2d_grad when windows never overlap (strides >= pool): each input pixel lies in at most one      \
+     * window, so dx is written once, gy at the window's first maximum (as the argmax above) and 0 at its other \
+     * pixels; no scratch, no second pass. Batch items on the threads; channels in chunks that stay in registers. */ \
+    static inline void sg_max_pool_grad_disjoint_##SFX(const sg_conv_geom *g, const T *restrict x, const T *restrict gy, \
+                                                       T *restrict dx)                                             \
+    {                                                                                                              \
+        enum { CHUNK = 64 };                                                                                       \
+        const int64_t c = g->c, item = g->h * g->w * c;                                                            \
+        const int covered = g->pt == 0 && g->pl == 0 && g->sh == g->kh && g->sw == g->kw &&                        \
+                            g->oh * g->sh == g->h && g->ow * g->sw == g->w;                                        \
+        _Pragma("omp parallel for schedule(dynamic, 1) if (g->n * item >= SG_PARALLEL_MIN)")                           \
+        for (int64_t b = 0; b < g->n; b++) {                                                                       \
+            const T *restrict xb = x + b * item;                                                                   \
+            T *restrict dxb = dx + b * item;                                                                       \
+            if (!covered) memset(dxb, 0, sizeof(T) * (size_t)item);                                                \
+            for (int64_t oy = 0; oy < g->oh; oy++) {                                                               \
+                const int64_t y0 = oy * g->sh - g->pt;                                                             \
+                const int64_t i0 = sg_max_i64(0, -y0), i1 = sg_min_i64(g->kh, g->h - y0);                          \
+                for (int64_t ox = 0; ox < g->ow; ox++) {                                                           \
+                    const int64_t x0 = ox * g->sw - g->pl;                                                         \
+                    const int64_t j0 = sg_max_i64(0, -x0), j1 = sg_min_i64(g->kw, g->w - x0);                      \
+                    if (i0 >= i1 || j0 >= j1) continue;                                                            \
+                    const T *restrict gr = gy + ((b * g->oh + oy) * g->ow + ox) * c;                               \
+                    for (int64_t c0 = 0; c0 < c; c0 += CHUNK) {                                                    \
+                        const int64_t cn = sg_min_i64(CHUNK, c - c0);                                              \
+                        T best[CHUNK];                                                                             \
+                        int32_t arg[CHUNK];                                                                        \
+                        const T *restrict first = xb + ((y0 + i0) * g->w + x0 + j0) * c + c0;                      \
+                        for (int64_t ch = 0; ch < cn; ch++) {                                                      \
+                            best[ch] = first[ch];                                                                  \
+                            arg[ch] = 0;                                                                           \
+                        }                                                                                          \
+                        int32_t tap = 0;                                                                           \
+                        for (int64_t i = i0; i < i1; i++)                                                          \
+                            for (int64_t j = j0; j < j1; j++, tap++) {                                             \
+                                if (tap == 0) continue;                                                            \
+                                const T *restrict xs = xb + ((y0 + i) * g->w + x0 + j) * c + c0;                   \
+                                for (int64_t ch = 0; ch < cn; ch++) {                                              \
+                                    const T v = xs[ch];                                                            \
+                                    const int take = (best[ch] == best[ch]) & ((v > best[ch]) | (v != v));         \
+                                    best[ch] = take ? v : best[ch];                                                \
+                                    arg[ch] = take ? tap : arg[ch];                                                \
+                                }                                                                                  \
+                            }                                                                                      \
+                        tap = 0;                                                                                   \
+                        for (int64_t i = i0; i < i1; i++)                                                          \
+                            for (int64_t j = j0; j < j1; j++, tap++) {                                             \
+                                T *restrict d = dxb + ((y0 + i) * g->w + x0 + j) * c + c0;                         \
+                                for (int64_t ch = 0; ch < cn; ch++) d[ch] = arg[ch] == tap ? gr[c0 + ch] : (T)0;   \
+                            }                                                                                      \
+                    }                                                                                              \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+    }                                                                                                              \
+                                                                                                                   \
     /* gather == 0: dx[argmax of window k] += gy[k] (dx of x's shape); gather == 1: y[k] = v[argmax of window k]   \
      * (the adjoint). Blocks of output pixels in order, so the scatter's additions never race. */                  \
     static inline int sg_max_pool_route_##SFX(const sg_conv_geom *g, const T *x, const T *in, T *out, int gather,  \
                                               SG_ERR_PARAMS)                                                       \
     {                                                                                                              \
         const int64_t rows = g->n * g->oh * g->ow, c = g->c;                                                       \
+        if (!gather && g->sh >= g->kh && g->sw >= g->kw) {                                                         \
+            sg_max_pool_grad_disjoint_##SFX(g, x, in, out);                                                        \
+            return SG_OK;                                                                                          \
+        }                                                                                                          \
         if (!gather) memset(out, 0, sizeof(T) * (size_t)(g->n * g->h * g->w * c));                                 \
         if (rows * c == 0) return SG_OK;                                                                           \
         const int64_t block = sg_pool_block_rows_##SFX(g);                                                         \
