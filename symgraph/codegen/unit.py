@@ -48,12 +48,12 @@ from symgraph.graph.core import Node, Op, Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
-from symgraph.passes.provenance import covers_text, is_fused
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.fused import FusedMatMul
 from symgraph.ops.scan import Scan
 from symgraph.ops.shape_ops import Reshape
+from symgraph.passes.provenance import covers_text, is_fused
 
 ENTRY = "sg_entry"
 CDEF = (
