@@ -1,7 +1,11 @@
 """LSTM(128) over 80 steps, batch 64, 64 input features: forward + gradient of every
 weight in C (sg.nn.lstm on sg.scan), milliseconds per call.
 
-    python -m benchmarks.scan_lstm [--repeat 9]
+    python -m benchmarks.scan_lstm [--repeat 9] [--blocks N] [--symbolic-batch]
+
+The batch is static, as in W6, so the C loops run blocks of rows on OpenMP's threads
+(symgraph/codegen/scan.py); ``--blocks 1`` compiles them unsplit (BLAS threads each
+step's matmul instead), ``--symbolic-batch`` builds for any batch (never split).
 
 Compare with W6 of the benchmark spec (a whole training step of Embedding + LSTM(128) +
 Dense: torch eager 39 ms on the reference machine).
@@ -19,10 +23,11 @@ import symgraph as sg
 BATCH, TIME, FEATURES, UNITS = 64, 80, 64, 128
 
 
-def build(mode: str = "c"):
+def build(mode: str = "c", symbolic_batch: bool = False):
     rng = np.random.default_rng(0)
-    x = sg.placeholder((None, None, FEATURES), name="x")
-    y = sg.placeholder((None,), name="y")
+    batch = None if symbolic_batch else BATCH
+    x = sg.placeholder((batch, TIME, FEATURES), name="x")
+    y = sg.placeholder((batch,), name="y")
     kernel = sg.Variable((rng.standard_normal((FEATURES, 4 * UNITS)) * 0.1).astype(np.float32), name="kernel")
     recurrent = sg.Variable((rng.standard_normal((UNITS, 4 * UNITS)) * 0.1).astype(np.float32), name="recurrent")
     bias = sg.Variable(np.zeros(4 * UNITS, np.float32), name="bias")
@@ -56,9 +61,15 @@ def timed(f, args, repeat: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--blocks", type=int, default=None, help="blocks of rows per loop (default: chosen)")
+    parser.add_argument("--symbolic-batch", action="store_true")
     args = parser.parse_args()
+    if args.blocks is not None:
+        import symgraph.codegen.scan as scan_codegen
+
+        scan_codegen.row_chunks = lambda *sizes: args.blocks
     start = time.perf_counter()
-    forward, step, data = build()
+    forward, step, data = build(symbolic_batch=args.symbolic_batch)
     compile_s = time.perf_counter() - start
     print(f"LSTM({UNITS}) T={TIME} batch={BATCH} features={FEATURES}, float32, C, median of {args.repeat}")
     print(f"  build (both functions): {compile_s:.2f} s")

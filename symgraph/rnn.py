@@ -19,7 +19,7 @@ from symgraph.ops.activations import sigmoid
 from symgraph.ops.linalg import matmul
 from symgraph.ops.math import tanh
 from symgraph.ops.scan import trace_scan
-from symgraph.ops.shape_ops import flip, transpose, zeros
+from symgraph.ops.shape_ops import flip, reshape, transpose, zeros
 
 __all__ = ["simple_rnn", "lstm", "gru"]
 
@@ -157,7 +157,11 @@ def _project(x: Tensor, kernel: Tensor, bias: Tensor | None) -> Tensor:
     """x @ kernel + bias for every step at once, time-major: (time, batch, gates*units)."""
     if x.ndim != 3:
         raise ShapeError(f"recurrent layers take x of shape (batch, time, features), got {x.type}")
-    projected = matmul(transpose(x, (1, 0, 2)), kernel)
+    # as one 2-D product over (time * batch) rows: its gradient for the kernel is then one
+    # GEMM too (a 3-D @ 2-D product's is a batch of per-step GEMMs and a sum over them)
+    time_major = transpose(x, (1, 0, 2))
+    rows = reshape(time_major, (-1, time_major.shape[2]))
+    projected = reshape(matmul(rows, kernel), (*time_major.shape[:2], kernel.shape[1]))
     return projected + bias if bias is not None else projected
 
 

@@ -281,3 +281,86 @@ def test_numpy_constants_in_the_step(mode):
         h = np.tanh(h @ big) * small + r
         want.append(h)
     np.testing.assert_allclose(sg.function([x], hs, mode=mode)(xv), want, rtol=1e-12)
+
+
+def _force_row_blocks(monkeypatch, blocks):
+    import symgraph.codegen.scan as scan_codegen
+
+    monkeypatch.setattr(scan_codegen, "row_chunks", lambda *sizes: blocks)
+
+
+def test_rows_the_step_treats_independently_are_split(monkeypatch):
+    """h_t = tanh(h @ u + x_t + b) treats each of the 16 rows on its own: the C loops
+    (forward and BPTT) run blocks of rows (4 here), each through all the steps, and
+    agree with py."""
+    from symgraph.passes.scan import split_rows
+
+    _force_row_blocks(monkeypatch, 4)
+    x = sg.placeholder((None, 16, 5), "float64", name="x")
+    h0 = sg.placeholder((16, 5), "float64", name="h0")
+    u = sg.placeholder((5, 5), "float64", name="u")
+    b = sg.placeholder((5,), "float64", name="b")
+    hs, _ = sg.scan(
+        lambda row, h, m, c: sg.tanh(h @ m + sg.concatenate([row[:, 2:], row[:, :2]], axis=1) + c),
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=[u, b],
+    )
+    block = split_rows(hs.node.op.inner, 4)
+    assert block is not None
+    assert [t.shape for t in block.inputs] == [(4, 5), (4, 5), (5, 5), (5,)]
+    assert block.outputs[0].shape == (4, 5)
+    rng = np.random.default_rng(11)
+    args = [rng.standard_normal(s) for s in ((7, 16, 5), (16, 5), (5, 5), (5,))]
+    f = sg.function([x, h0, u, b], hs, mode="c")
+    assert "blocks of rows" in f.c_source
+    np.testing.assert_allclose(f(*args), sg.function([x, h0, u, b], hs, mode="py")(*args), rtol=1e-10, atol=1e-12)
+    grads = sg.grad(sg.sum(hs * hs), [x, h0, u, b])
+    f_grad = sg.function([x, h0, u, b], grads, mode="c")
+    assert f_grad.c_source.count("blocks of rows") == 2  # the forward loop and BPTT's
+    for got, want in zip(f_grad(*args), sg.function([x, h0, u, b], grads, mode="py")(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda row, h, m: sg.tanh(h @ m + row) - sg.mean(h, axis=0),  # a reduction over the rows
+        lambda row, h, m: sg.tanh(m @ h + row),  # the rows are the inner axis of the product
+        lambda row, h, m: sg.tanh(h[::-1] @ m + row),  # rows reversed
+    ],
+    ids=["mean_over_rows", "rows_inside_matmul", "reversed_rows"],
+)
+def test_steps_mixing_rows_are_not_split(monkeypatch, step):
+    from symgraph.passes.scan import split_rows
+
+    _force_row_blocks(monkeypatch, 2)
+    x = sg.placeholder((None, 8, 8), "float64", name="x")
+    h0 = sg.placeholder((8, 8), "float64", name="h0")
+    u = sg.placeholder((8, 8), "float64", name="u")
+    hs, _ = sg.scan(step, sequences=x, outputs_info=h0, non_sequences=u)
+    assert split_rows(hs.node.op.inner, 2) is None
+    rng = np.random.default_rng(12)
+    args = [rng.standard_normal(s) for s in ((5, 8, 8), (8, 8), (8, 8))]
+    f = sg.function([x, h0, u], hs, mode="c")
+    assert "blocks of rows" not in f.c_source
+    np.testing.assert_allclose(f(*args), sg.function([x, h0, u], hs, mode="py")(*args), rtol=1e-12)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backwards"])
+def test_gradient_of_the_final_state_starts_the_carry(go_backwards):
+    """The gradient of the last step's state (zero but in that row of the history: row
+    n - 1, or 0 when the steps run backwards) seeds BPTT's carry: no zero-filled history
+    gradient is built or read; the gradient is unchanged."""
+    x = sg.placeholder((3, 6, 4), "float64", name="x")
+    w, u = sg.placeholder((4, 5), "float64", name="w"), sg.placeholder((5, 5), "float64", name="u")
+    h0 = sg.placeholder((3, 5), "float64", name="h0")
+    last, _ = sg.nn.simple_rnn(x, w, u, None, h0, go_backwards=go_backwards)
+    cost = sg.sum(last**2)
+    grads = sg.grad(cost, [x, w, u, h0])
+    names = {n.op.name for n in sg.graph.traversal.toposort(grads)}
+    assert "inc_subtensor" not in names
+    rng = np.random.default_rng(14)
+    args = [rng.standard_normal(s) for s in ((3, 6, 4), (4, 5), (5, 5), (3, 5))]
+    for mode in MODES:
+        directional_check([x, w, u, h0], cost, args, mode)

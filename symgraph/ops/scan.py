@@ -21,7 +21,8 @@ forward values that an output stored are read, not recomputed (a layer may outpu
 pre-activations for this; ``prune_scan_outputs`` drops them where nothing reads them);
 gradient terms A_t^T @ B_t and row sums of the non-sequences leave the loop as one big
 matmul or sum over all steps; gradients of slices that tile an axis become one
-concatenate instead of a zeroed buffer per slice.
+concatenate instead of a zeroed buffer per slice; the gradient of the final state alone
+(of ``hs[-1]``) starts the carried gradient instead of being a zero-filled sequence.
 
 ``trace_scan`` builds a Scan from a Python step function; ``sg.scan`` (symgraph/scan.py)
 is the user's entry with Theano's conventions. The C backend compiles the inner graph to
@@ -339,10 +340,22 @@ def _scan_grad(op: Scan, inputs, outputs, output_grads):
         first = expand_dims(init, 0)
         # (sliced after joining, so that no steps give no rows)
         prevs.append(concatenate([history, first])[1:] if op.reverse else concatenate([first, history])[:-1])
-    seeded = [k for k, g in enumerate(output_grads) if g is not None]
-    stored = [k for k, out in enumerate(inner.outputs) if op.keep_history[k] and out.node.inputs]
     float_seqs = [i for i, s in enumerate(seqs) if dtypes.is_float(s.dtype)]
     float_states = [s for s, init in enumerate(inits) if dtypes.is_float(init.dtype)]
+    # the gradient of a state's history that is zero but in the last step's row (that of
+    # hs[-1], the final state) starts the state's carried gradient, instead of being a
+    # sequence of zeros the loop reads at every step
+    output_grads = list(output_grads)
+    first_carries: dict[int, Tensor] = {}
+    for k, g in enumerate(output_grads):
+        state = inner.feedback[k]
+        if g is not None and state in float_states:
+            last = _last_row_only(g, op, inits[state])
+            if last is not None:
+                first_carries[state] = last
+                output_grads[k] = None
+    seeded = [k for k, g in enumerate(output_grads) if g is not None]
+    stored = [k for k, out in enumerate(inner.outputs) if op.keep_history[k] and out.node.inputs]
     float_params = [i for i, p in enumerate(nonseqs) if dtypes.is_float(p.dtype)]
 
     bwd_seqs = [*seqs, *prevs, *(output_grads[k] for k in seeded), *(outputs[k] for k in stored)]
@@ -408,7 +421,7 @@ def _scan_grad(op: Scan, inputs, outputs, output_grads):
     trace_outputs = [*seq_grads, *extra, *new_carries, *new_accs]
     feedback = tuple([None] * n_hist + list(range(len(new_carries) + len(new_accs))))
     keep = tuple([True] * n_hist + [False] * (len(new_carries) + len(new_accs)))
-    inits0 = [zeros_like(inits[s]) for s in float_states] + [
+    inits0 = [first_carries.get(s, zeros_like(inits[s])) for s in float_states] + [
         zeros_like(nonseqs[float_params[j]]) for j, _ in accumulated
     ]
     results = build_scan(
@@ -451,6 +464,31 @@ def _scan_grad(op: Scan, inputs, outputs, output_grads):
             total = term if total is None else total + term
         result[len(seqs) + len(inits) + i] = total if total is not None else zeros_like(nonseqs[i])
     return result
+
+
+def _last_row_only(g: Tensor, op: Scan, init: Tensor) -> Tensor | None:
+    """The last step's row of ``g`` (a history's gradient), where ``g`` is a sum of
+    values added into zeros at that row only (the gradient of ``history[-1]``); else
+    None. The last step writes row n - 1 (row 0 when ``reverse``); n must be static."""
+    from symgraph.ops.indexing import IncSubtensor
+
+    n = op.n_steps
+    if not isinstance(n, int) or n < 1:
+        return None
+    row = 0 if op.reverse else n - 1
+    total = None
+    for term in _terms(g):
+        node = term.node
+        if not isinstance(node.op, IncSubtensor) or node.op.mode != "add" or not _is_zeros(node.inputs[0]):
+            return None
+        first, *rest = node.op.spec or (("all",),)
+        value = node.inputs[1]
+        if first[0] != "index" or first[1] != row or any(entry != ("all",) for entry in rest):
+            return None
+        if value.dtype != init.dtype or not _same_shape(value.shape, init.shape):
+            return None
+        total = value if total is None else total + value
+    return total
 
 
 def _deferrable(term: Tensor, matmul_op: type) -> tuple[Tensor, ...] | None:

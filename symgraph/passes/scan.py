@@ -4,11 +4,15 @@ A layer may return per-step values only for its gradient (the LSTM's pre-activat
 which backpropagation through time reads instead of recomputing them): in a function
 that takes no gradient nothing reads them, and this pass rebuilds the Scan without
 them, so the loop neither computes nor stores them. Fed-back states always stay.
+
+``split_rows`` (used by the C backend, symgraph/codegen/scan.py) rebuilds a step that
+treats the rows of its states independently for a block of those rows.
 """
 
 from __future__ import annotations
 
 from symgraph.graph.core import Node, Tensor, apply
+from symgraph.graph.shape import Dim, DimExpr, Sym
 from symgraph.graph.traversal import toposort
 from symgraph.ops.scan import InnerGraph, Scan
 from symgraph.passes.rewrite import rewrite
@@ -49,3 +53,113 @@ def prune_scan_outputs(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
         return replacement
 
     return rewrite(outputs, rule)
+
+
+def independent_rows(inner: InnerGraph) -> Dim | None:
+    """The number of rows (axis 0 of every sequence row, state and output: the batch of
+    a recurrent layer) where the step treats them independently, else None.
+
+    Row r of every output then depends only on row r of the sequences and states (and
+    on the non-sequences), so a block of rows can go through all the steps on its own.
+    Checked op by op on the traced step: elementwise ops whose operands either have the
+    rows or broadcast along them, basic indexing that keeps axis 0 whole, concatenation
+    along another axis, and row-block @ matrix products; anything else, or a
+    non-sequence that has the rows, gives None."""
+    from symgraph.ops.elementwise import Elementwise
+    from symgraph.ops.indexing import Subtensor
+    from symgraph.ops.linalg import MatMul
+    from symgraph.ops.shape_ops import Concatenate
+
+    rowed = [*inner.sequences, *inner.states]
+    if not rowed or any(t.ndim == 0 for t in rowed):
+        return None
+    batch = rowed[0].shape[0]
+    if any(t.shape[0] != batch for t in rowed):
+        return None
+    rows = {id(t) for t in rowed}  # tensors whose axis 0 is the rows
+
+    for node in toposort(inner.outputs):
+        if not any(id(t) in rows for t in node.inputs):
+            continue  # the same for every row (non-sequences, constants)
+        op = node.op
+        if isinstance(op, Elementwise):
+            ndim = max(t.ndim for t in node.inputs)
+            ok = all(
+                (id(t) in rows and t.ndim == ndim) or (id(t) not in rows and (t.ndim < ndim or t.shape[0] == 1))
+                for t in node.inputs
+            )
+        elif isinstance(op, Subtensor):
+            ok = not op.spec or op.spec[0] == ("all",)
+        elif isinstance(op, Concatenate):
+            ok = op.axis != 0 and all(id(t) in rows for t in node.inputs)
+        elif isinstance(op, MatMul):
+            a, b = node.inputs
+            ok = not op.transpose_a and a.ndim == 2 and id(a) in rows and id(b) not in rows and b.ndim == 2
+        else:
+            ok = False
+        if not ok or not all(o.ndim > 0 and o.shape[0] == batch for o in node.outputs):
+            return None
+        rows.update(id(o) for o in node.outputs)
+    if not all(id(t) in rows for t in inner.outputs):
+        return None
+    return batch
+
+
+def split_rows(inner: InnerGraph, chunks: int) -> InnerGraph | None:
+    """The step for one of ``chunks`` equal blocks of its rows, where it treats a static
+    number of rows independently (``independent_rows``) that ``chunks`` divides; else
+    None."""
+    from symgraph.graph.sources import placeholder
+    from symgraph.graph.traversal import replace
+
+    batch = independent_rows(inner)
+    if chunks < 2 or not isinstance(batch, int) or batch % chunks:
+        return None
+    block = batch // chunks
+    rowed = [*inner.sequences, *inner.states]
+    smaller = {t: placeholder((block, *t.shape[1:]), t.dtype, name=t.name) for t in rowed}
+    outputs = replace(list(inner.outputs), smaller)
+    if any(o.shape[0] != block for o in outputs):
+        return None
+    return InnerGraph(
+        [smaller[t] for t in inner.sequences],
+        [smaller[t] for t in inner.states],
+        list(inner.non_sequences),
+        outputs,
+        inner.feedback,
+    )
+
+
+def symbolic_rows(inner: InnerGraph) -> Sym | None:
+    """The symbol that is the number of rows, where the step treats a symbolic number
+    of rows independently and uses the symbol for nothing else (no other axis, index,
+    size value or non-sequence mentions it, before or after the passes): run with that
+    symbol's size set to a block's rows, the same step computes the block. Else None."""
+    from symgraph.graph.sources import DimValue
+
+    batch = independent_rows(inner)
+    if not isinstance(batch, DimExpr) or len(batch.symbols()) != 1:
+        return None
+    (symbol,) = batch.symbols()
+    if batch.terms != (((symbol,), 1),):  # the rows are the symbol itself, not 2 * batch, ...
+        return None
+    rowed = {id(t) for t in [*inner.sequences, *inner.states]}
+
+    def mentions(value: object) -> bool:
+        if isinstance(value, DimExpr):
+            return symbol in value.symbols()
+        if isinstance(value, (tuple, list)):
+            return any(mentions(v) for v in value)
+        return False
+
+    for graph in (inner.outputs, inner.optimized_outputs()):
+        order = toposort(graph)
+        tensors = [*inner.non_sequences, *(t for node in order for t in node.outputs)]
+        for t in tensors:
+            leading = t.ndim > 0 and t.shape[0] == batch
+            if mentions(t.shape[1:] if leading else t.shape) or (id(t) in rowed and not leading):
+                return None
+        for node in order:
+            if isinstance(node.op, DimValue) or mentions(getattr(node.op, "spec", ())):
+                return None
+    return symbol
