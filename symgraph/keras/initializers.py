@@ -196,54 +196,43 @@ class VarianceScaling(Initializer):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
 
 
-class GlorotUniform(VarianceScaling):
+class _VarianceScalingPreset(VarianceScaling):
+    """A named VarianceScaling: ``_preset`` fixes (scale, mode, distribution), only the
+    seed is an argument (and the whole config), as in Keras."""
+
+    _preset: tuple[float, str, str]
+
+    def __init__(self, seed: int | None = None):
+        super().__init__(*self._preset, seed)
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_VarianceScalingPreset):
     """Uniform on +-sqrt(6 / (fan_in + fan_out))."""
 
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+    _preset = (1.0, "fan_avg", "uniform")
 
 
-class GlorotNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+class GlorotNormal(_VarianceScalingPreset):
+    _preset = (1.0, "fan_avg", "truncated_normal")
 
 
-class HeNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+class HeNormal(_VarianceScalingPreset):
+    _preset = (2.0, "fan_in", "truncated_normal")
 
 
-class HeUniform(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+class HeUniform(_VarianceScalingPreset):
+    _preset = (2.0, "fan_in", "uniform")
 
 
-class LecunNormal(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+class LecunNormal(_VarianceScalingPreset):
+    _preset = (1.0, "fan_in", "truncated_normal")
 
 
-class LecunUniform(VarianceScaling):
-    def __init__(self, seed: int | None = None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
-
-    def get_config(self) -> dict:
-        return {"seed": self.seed}
+class LecunUniform(_VarianceScalingPreset):
+    _preset = (1.0, "fan_in", "uniform")
 
 
 class Orthogonal(Initializer):

@@ -33,6 +33,7 @@ from symgraph.keras.losses_utils import (
     static_dim,
     to_tensor,
 )
+from symgraph.keras.serialization import serialize_builtin
 
 _REDUCTIONS = {"sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight"}
 
@@ -529,40 +530,14 @@ ALL_OBJECTS_DICT.update(
         "huber_loss": huber,
     }
 )
-# The Loss class of each function, so ``get("mse")`` gives MeanSquaredError().
-_CLASS_OF_FUNCTION = {
-    fn: cls
-    for fn, cls in zip(
-        _FUNCTIONS,
-        (
-            MeanSquaredError,
-            MeanAbsoluteError,
-            MeanAbsolutePercentageError,
-            MeanSquaredLogarithmicError,
-            CosineSimilarity,
-            Huber,
-            LogCosh,
-            Hinge,
-            SquaredHinge,
-            CategoricalHinge,
-            KLDivergence,
-            Poisson,
-            BinaryCrossentropy,
-            CategoricalCrossentropy,
-            SparseCategoricalCrossentropy,
-        ),
-    )
-}
+# The Loss class of each function, so ``get("mse")`` gives MeanSquaredError(): the
+# classes after Loss and LossFunctionWrapper, in _FUNCTIONS' order.
+_CLASS_OF_FUNCTION = dict(zip(_FUNCTIONS, ALL_OBJECTS[2:], strict=True))
 
 
 def serialize(loss: Any) -> Any:
     if isinstance(loss, Loss):
-        return {
-            "module": "keras.losses",
-            "class_name": type(loss).__name__,
-            "config": loss.get_config(),
-            "registered_name": None,
-        }
+        return serialize_builtin("keras.losses", loss)
     return getattr(loss, "__name__", loss)
 
 

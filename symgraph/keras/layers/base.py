@@ -414,12 +414,33 @@ def check_input_spec(layer: Layer, index: int, shape: tuple) -> None:
 _LAYER_BASE_KWARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
 
 
-def _warn_legacy(old: str, new: str) -> None:
+def _warn_legacy(old: str, new: str, stacklevel: int = 4) -> None:
     warnings.warn(
         f"`{old}` is a Keras 1/2 spelling; use `{new}` (accepted here, rejected by Keras 3)",
         DeprecationWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
+
+
+# The Keras 1 keywords of a layer with a kernel and a bias (Dense, the convolutions).
+_KERNEL_LAYER_LEGACY_KEYWORDS = {
+    "init": "kernel_initializer",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "bias": "use_bias",
+}
+
+
+def _pop_legacy_keywords(kwargs: dict, renames: dict[str, str], owner: str) -> dict[str, Any]:
+    """Pops the Keras 1/2 keywords of ``renames`` (old name -> Keras 3 name) out of
+    ``kwargs``, warning with the Keras 3 name for each; returns {Keras 3 name: value}."""
+    found = {}
+    for old, new in renames.items():
+        if old in kwargs:
+            # One frame deeper than a direct _warn_legacy call from the layer's __init__.
+            _warn_legacy(f"{owner}({old}=...)", f"{new}=", stacklevel=5)
+            found[new] = kwargs.pop(old)
+    return found
 
 
 class Layer:

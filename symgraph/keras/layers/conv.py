@@ -10,7 +10,13 @@ from typing import Any
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
-from symgraph.keras.layers.base import InputSpec, Layer, _warn_legacy
+from symgraph.keras.layers.base import (
+    _KERNEL_LAYER_LEGACY_KEYWORDS,
+    InputSpec,
+    Layer,
+    _pop_legacy_keywords,
+    _warn_legacy,
+)
 
 
 def _tuple(value: Any, rank: int, what: str) -> tuple[int, ...]:
@@ -45,37 +51,26 @@ class _Conv(Layer):
         bias_constraint: Any = None,
         **kwargs: Any,
     ):
-        legacy = {
-            "nb_filter": "filters",
-            "border_mode": "padding",
-            "subsample": "strides",
-            "init": "kernel_initializer",
-            "W_regularizer": "kernel_regularizer",
-            "b_regularizer": "bias_regularizer",
-            "bias": "use_bias",
-            "subsample_length": "strides",
-            "filter_length": "kernel_size",
-        }
-        for old, new in legacy.items():
-            if old in kwargs:
-                _warn_legacy(f"{type(self).__name__}({old}=...)", f"{new}=")
-                value = kwargs.pop(old)
-                if new == "filters":
-                    filters = value
-                elif new == "padding":
-                    padding = value
-                elif new == "strides":
-                    strides = value
-                elif new == "kernel_initializer":
-                    kernel_initializer = value
-                elif new == "kernel_regularizer":
-                    kernel_regularizer = value
-                elif new == "bias_regularizer":
-                    bias_regularizer = value
-                elif new == "use_bias":
-                    use_bias = value
-                elif new == "kernel_size":
-                    kernel_size = value
+        legacy = _pop_legacy_keywords(
+            kwargs,
+            {
+                "nb_filter": "filters",
+                "border_mode": "padding",
+                "subsample": "strides",
+                **_KERNEL_LAYER_LEGACY_KEYWORDS,
+                "subsample_length": "strides",
+                "filter_length": "kernel_size",
+            },
+            type(self).__name__,
+        )
+        filters = legacy.get("filters", filters)
+        padding = legacy.get("padding", padding)
+        strides = legacy.get("strides", strides)
+        kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
+        kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
+        bias_regularizer = legacy.get("bias_regularizer", bias_regularizer)
+        use_bias = legacy.get("use_bias", use_bias)
+        kernel_size = legacy.get("kernel_size", kernel_size)
         if "nb_row" in kwargs or "nb_col" in kwargs:
             _warn_legacy("Convolution2D(nb_filter, nb_row, nb_col)", "Conv2D(filters, kernel_size=(rows, cols))")
             kernel_size = (kwargs.pop("nb_row"), kwargs.pop("nb_col"))

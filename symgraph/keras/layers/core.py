@@ -13,7 +13,15 @@ import symgraph as sg
 from symgraph.errors import UnsupportedError
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
-from symgraph.keras.layers.base import InputSpec, KerasTensor, Layer, _warn_legacy, static_shape
+from symgraph.keras.layers.base import (
+    _KERNEL_LAYER_LEGACY_KEYWORDS,
+    InputSpec,
+    KerasTensor,
+    Layer,
+    _pop_legacy_keywords,
+    _warn_legacy,
+    static_shape,
+)
 
 
 class InputLayer(Layer):
@@ -91,21 +99,16 @@ class Dense(Layer):
         bias_constraint: Any = None,
         **kwargs: Any,
     ):
-        if "output_dim" in kwargs:
-            _warn_legacy("Dense(output_dim=...)", "Dense(units=...)")
-            units = kwargs.pop("output_dim")
-        if "init" in kwargs:
-            _warn_legacy("init=", "kernel_initializer=")
-            kernel_initializer = kwargs.pop("init")
-        if "W_regularizer" in kwargs:
-            _warn_legacy("W_regularizer=", "kernel_regularizer=")
-            kernel_regularizer = kwargs.pop("W_regularizer")
-        if "b_regularizer" in kwargs:
-            _warn_legacy("b_regularizer=", "bias_regularizer=")
-            bias_regularizer = kwargs.pop("b_regularizer")
-        if "bias" in kwargs:
-            _warn_legacy("bias=", "use_bias=")
-            use_bias = kwargs.pop("bias")
+        legacy = _pop_legacy_keywords(
+            kwargs,
+            {"output_dim": "units", **_KERNEL_LAYER_LEGACY_KEYWORDS},
+            "Dense",
+        )
+        units = legacy.get("units", units)
+        kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
+        kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
+        bias_regularizer = legacy.get("bias_regularizer", bias_regularizer)
+        use_bias = legacy.get("use_bias", use_bias)
         if units is None:
             raise TypeError("Dense() missing 1 required positional argument: 'units'")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)

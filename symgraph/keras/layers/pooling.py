@@ -92,13 +92,11 @@ class _Pool1D(Layer):
         self.input_spec = InputSpec(ndim=3)
 
     def call(self, inputs: Tensor) -> Tensor:
-        if self.data_format == "channels_last":
-            x = sg.expand_dims(inputs, 1)
-            y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format="NHWC")
-            return sg.squeeze(y, 1)
-        x = sg.expand_dims(inputs, 2)
-        y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format="NCHW")
-        return sg.squeeze(y, 2)
+        # A unit spatial axis before the steps makes the 1-D pool a 2-D one.
+        unit_axis, fmt = (1, "NHWC") if self.data_format == "channels_last" else (2, "NCHW")
+        x = sg.expand_dims(inputs, unit_axis)
+        y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format=fmt)
+        return sg.squeeze(y, unit_axis)
 
 
 class MaxPooling1D(_Pool1D):
@@ -112,6 +110,8 @@ class AveragePooling1D(_Pool1D):
 class _GlobalPool(Layer):
     _reduce = "mean"
     _rank = 2
+    # The sg.nn op doing the whole pooling in one kernel, where there is one.
+    _fused_op: str | None = None
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
@@ -119,6 +119,10 @@ class _GlobalPool(Layer):
         self.keepdims = keepdims
 
     def call(self, inputs: Tensor) -> Tensor:
+        fused = getattr(sg.nn, self._fused_op, None) if self._fused_op else None
+        if fused is not None:
+            fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+            return fused(inputs, data_format=fmt, keepdims=self.keepdims)
         if self.data_format == "channels_last":
             axes = tuple(range(1, inputs.ndim - 1))
         else:
@@ -132,22 +136,12 @@ class _GlobalPool(Layer):
 
 class GlobalAveragePooling2D(_GlobalPool):
     _reduce = "mean"
-
-    def call(self, inputs: Tensor) -> Tensor:
-        if hasattr(sg.nn, "global_avg_pool2d"):
-            fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
-            return sg.nn.global_avg_pool2d(inputs, data_format=fmt, keepdims=self.keepdims)
-        return super().call(inputs)
+    _fused_op = "global_avg_pool2d"
 
 
 class GlobalMaxPooling2D(_GlobalPool):
     _reduce = "max"
-
-    def call(self, inputs: Tensor) -> Tensor:
-        if hasattr(sg.nn, "global_max_pool2d"):
-            fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
-            return sg.nn.global_max_pool2d(inputs, data_format=fmt, keepdims=self.keepdims)
-        return super().call(inputs)
+    _fused_op = "global_max_pool2d"
 
 
 class GlobalAveragePooling1D(_GlobalPool):

@@ -316,41 +316,17 @@ class RNN(Layer):
     def _fast(self, x: Tensor, states: list[Tensor] | None) -> tuple[Tensor, list[Tensor]]:
         cell = self.cell
         h0 = states[0] if states else None
+        # Every sg.nn recurrence takes these first and these keywords; each adds its own.
+        inputs = (x, cell.kernel, cell.recurrent_kernel, cell.bias, h0)
+        direction = {"go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
         if isinstance(cell, LSTMCell):
             c0 = states[1] if states else None
-            out, h, c = sg.nn.lstm(
-                x,
-                cell.kernel,
-                cell.recurrent_kernel,
-                cell.bias,
-                h0,
-                c0,
-                go_backwards=self.go_backwards,
-                return_sequences=self.return_sequences,
-            )
+            out, h, c = sg.nn.lstm(*inputs, c0, **direction)
             return out, [h, c]
         if isinstance(cell, GRUCell):
-            out, h = sg.nn.gru(
-                x,
-                cell.kernel,
-                cell.recurrent_kernel,
-                cell.bias,
-                h0,
-                reset_after=cell.reset_after,
-                go_backwards=self.go_backwards,
-                return_sequences=self.return_sequences,
-            )
+            out, h = sg.nn.gru(*inputs, reset_after=cell.reset_after, **direction)
             return out, [h]
-        out, h = sg.nn.simple_rnn(
-            x,
-            cell.kernel,
-            cell.recurrent_kernel,
-            cell.bias,
-            h0,
-            activation=cell.activation,
-            go_backwards=self.go_backwards,
-            return_sequences=self.return_sequences,
-        )
+        out, h = sg.nn.simple_rnn(*inputs, activation=cell.activation, **direction)
         return out, [h]
 
     def _scan(

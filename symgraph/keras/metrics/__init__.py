@@ -77,6 +77,7 @@ from symgraph.keras.metrics.wrappers import (
     SquaredHinge,
     TopKCategoricalAccuracy,
 )
+from symgraph.keras.serialization import serialize_builtin
 
 # --- lookup -----------------------------------------------------------------------------
 
@@ -228,12 +229,7 @@ def resolve(
 
 
 def serialize(metric: Metric) -> dict:
-    return {
-        "module": "keras.metrics",
-        "class_name": type(metric).__name__,
-        "config": metric.get_config(),
-        "registered_name": None,
-    }
+    return serialize_builtin("keras.metrics", metric)
 
 
 def deserialize(config: dict) -> Metric | None:

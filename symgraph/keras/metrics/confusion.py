@@ -9,7 +9,6 @@ import numpy as np
 
 import symgraph as sg
 from symgraph.graph import Tensor
-from symgraph.keras import naming
 from symgraph.keras.losses_utils import (
     squeeze_or_expand_to_same_rank,
     static_dim,
@@ -18,15 +17,28 @@ from symgraph.keras.losses_utils import (
 from symgraph.keras.metrics.base import Metric, _divide_no_nan
 
 
+def _element_weights(sample_weight: Any, y_pred: Tensor) -> Tensor:
+    """The weight of each element of ``y_pred``: 1, times ``sample_weight`` given trailing
+    unit axes up to y_pred's rank (so per-sample weights cover every label)."""
+    weights = sg.ones_like(y_pred)
+    if sample_weight is not None:
+        sw = to_tensor(sample_weight, "float32")
+        while sw.ndim < y_pred.ndim:
+            sw = sg.expand_dims(sw, -1)
+        weights = weights * sw
+    return weights
+
+
 class _ThresholdCounts(Metric):
     """Precision and Recall at one threshold: true/false positive/negative counts of
-    (y_pred > threshold) against y_true (nonzero = positive), weighted."""
+    (y_pred > threshold) against y_true (nonzero = positive), weighted. The default
+    name is the class name in snake case (Metric's), "precision" or "recall"."""
 
     _direction = "up"
 
     def __init__(
         self,
-        thresholds: float | None = None,
+        thresholds: Any = None,
         top_k: int | None = None,
         class_id: int | None = None,
         name: str | None = None,
@@ -55,12 +67,7 @@ class _ThresholdCounts(Metric):
             y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
         predicted = sg.cast(sg.greater(y_pred, self.thresholds), "float32")
         actual = sg.cast(sg.not_equal(y_true, 0.0), "float32")
-        weights = sg.ones_like(y_pred)
-        if sample_weight is not None:
-            sw = to_tensor(sample_weight, "float32")
-            while sw.ndim < y_pred.ndim:
-                sw = sg.expand_dims(sw, -1)
-            weights = weights * sw
+        weights = _element_weights(sample_weight, y_pred)
 
         def count(x: Tensor) -> Tensor:
             return sg.reshape(sg.sum(x * weights), (1,))
@@ -90,16 +97,6 @@ class _ThresholdCounts(Metric):
 class Precision(_ThresholdCounts):
     """tp / (tp + fp) at the threshold (0.5 by default); 0 with no positive prediction."""
 
-    def __init__(
-        self,
-        thresholds: Any = None,
-        top_k: int | None = None,
-        class_id: int | None = None,
-        name: str | None = None,
-        dtype: Any = None,
-    ):
-        super().__init__(thresholds, top_k, class_id, name or naming.unique_name("precision"), dtype)
-
     def result_from(self, states: list[Tensor]) -> Tensor:
         tp, fp, _ = states
         return sg.reshape(_divide_no_nan(tp, tp + fp), ())
@@ -107,16 +104,6 @@ class Precision(_ThresholdCounts):
 
 class Recall(_ThresholdCounts):
     """tp / (tp + fn) at the threshold (0.5 by default); 0 with no positive label."""
-
-    def __init__(
-        self,
-        thresholds: Any = None,
-        top_k: int | None = None,
-        class_id: int | None = None,
-        name: str | None = None,
-        dtype: Any = None,
-    ):
-        super().__init__(thresholds, top_k, class_id, name or naming.unique_name("recall"), dtype)
 
     def result_from(self, states: list[Tensor]) -> Tensor:
         tp, _, fn = states
@@ -198,12 +185,7 @@ class AUC(Metric):
         if self._from_logits:
             y_pred = sg.nn.sigmoid(y_pred)
         y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
-        weights = sg.ones_like(y_pred)
-        if sample_weight is not None:
-            sw = to_tensor(sample_weight, "float32")
-            while sw.ndim < y_pred.ndim:
-                sw = sg.expand_dims(sw, -1)
-            weights = weights * sw
+        weights = _element_weights(sample_weight, y_pred)
         actual = sg.cast(sg.not_equal(y_true, 0.0), "float32")
         if self.multi_label:
             if y_pred.ndim != 2:

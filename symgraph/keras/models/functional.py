@@ -145,14 +145,6 @@ class Functional(Model):
         return list(self._layers)
 
     @property
-    def input_shape(self) -> Any:
-        return map_structure(lambda t: t.shape, self._inputs_struct)
-
-    @property
-    def output_shape(self) -> Any:
-        return map_structure(lambda t: t.shape, self._outputs_struct)
-
-    @property
     def input(self) -> Any:
         return self._inputs_struct
 

@@ -12,6 +12,7 @@ from typing import Any
 from symgraph.keras.optimizers import schedules
 from symgraph.keras.optimizers.base import Optimizer, clip_by_global_norm
 from symgraph.keras.optimizers.rules import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
+from symgraph.keras.serialization import serialize_builtin
 
 ALL_OBJECTS = (Optimizer, SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
@@ -19,12 +20,7 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 def serialize(optimizer: Optimizer) -> dict:
     """Keras 3's serialized form of an optimizer."""
-    return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    return serialize_builtin("keras.optimizers", optimizer)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:

@@ -63,7 +63,44 @@ class SGD(Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
-class Adam(Optimizer):
+class _MomentEstimates(Optimizer):
+    """What Adam, Adamax and Nadam share: the decay rates beta_1, beta_2 of their
+    moment estimates, epsilon, and t = iterations + 1 for the bias corrections."""
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _local_step(self, dtype: Any) -> Tensor:
+        """t = iterations + 1 as ``dtype``: the update being made is the t-th."""
+        return sg.cast(self.read(self.iterations) + 1, dtype)
+
+    def _beta_power(self, beta: float, step: Tensor, dtype: Any) -> Tensor:
+        """beta ** t, beta as a constant of ``dtype``."""
+        return sg.power(sg.constant(np.asarray(beta, dtype)), step)
+
+    def _update_first_moment(self, m: Variable, gradient: Tensor) -> None:
+        """m += (g - m)(1 - b1)."""
+        self.assign_add(m, (gradient - self.read(m)) * _f32(1 - self.beta_1))
+
+    def _update_second_moment(self, v: Variable, gradient: Tensor) -> None:
+        """v += (g^2 - v)(1 - b2)."""
+        self.assign_add(v, (sg.square(gradient) - self.read(v)) * _f32(1 - self.beta_2))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adam(_MomentEstimates):
     """Adam (Kingma & Ba) as Keras 3 computes it: the bias corrections folded into the
     step size, epsilon added to sqrt(v) (the "epsilon hat" of the paper)."""
 
@@ -76,10 +113,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         **kwargs: Any,
     ):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self.amsgrad = amsgrad
 
     def build(self, variables: list[Variable]) -> None:
@@ -91,14 +125,14 @@ class Adam(Optimizer):
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
         dtype = variable.dtype
         lr = sg.cast(learning_rate, dtype)
-        local_step = sg.cast(self.read(self.iterations) + 1, dtype)
-        beta_1_power = sg.power(sg.constant(np.asarray(self.beta_1, dtype)), local_step)
-        beta_2_power = sg.power(sg.constant(np.asarray(self.beta_2, dtype)), local_step)
+        local_step = self._local_step(dtype)
+        beta_1_power = self._beta_power(self.beta_1, local_step, dtype)
+        beta_2_power = self._beta_power(self.beta_2, local_step, dtype)
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
         alpha = lr * sg.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        self.assign_add(m, (gradient - self.read(m)) * _f32(1 - self.beta_1))
-        self.assign_add(v, (sg.square(gradient) - self.read(v)) * _f32(1 - self.beta_2))
+        self._update_first_moment(m, gradient)
+        self._update_second_moment(v, gradient)
         v_value = self.read(v)
         if self.amsgrad:
             v_hat = self._velocity_hats[i]
@@ -107,13 +141,7 @@ class Adam(Optimizer):
         self.assign_sub(variable, self.read(m) * alpha / (sg.sqrt(v_value) + _f32(self.epsilon)))
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -259,22 +287,9 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
-class Adamax(Optimizer):
+class Adamax(_MomentEstimates):
     """Adamax (Adam under the infinity norm): m += (g - m)(1 - b1);
     u = max(b2*u, |g|); w -= lr*m / ((1 - b1^t)(u + eps))."""
-
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        **kwargs: Any,
-    ):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, variables: list[Variable]) -> None:
         super().build(variables)
@@ -283,36 +298,19 @@ class Adamax(Optimizer):
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
         dtype = variable.dtype
         lr = sg.cast(learning_rate, dtype)
-        local_step = sg.cast(self.read(self.iterations) + 1, dtype)
-        beta_1_power = sg.power(sg.constant(np.asarray(self.beta_1, dtype)), local_step)
+        beta_1_power = self._beta_power(self.beta_1, self._local_step(dtype), dtype)
         i = self._get_variable_index(variable)
         m, u = self._m[i], self._u[i]
-        self.assign_add(m, (gradient - self.read(m)) * _f32(1 - self.beta_1))
+        self._update_first_moment(m, gradient)
         self.assign(u, sg.maximum(_f32(self.beta_2) * self.read(u), sg.abs(gradient)))
         self.assign_sub(variable, lr * self.read(m) / ((1 - beta_1_power) * (self.read(u) + _f32(self.epsilon))))
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
-
-class Nadam(Optimizer):
+class Nadam(_MomentEstimates):
     """Adam with Nesterov momentum (Dozat), with Keras' momentum schedule
     u_t = b1 (1 - 0.5 * 0.96^t) and its running product: m_hat = u_{t+1} m /
     (1 - prod_{t+1}) + (1 - u_t) g / (1 - prod_t); v_hat = v / (1 - b2^t);
     w -= lr m_hat / (sqrt(v_hat) + eps)."""
-
-    def __init__(
-        self,
-        learning_rate: Any = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        **kwargs: Any,
-    ):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, variables: list[Variable]) -> None:
         super().build(variables)
@@ -321,34 +319,29 @@ class Nadam(Optimizer):
         self._u_product = self.add_variable((), "ones", dtype, "u_product")
 
     def _momentum_at(self, step: Tensor, dtype: Any) -> Tensor:
-        decay = sg.constant(np.asarray(0.96, dtype))
-        return _f32(self.beta_1) * (1.0 - 0.5 * sg.power(decay, step))
+        return _f32(self.beta_1) * (1.0 - 0.5 * self._beta_power(0.96, step, dtype))
 
     def _before_update_steps(self) -> None:
         # Keras advances the momentum product once per step, before the variables' updates.
         dtype = self._u_product.dtype
-        step = sg.cast(self.read(self.iterations) + 1, dtype)
-        self.assign(self._u_product, self.read(self._u_product) * self._momentum_at(step, dtype))
+        self.assign(self._u_product, self.read(self._u_product) * self._momentum_at(self._local_step(dtype), dtype))
 
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
         dtype = variable.dtype
         lr = sg.cast(learning_rate, dtype)
-        local_step = sg.cast(self.read(self.iterations) + 1, dtype)
+        local_step = self._local_step(dtype)
         u_t = self._momentum_at(local_step, dtype)
         u_t_1 = self._momentum_at(local_step + 1.0, dtype)
         u_product_t = sg.cast(self.read(self._u_product), dtype)
         u_product_t_1 = u_product_t * u_t_1
-        beta_2_power = sg.power(sg.constant(np.asarray(self.beta_2, dtype)), local_step)
+        beta_2_power = self._beta_power(self.beta_2, local_step, dtype)
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
-        self.assign_add(m, (gradient - self.read(m)) * _f32(1 - self.beta_1))
-        self.assign_add(v, (sg.square(gradient) - self.read(v)) * _f32(1 - self.beta_2))
+        self._update_first_moment(m, gradient)
+        self._update_second_moment(v, gradient)
         m_hat = u_t_1 * self.read(m) / (1 - u_product_t_1) + (1 - u_t) * gradient / (1 - u_product_t)
         v_hat = self.read(v) / (1 - beta_2_power)
         self.assign_sub(variable, m_hat * lr / (sg.sqrt(v_hat) + _f32(self.epsilon)))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam"]

@@ -16,6 +16,7 @@ import numpy as np
 
 import symgraph as sg
 from symgraph.graph import Tensor
+from symgraph.keras.serialization import serialize_builtin
 
 
 class _NumpyOps:
@@ -93,9 +94,10 @@ def _positive_steps(name: str, value: Any) -> None:
         raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr = initial_learning_rate * decay_rate ** (step / decay_steps), the exponent
-    floored when ``staircase``."""
+class _RatioDecay(LearningRateSchedule):
+    """ExponentialDecay and InverseTimeDecay: both decay by ``decay_rate`` as the ratio
+    p = step / decay_steps grows, p floored when ``staircase``; a subclass gives lr(p)
+    in ``_rate_at``. ``name`` defaults to the class name, as in Keras."""
 
     def __init__(
         self,
@@ -103,20 +105,23 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: int,
         decay_rate: float,
         staircase: bool = False,
-        name: str = "ExponentialDecay",
+        name: str | None = None,
     ):
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = type(self).__name__ if name is None else name
         _positive_steps("decay_steps", decay_steps)
 
     def _compute(self, step: Any, xp: Any) -> Any:
         p = step / np.float32(self.decay_steps)
         if self.staircase:
             p = xp.floor(p)
-        return np.float32(self.initial_learning_rate) * xp.power(self.decay_rate, p)
+        return self._rate_at(p, xp)
+
+    def _rate_at(self, p: Any, xp: Any) -> Any:
+        raise NotImplementedError
 
     def get_config(self) -> dict:
         return {
@@ -126,6 +131,14 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_RatioDecay):
+    """lr = initial_learning_rate * decay_rate ** (step / decay_steps), the exponent
+    floored when ``staircase``."""
+
+    def _rate_at(self, p: Any, xp: Any) -> Any:
+        return np.float32(self.initial_learning_rate) * xp.power(self.decay_rate, p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -202,39 +215,12 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RatioDecay):
     """lr = initial_learning_rate / (1 + decay_rate * step / decay_steps), the ratio
     floored when ``staircase``."""
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "InverseTimeDecay",
-    ):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _positive_steps("decay_steps", decay_steps)
-
-    def _compute(self, step: Any, xp: Any) -> Any:
-        p = step / np.float32(self.decay_steps)
-        if self.staircase:
-            p = xp.floor(p)
+    def _rate_at(self, p: Any, xp: Any) -> Any:
         return np.float32(self.initial_learning_rate) / (np.float32(1) + np.float32(self.decay_rate) * p)
-
-    def get_config(self) -> dict:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class CosineDecay(LearningRateSchedule):
@@ -351,12 +337,7 @@ _SCHEDULES = {
 
 def serialize(schedule: LearningRateSchedule) -> dict:
     """Keras 3's serialized form: module, class_name, config, registered_name."""
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": type(schedule).__name__,
-        "config": schedule.get_config(),
-        "registered_name": None,
-    }
+    return serialize_builtin("keras.optimizers.schedules", schedule)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRateSchedule:
