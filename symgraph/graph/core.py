@@ -57,6 +57,15 @@ def user_location() -> Location | None:
     return Location(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
 
 
+def user_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel, for a warning issued by this function's caller,
+    that points at the innermost frame outside the symgraph package (the user's line)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class TensorType(NamedTuple):
     dtype: np.dtype
     shape: Shape

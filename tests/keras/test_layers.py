@@ -358,3 +358,15 @@ def test_embedding_mask_zero_makes_the_lstm_skip_padding():
     plain.set_weights(lstm.get_weights())
     for row, length in enumerate([2, 1, 4]):  # the padded steps leave the state alone
         np.testing.assert_allclose(out[row], np.asarray(plain(table[ids[row : row + 1, :length]]))[0], atol=1e-6)
+
+
+def test_legacy_keyword_warnings_point_at_the_users_line():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        L.Dense(3, init="zeros")
+        L.Conv1D(2, 3, init="zeros")
+        L.Conv2D(2, 3, init="zeros")
+        L.Dropout(p=0.5)
+    legacy = [w for w in caught if "Keras 1/2 spelling" in str(w.message)]
+    assert len(legacy) == 4
+    assert {w.filename for w in legacy} == {__file__}

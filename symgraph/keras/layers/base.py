@@ -26,7 +26,7 @@ import numpy as np
 
 import symgraph as sg
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Tensor
+from symgraph.graph.core import Tensor, user_stacklevel
 from symgraph.graph.sources import Variable, dim_value
 from symgraph.keras import backend, initializers, naming, regularizers
 
@@ -414,11 +414,11 @@ def check_input_spec(layer: Layer, index: int, shape: tuple) -> None:
 _LAYER_BASE_KWARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
 
 
-def _warn_legacy(old: str, new: str, stacklevel: int = 4) -> None:
+def _warn_legacy(old: str, new: str) -> None:
     warnings.warn(
         f"`{old}` is a Keras 1/2 spelling; use `{new}` (accepted here, rejected by Keras 3)",
         DeprecationWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -438,7 +438,7 @@ def _pop_legacy_keywords(kwargs: dict, renames: dict[str, str], owner: str) -> d
     for old, new in renames.items():
         if old in kwargs:
             # One frame deeper than a direct _warn_legacy call from the layer's __init__.
-            _warn_legacy(f"{owner}({old}=...)", f"{new}=", stacklevel=5)
+            _warn_legacy(f"{owner}({old}=...)", f"{new}=")
             found[new] = kwargs.pop(old)
     return found
 
