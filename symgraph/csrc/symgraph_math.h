@@ -138,7 +138,7 @@ static inline float sg__expf_reduce(float x, int32_t *n)
     p = SG__MADD(p, r, 0x1.555906p-5f);
     p = SG__MADD(p, r, 0x1.55548cp-3f);
     p = SG__MADD(p, r, 0x1.fffffcp-2f);
-    return 1.0f + (r + (r * r) * p);
+    return 1.0f + SG__MADD(r * r, p, r);
 }
 
 /* exp(x) for x in [-104, 89] (no NaN): the caller clamps. 2^n is applied as two factors
@@ -258,10 +258,10 @@ static inline float sg_tanhf(float x)
     s = SG__MADD(s, x2, -0x1.b83c5ap-5f);
     s = SG__MADD(s, x2, 0x1.110726p-3f);
     s = SG__MADD(s, x2, -0x1.555532p-2f);
-    float small = x + (x * x2) * s;
+    float small = SG__MADD(x * x2, s, x);
     float ac = sg__sel(a < 10.0f, a, 10.0f);
     float e = sg__expf_normal(-2.0f * ac);
-    float big = 1.0f - 2.0f * e / (1.0f + e); /* tanh(|x|) */
+    float big = 1.0f - (e + e) / (1.0f + e); /* tanh(|x|) */
     float y = sg__sel(a >= 0.625f, big, small); /* nan: small, which is nan */
     /* the sign of x: big gets it, small has it already except for -0 (x + (-0)(+0) = +0) */
     return sg__as_f32(sg__as_u32(y) | (sg__as_u32(x) & 0x80000000u));
@@ -280,7 +280,7 @@ static inline float sg_sigmoidf(float x)
     float d = 1.0f + e;
     float dl = e - (d - 1.0f);
     float q = sg__sel(x >= 0.0f, 1.0f, e) / d;
-    float y = q - q * (dl * (1.5f - 0.5f * d));
+    float y = SG__MADD(-q, dl * SG__MADD(-0.5f, d, 1.5f), q);
     return sg__sel(x == x, y, x);
 }
 
