@@ -26,6 +26,7 @@ from symgraph.ops.elementwise import Elementwise, broadcast_shapes
 from symgraph.ops.reduction import Reduce, reduced_shape
 
 Ref = tuple[str, int]
+Step = tuple[Elementwise, tuple[Ref, ...], np.dtype, np.dtype]  # op, refs, operand dtype, output dtype
 LABEL_OPS = 6  # a kernel's name lists at most this many of the ops it fuses
 
 
@@ -33,9 +34,6 @@ def _label(names: Iterable[str]) -> str:
     """``names`` joined by underscores, repeats dropped, cut after LABEL_OPS names."""
     unique = list(dict.fromkeys(names))
     return "_".join(unique[:LABEL_OPS]) + ("_etc" if len(unique) > LABEL_OPS else "")
-
-
-Step = tuple[Elementwise, tuple[Ref, ...], np.dtype, np.dtype]  # op, refs, operand dtype, output dtype
 
 
 class FusedElementwise(Elementwise):
