@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from symgraph.graph.core import Node, Tensor
 from symgraph.graph.traversal import toposort
+from symgraph.passes.provenance import covered_nodes
 
 
 def dump(
@@ -110,7 +111,6 @@ def tensor_ids(outputs: list[Tensor]) -> dict[int, str]:
 def node_lines(node: Node) -> str:
     """The user's file:line of ``node``; for a fused node, the lines of every node it
     covers (``f.py:3,4``), file by file."""
-    from symgraph.passes.provenance import covered_nodes
 
     by_file: dict[str, list[int]] = {}
     for member in covered_nodes(node):

@@ -25,14 +25,13 @@ from symgraph.graph import shape as shp
 from symgraph.graph.sources import Constant, Placeholder, SharedVariable
 from symgraph.graph.traversal import toposort
 from symgraph.inspect.dump import _graph_of, node_lines, tensor_ids
+from symgraph.passes.provenance import covered_nodes, is_fused
 
 
 def to_networkx(x: Any, optimized: bool | None = None):
     """The graph computing ``x`` (tensor, list of tensors, or Function) as a
     ``networkx.DiGraph``; ``optimized`` as in ``sg.dump``."""
     import networkx as nx
-
-    from symgraph.passes.provenance import covered_nodes, is_fused
 
     outputs, updates, is_optimized = _graph_of(x, optimized)
     targets = outputs + [t for _, t in updates]

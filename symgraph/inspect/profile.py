@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgraph.errors import UnsupportedError
+from symgraph.passes.provenance import covered_nodes
 
 
 @dataclass
@@ -73,7 +74,6 @@ class Profile:
 def profile_of(fn: Any, file: Any = None, reset: bool = False) -> Profile:
     """The profile of ``fn`` (built with profile=True), printed unless ``file=False``;
     ``reset`` zeroes the counters after reading them."""
-    from symgraph.passes.provenance import covered_nodes
 
     if not getattr(fn, "profiling", False):
         raise UnsupportedError("profile(): build the function with sg.function(..., profile=True)")
