@@ -287,7 +287,7 @@ def test_conv_kernels_split_over_batch_blocks_match_the_reference(
     for c, c2, p in zip(in_c, again, in_py):
         np.testing.assert_allclose(c, p, rtol=tol, atol=tol * 10)
         np.testing.assert_array_equal(c, c2)
-    assert "sg_conv_blas_solo_begin(1)" in f.c_source
+    assert "sg_blas_solo_begin(1)" in f.c_source
 
 
 def test_a_unit_with_convolutions_restores_blas_threads():
@@ -309,7 +309,7 @@ def test_a_unit_with_convolutions_restores_blas_threads():
     finally:
         lib.scipy_openblas_set_num_threads(found)
     plain = sg.function([xs], xs * 2.0)
-    assert "sg_conv_blas_solo" not in plain.c_source
+    assert "sg_blas_solo" not in plain.c_source
 
 
 @pytest.mark.parametrize(

@@ -291,18 +291,11 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
                 *body,
             ]
         else:
-            lines += [
-                "#ifdef _OPENMP",
-                f"const int sc_parallel = sc_n * ({work or 1}) >= SG_PARALLEL_MIN && omp_get_max_threads() > 1;",
-                "#else",
-                "const int sc_parallel = 0;",
-                "#endif",
-            ]
+            lines += [f"const int sc_parallel = sc_n * ({work or 1}) >= SG_PARALLEL_MIN && sg_omp_threads() > 1;"]
             count = str(chunks)
         lines += [
             "/* each thread calls BLAS on its own rows: BLAS must not start threads of its own */",
-            "const int sc_blas_threads = sc_parallel ? scipy_openblas_get_num_threads() : 1;",
-            "if (sc_blas_threads > 1) scipy_openblas_set_num_threads(1);",
+            "const int sc_blas_threads = sg_blas_solo_begin(sc_parallel);",
             "#pragma omp parallel for schedule(dynamic, 1) if (sc_parallel)",
             f"for (int64_t sc_c = 0; sc_c < {count}; sc_c++) {{",
             *("    " + line for line in body),
@@ -311,7 +304,7 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
             "        { if (sc_status == SG_OK) sc_status = sc_step_status; }",
             "    }",
             "}",
-            "if (sc_blas_threads > 1) scipy_openblas_set_num_threads(sc_blas_threads);",
+            "sg_blas_solo_end(sc_blas_threads);",
         ]
     for k, (out, keep) in enumerate(zip(outputs, op.keep_history)):
         if keep:

@@ -480,8 +480,8 @@ class _UnitWriter:
             "    (void)sg_buf; (void)sg_failed;",
         ]
         blas_solo = any(getattr(getattr(n, "op", None), "blas_from_threads", False) for n in self.nodes)
-        if blas_solo:  # see symgraph_conv.h: sg_conv_blas_solo_begin
-            lines.append("    const int sg_blas_threads = sg_conv_blas_solo_begin(1);")
+        if blas_solo:  # see symgraph_blas.h: sg_blas_solo_begin
+            lines.append("    const int sg_blas_threads = sg_blas_solo_begin(1);")
         lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
         lines += [f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries]
         lines += self.decls
@@ -489,7 +489,7 @@ class _UnitWriter:
         lines += self.body
         lines += ["    goto done;", "done:"]
         if blas_solo:
-            lines.append("    sg_conv_blas_solo_end(sg_blas_threads);")
+            lines.append("    sg_blas_solo_end(sg_blas_threads);")
         lines += ["    return sg_status;", "}", ""]
         arena_state = ["/* the temporaries' memory, kept between calls: grown, never freed */"]
         arena_state += ["static void *sg_arena = NULL;", "static size_t sg_arena_size = 0;", ""]

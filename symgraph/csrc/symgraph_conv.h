@@ -17,7 +17,7 @@
  * gemm; the filter gradient sums partials of fixed ranges (sg_conv_slots: the same bits
  * on every call). OpenBLAS runs on one thread meanwhile: the whole call of a unit holding a
  * convolution (codegen/unit.py, ConvOp.blas_from_threads), else the kernel itself
- * (sg_conv_blas_solo_begin). Why not OpenBLAS' own threads with one-thread im2col, the
+ * (sg_blas_solo_begin). Why not OpenBLAS' own threads with one-thread im2col, the
  * previous design: an OpenBLAS worker spins ~0.1 s after each product (THREAD_TIMEOUT
  * 2^28 cycles) and its gemm waits for a worker that another process may hold. Measured
  * on 2 pinned cores of a quiet 16-core Xeon, W5 training step (batch 64), min of 200:
@@ -79,34 +79,6 @@ static inline int sg_conv_check(const sg_conv_geom *g, SG_ERR_PARAMS)
     return SG_OK;
 }
 
-/* OpenMP's thread count (1 in a build without OpenMP). */
-static inline int sg_conv_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-/* The conv kernels spread blocks of batch items over OpenMP's threads, each calling gemm on its own block,
- * so BLAS must not start threads of its own meanwhile: its count goes to 1 for the kernel, or for a whole
- * unit's call (when parallel and OpenMP has threads), and back after. Returns the count to restore (0:
- * nothing changed). With one OpenMP thread BLAS keeps its own threads: the kernels then run one block
- * after another, each gemm on BLAS' threads. */
-static inline int sg_conv_blas_solo_begin(int parallel)
-{
-    if (!parallel || sg_conv_threads() < 2) return 0;
-    const int previous = scipy_openblas_get_num_threads();
-    if (previous > 1) scipy_openblas_set_num_threads(1);
-    return previous;
-}
-
-static inline void sg_conv_blas_solo_end(int previous)
-{
-    if (previous > 1) scipy_openblas_set_num_threads(previous);
-}
-
 /* Batch items per im2col block: the block's col holds about SG_CONV_COL_ELEMS elements, and there are at
  * least SG_CONV_BLOCKS_PER_THREAD blocks per thread, so that a thread slowed by another process leaves
  * its share to the others (dynamic schedule). */
@@ -114,7 +86,7 @@ static inline int64_t sg_conv_block(const sg_conv_geom *g)
 {
     const int64_t per_item = sg_max_i64(1, g->oh * g->ow * g->kh * g->kw * (g->c / g->groups));
     int64_t nb = SG_CONV_COL_ELEMS / per_item;
-    const int64_t threads = sg_conv_threads();
+    const int64_t threads = sg_omp_threads();
     if (threads > 1) nb = sg_min_i64(nb, g->n / (threads * SG_CONV_BLOCKS_PER_THREAD));
     if (nb < 1) nb = 1;
     if (nb > g->n) nb = g->n;
@@ -128,7 +100,7 @@ static inline int64_t sg_conv_block(const sg_conv_geom *g)
  * partials are added in slot order after: the same bits on every call, whichever thread took a slot. */
 static inline int64_t sg_conv_slots(int64_t count)
 {
-    const int64_t threads = sg_conv_threads();
+    const int64_t threads = sg_omp_threads();
     return sg_max_i64(1, sg_min_i64(count, threads > 1 ? 4 * threads : 1));
 }
 
@@ -393,8 +365,8 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             return SG_OK;                                                                                          \
         }                                                                                                          \
         const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
-        const int parallel = blocks > 1 && sg_conv_threads() > 1;                                                 \
-        const int blas_threads = sg_conv_blas_solo_begin(parallel);                                                \
+        const int parallel = blocks > 1 && sg_omp_threads() > 1;                                                 \
+        const int blas_threads = sg_blas_solo_begin(parallel);                                                \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (parallel)")                                                                      \
         {                                                                                                          \
@@ -415,7 +387,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        sg_blas_solo_end(blas_threads);                                                                       \
         if (failed)                                                                                                \
             SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
@@ -441,8 +413,8 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             return SG_OK;                                                                                          \
         }                                                                                                          \
         const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
-        const int parallel = blocks > 1 && sg_conv_threads() > 1;                                                 \
-        const int blas_threads = sg_conv_blas_solo_begin(parallel);                                                \
+        const int parallel = blocks > 1 && sg_omp_threads() > 1;                                                 \
+        const int blas_threads = sg_blas_solo_begin(parallel);                                                \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (parallel)")                                                                      \
         {                                                                                                          \
@@ -464,7 +436,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        sg_blas_solo_end(blas_threads);                                                                       \
         if (failed)                                                                                                \
             SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
@@ -498,7 +470,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                 SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch",                              \
                         (long long)(sizeof(T) * (slots - 1) * dw_size));                                           \
         }                                                                                                          \
-        const int blas_threads = sg_conv_blas_solo_begin(slots > 1);                                               \
+        const int blas_threads = sg_blas_solo_begin(slots > 1);                                               \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (slots > 1)")                                                                     \
         {                                                                                                          \
@@ -523,7 +495,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_conv_blas_solo_end(blas_threads);                                                                       \
+        sg_blas_solo_end(blas_threads);                                                                       \
         sg_conv_add_partials_##SFX(dw, partials, slots, dw_size);                                                  \
         free(partials);                                                                                            \
         if (failed)                                                                                                \
