@@ -275,13 +275,12 @@ static inline float sg_tanhf(float x)
 static inline float sg_sigmoidf(float x)
 {
     float a = fabsf(x);
-    float ac = sg__sel(a < 104.0f, a, 104.0f);
+    float ac = sg__sel(a > 104.0f, 104.0f, a); /* nan stays nan, and so does every step below */
     float e = sg__expf_core(-ac);
     float d = 1.0f + e;
     float dl = e - (d - 1.0f);
     float q = sg__sel(x >= 0.0f, 1.0f, e) / d;
-    float y = SG__MADD(-q, dl * SG__MADD(-0.5f, d, 1.5f), q);
-    return sg__sel(x == x, y, x);
+    return SG__MADD(-q, dl * SG__MADD(-0.5f, d, 1.5f), q);
 }
 
 /* sigmoid for float64: the same form through libm's exp (float64 keeps libm). */
