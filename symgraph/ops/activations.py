@@ -63,10 +63,12 @@ class Relu(Elementwise):
         return c_maximum(args[0], c_const(0, dtype), dtype)
 
     def grad(self, inputs, outputs, output_grads):
-        (x,), (g,) = inputs, output_grads
+        (x,), (y,), (g,) = inputs, outputs, output_grads
         if not _float_input(x):
             return [None]
-        return [where(greater(x, 0), g, 0)]
+        # y > 0 exactly where x > 0 (NaN: neither); reading the output lets x die at
+        # the relu, so a training step keeps one array per layer instead of two
+        return [where(greater(y, 0), g, 0)]
 
 
 @register
