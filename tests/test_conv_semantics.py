@@ -287,29 +287,6 @@ def test_conv_kernels_split_over_batch_blocks_match_the_reference(
     for c, c2, p in zip(in_c, again, in_py):
         np.testing.assert_allclose(c, p, rtol=tol, atol=tol * 10)
         np.testing.assert_array_equal(c, c2)
-    assert "sg_blas_solo_begin(1)" in f.c_source
-
-
-def test_a_unit_with_convolutions_restores_blas_threads():
-    """Convolution units run BLAS on one thread during the call and put back the count
-    they found (other units' matmuls keep their threads)."""
-    import ctypes
-
-    import scipy_openblas32
-
-    lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so"))
-    found = lib.scipy_openblas_get_num_threads()
-    lib.scipy_openblas_set_num_threads(2)
-    try:
-        xs, ws = sg.placeholder((4, 6, 6, 2)), sg.placeholder((3, 3, 2, 3))
-        f = sg.function([xs, ws], sg.nn.conv2d(xs, ws))
-        out = f(np.ones((4, 6, 6, 2), np.float32), np.ones((3, 3, 2, 3), np.float32))
-        assert lib.scipy_openblas_get_num_threads() == 2
-        np.testing.assert_array_equal(out, np.full((4, 4, 4, 3), 18.0, np.float32))
-    finally:
-        lib.scipy_openblas_set_num_threads(found)
-    plain = sg.function([xs], xs * 2.0)
-    assert "sg_blas_solo" not in plain.c_source
 
 
 @pytest.mark.parametrize(

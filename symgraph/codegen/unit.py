@@ -297,7 +297,8 @@ class _UnitWriter:
         """A product and its elementwise epilogue, block by block of rows: BLAS writes a
         block of the product into the output of its dtype, and the epilogue loop reads it
         back (elementwise, at the same position, so in place is safe) while it is in
-        cache. A block is about 256 KB of the product."""
+        cache. A block is about 256 KB of the product per thread: its product and its
+        epilogue are each shared among OpenMP's threads."""
         op = node.op
         a, b, *others = node.inputs
         m, n = node.outputs[0].shape
@@ -325,7 +326,7 @@ class _UnitWriter:
         m_c = shp.to_c(m)
         code = "\n".join(
             [
-                f"const int64_t mm_block = {n_c} >= 8192 ? 8 : 65536 / ({n_c} > 0 ? {n_c} : 1);",
+                f"const int64_t mm_block = ({n_c} >= 8192 ? 8 : 65536 / ({n_c} > 0 ? {n_c} : 1)) * sg_omp_threads();",
                 f"for (int64_t mm_r0 = 0; mm_r0 < {m_c}; mm_r0 += mm_block) {{",
                 f"    const int64_t mm_blk_rows = {m_c} - mm_r0 < mm_block ? {m_c} - mm_r0 : mm_block;",
                 *("    " + line for line in body.split("\n")),
@@ -479,17 +480,12 @@ class _UnitWriter:
             "    int sg_status = SG_OK;",
             "    (void)sg_buf; (void)sg_failed;",
         ]
-        blas_solo = any(getattr(getattr(n, "op", None), "blas_from_threads", False) for n in self.nodes)
-        if blas_solo:  # see symgraph_blas.h: sg_blas_solo_begin
-            lines.append("    const int sg_blas_threads = sg_blas_solo_begin(1);")
         lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
         lines += [f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries]
         lines += self.decls
         lines += self._arena()
         lines += self.body
         lines += ["    goto done;", "done:"]
-        if blas_solo:
-            lines.append("    sg_blas_solo_end(sg_blas_threads);")
         lines += ["    return sg_status;", "}", ""]
         arena_state = ["/* the temporaries' memory, kept between calls: grown, never freed */"]
         arena_state += ["static void *sg_arena = NULL;", "static size_t sg_arena_size = 0;", ""]

@@ -28,24 +28,88 @@ static inline int sg_omp_threads(void)
 #endif
 }
 
-/* Kernels that spread work over OpenMP's threads, each thread calling BLAS on its own
- * part (the conv blocks, the scan's row blocks), keep BLAS from starting threads of its
- * own meanwhile: an OpenBLAS worker spins ~0.1 s after each product and takes the core
- * an OpenMP thread needs. sg_blas_solo_begin(parallel) sets BLAS to one thread when the
- * work is parallel and OpenMP has threads, and returns the count for sg_blas_solo_end to
- * restore (0: nothing changed). Called for one kernel, or around a whole unit's call
- * (codegen/unit.py, for ops with blas_from_threads). */
-static inline int sg_blas_solo_begin(int parallel)
+/* BLAS runs on one thread: symgraph's kernels share their work among OpenMP's threads
+ * themselves (sg_gemm_f32 below, the conv blocks, the scan's row blocks), each calling
+ * BLAS on its part; OpenBLAS's own workers would spin ~0.1 s after each product they ran,
+ * on the cores the OpenMP threads need. Every kernel that calls BLAS calls this first:
+ * a read of OpenBLAS's count, and a write the first time. (This is the scipy-openblas32
+ * wheel's library, which only symgraph's units link; numpy and scipy carry their own.) */
+static inline void sg_blas_one_thread(void)
 {
-    if (!parallel || sg_omp_threads() < 2) return 0;
-    const int previous = scipy_openblas_get_num_threads();
-    if (previous > 1) scipy_openblas_set_num_threads(1);
-    return previous;
+    if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
 }
 
-static inline void sg_blas_solo_end(int previous)
+/* The conv and scan kernels' names for sg_blas_one_thread (to be renamed there). */
+static inline int sg_blas_solo_begin(int parallel)
 {
-    if (previous > 1) scipy_openblas_set_num_threads(previous);
+    (void)parallel;
+    sg_blas_one_thread();
+    return 0;
 }
+
+static inline void sg_blas_solo_end(int previous) { (void)previous; }
+
+/* Products at least this large (m*n*k multiply-adds, about 10 us on one core) are shared
+ * among OpenMP's threads; smaller ones are not worth waking them. */
+#ifndef SG_GEMM_PARALLEL_MIN
+#define SG_GEMM_PARALLEL_MIN 524288.0
+#endif
+
+/* How sg_gemm_f32/f64 share an m x n product (inner size k) among OpenMP's threads:
+ * `parts` blocks of `chunk` rows (by_rows) or columns, each a multiple of 16 (a 64-byte
+ * line of float32), one per thread; the longer side is split, so that each thread packs
+ * as little of the other operand as possible. parts = 1: one call on this thread. */
+typedef struct {
+    int parts;
+    int by_rows;
+    int64_t chunk;
+} sg_gemm_split;
+
+static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int parallel)
+{
+    sg_gemm_split plan = {1, 1, m};
+    const int threads = parallel ? sg_omp_threads() : 1;
+    if (threads < 2 || (double)m * (double)n * (double)k < SG_GEMM_PARALLEL_MIN) return plan;
+    plan.by_rows = m >= n;
+    const int64_t side = plan.by_rows ? m : n;
+    plan.chunk = ((side + threads - 1) / threads + 15) / 16 * 16;
+    plan.parts = (int)((side + plan.chunk - 1) / plan.chunk);
+    return plan;
+}
+
+/* c = op(a) @ op(b), row-major, m x n with inner size k (op transposes where ta / tb),
+ * leading dimensions lda, ldb, ldc; spread over OpenMP's threads when `parallel` and
+ * the product is large, each thread calling BLAS on its block of rows or columns.
+ * BLAS itself runs on one thread (sg_blas_one_thread): the threads of a product are
+ * OpenMP's, the same ones every other kernel uses. */
+#define SG__DEFINE_GEMM(NAME, T, GEMM)                                                                      \
+    static inline void NAME(int ta, int tb, int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,     \
+                            const T *b, int64_t ldb, T *c, int64_t ldc, int parallel)                     \
+    {                                                                                                     \
+        const enum CBLAS_TRANSPOSE op_a = ta ? CblasTrans : CblasNoTrans;                                 \
+        const enum CBLAS_TRANSPOSE op_b = tb ? CblasTrans : CblasNoTrans;                                 \
+        const sg_gemm_split plan = sg_gemm_plan(m, n, k, parallel);                                       \
+        sg_blas_one_thread();                                                                             \
+        if (plan.parts == 1) {                                                                            \
+            GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)n, (blasint)k, 1, a, (blasint)lda, b,    \
+                 (blasint)ldb, 0, c, (blasint)ldc);                                                       \
+            return;                                                                                       \
+        }                                                                                                 \
+        _Pragma("omp parallel for schedule(static)")                                                      \
+        for (int part = 0; part < plan.parts; part++) {                                                   \
+            const int64_t lo = part * plan.chunk;                                                         \
+            const int64_t len = (plan.by_rows ? m : n) - lo < plan.chunk ? (plan.by_rows ? m : n) - lo    \
+                                                                          : plan.chunk;                   \
+            if (plan.by_rows)                                                                             \
+                GEMM(CblasRowMajor, op_a, op_b, (blasint)len, (blasint)n, (blasint)k, 1,                  \
+                     a + (ta ? lo : lo * lda), (blasint)lda, b, (blasint)ldb, 0, c + lo * ldc, (blasint)ldc); \
+            else                                                                                          \
+                GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)len, (blasint)k, 1, a, (blasint)lda, \
+                     b + (tb ? lo * ldb : lo), (blasint)ldb, 0, c + lo, (blasint)ldc);                    \
+        }                                                                                                 \
+    }
+
+SG__DEFINE_GEMM(sg_gemm_f32, float, SG_CBLAS(sgemm))
+SG__DEFINE_GEMM(sg_gemm_f64, double, SG_CBLAS(dgemm))
 
 #endif /* SYMGRAPH_BLAS_H */

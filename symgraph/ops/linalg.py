@@ -58,9 +58,11 @@ class MatMul(Op):
         return np.matmul(a, b).astype(a.dtype)
 
     def c_kernel(self, inputs, outputs):
-        """float32/float64 through BLAS gemm (the flags become CblasTrans), one call per
-        output matrix (one call in all when ``b`` has no batch and ``a`` is not
-        transposed: a's batch folds into its rows); other dtypes by loops accumulating in
+        """float32/float64 through BLAS gemm (the flags become CblasTrans), one product
+        per output matrix (one in all when ``b`` has no batch and ``a`` is not transposed:
+        a's batch folds into its rows); a large product is shared among OpenMP's threads
+        by blocks of rows or columns, or a batch of products one per thread
+        (sg_gemm_f32 in symgraph_blas.h); other dtypes by loops accumulating in
         int64 (wrapping), cast to the output dtype as the reference. Call-time checks:
         symbolic inner or batch sizes that disagree (ShapeError) and sizes beyond BLAS'
         32-bit integers (ValueError). A size 0 never reaches BLAS: an empty inner
@@ -93,8 +95,12 @@ def _shape_format(x: CArray) -> str:
     return "[" + ",".join(["%lld"] * x.ndim) + "]"
 
 
-def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False) -> str:
-    """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel)."""
+def _matmul_kernel(
+    a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False, parallel: str = "1"
+) -> str:
+    """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel).
+    ``parallel``: a C condition under which a large float product may use OpenMP's
+    threads ("0" where the caller already runs on them)."""
     nb = out.ndim - 2  # batch rank
     shapes_fmt = f"{_shape_format(a)}{'.T' * ta} @ {_shape_format(b)}{'.T' * tb}"
     shapes_args = ", ".join(f"(long long)({d})" for d in a.shape + b.shape)
@@ -131,8 +137,9 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool
     fold = all(s == "0" for s in strides["b"]) and not ta
     batch = "*".join(f"({d})" for d in out.shape[:nb]) or "1"
 
-    def batch_loops(body: list[str]) -> list[str]:
-        """``body`` once per output matrix, with mm_pa, mm_pb, mm_pc pointing at it."""
+    def batch_loops(body: list[str], pragma: str = "") -> list[str]:
+        """``body`` once per output matrix, with mm_pa, mm_pb, mm_pc pointing at it
+        (``pragma`` above the loop nest, which is perfectly nested)."""
         offset = {
             name: " + ".join(f"mm_i{d}*{st}" for d, st in enumerate(strides[name]) if st != "0") or "0"
             for name in ("a", "b")
@@ -149,19 +156,15 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool
         inner = ["{"] + ["    " + line for line in inner] + ["}"]
         for d in reversed(range(nb)):
             inner = [f"for (int64_t mm_i{d} = 0; mm_i{d} < ({out.shape[d]}); mm_i{d}++)"] + inner
-        return inner
+        return ([pragma] if pragma and nb else []) + inner
 
     if a.dtype.kind == "f":
-        gemm, one, zero = ("sgemm", "1.0f", "0.0f") if a.ctype == "float" else ("dgemm", "1.0", "0.0")
+        gemm = "sg_gemm_f32" if a.ctype == "float" else "sg_gemm_f64"  # symgraph_blas.h
+        lda = "mm_M" if ta else "mm_K"
+        ldb = "mm_K" if tb else "mm_N"
 
-        trans_a, lda = ("CblasTrans", "mm_M") if ta else ("CblasNoTrans", "mm_K")
-        trans_b, ldb = ("CblasTrans", "mm_K") if tb else ("CblasNoTrans", "mm_N")
-
-        def call(m: str, pa: str, pb: str, pc: str) -> str:
-            return (
-                f"SG_CBLAS({gemm})(CblasRowMajor, {trans_a}, {trans_b}, (blasint){m}, (blasint)mm_N, "
-                f"(blasint)mm_K, {one}, {pa}, (blasint){lda}, {pb}, (blasint){ldb}, {zero}, {pc}, (blasint)mm_N);"
-            )
+        def call(m: str, pa: str, pb: str, pc: str, threads: str) -> str:
+            return f"{gemm}({int(ta)}, {int(tb)}, {m}, mm_N, mm_K, {pa}, {lda}, {pb}, {ldb}, {pc}, mm_N, {threads});"
 
         rows = f"mm_M*{batch}" if fold else "mm_M"
         lines += [
@@ -174,9 +177,18 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool
             "    else {",
         ]
         if fold:
-            body = [call("mm_rows", a.ptr, b.ptr, out.ptr)]
+            body = [call("mm_rows", a.ptr, b.ptr, out.ptr, parallel)]
         else:
-            body = batch_loops([call("mm_M", "mm_pa", "mm_pb", "mm_pc")])
+            # enough products for every thread: one thread per product, else each
+            # product shares itself out
+            body = [
+                f"const int mm_by_batch = ({parallel}) && ({batch}) >= sg_omp_threads() && "
+                f"(double)mm_rows*mm_N*mm_K*({batch}) >= SG_GEMM_PARALLEL_MIN;",
+                *batch_loops(
+                    [call("mm_M", "mm_pa", "mm_pb", "mm_pc", f"({parallel}) && !mm_by_batch")],
+                    f"#pragma omp parallel for collapse({nb}) schedule(static) if (mm_by_batch)",
+                ),
+            ]
         lines += ["        " + line for line in body] + ["    }", "}"]
         return "\n".join(lines)
 

@@ -82,3 +82,58 @@ def test_batch_dimensions_that_differ_at_call_time():
     a, b = sample(rng, (2, 3, 4), "float32"), sample(rng, (3, 4, 5), "float32")
     with pytest.raises(RuntimeError, match=r"status 1: batch dimensions differ: \[2,3,4\] @ \[3,4,5\]"):
         check_kernel(sg.matmul, [a, b], declared=[(None, "m", "k"), (None, "k", "n")])
+
+
+# Products of at least SG_GEMM_PARALLEL_MIN multiply-adds are shared among OpenMP's
+# threads (symgraph_blas.h): by rows when op(a) has at least as many rows as op(b) has
+# columns, else by columns, in blocks of 16 with a shorter last one; a batch of at least
+# as many products as threads runs one product per thread. Each case is large enough to
+# be shared and has sizes that do not divide evenly into blocks.
+THREADED = [
+    ((700, 300), (300, 33), False, False),  # by rows, 3 blocks of 16 left over
+    ((300, 700), (300, 33), True, False),  # by rows of a transposed a
+    ((21, 300), (300, 901), False, False),  # by columns
+    ((21, 300), (901, 300), False, True),  # by columns of a transposed b
+    ((4, 100, 64), (4, 64, 90), False, False),  # a batch of products, one per thread
+    ((3, 64, 100), (3, 64, 90), True, False),  # a batch of transposed products
+    ((1, 300, 700), (1, 300, 40), True, False),  # a batch of one: the product is shared
+]
+
+
+@pytest.mark.parametrize("shape_a, shape_b, ta, tb", THREADED)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_products_shared_among_threads(shape_a, shape_b, ta, tb, dtype):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal(shape_a).astype(dtype), rng.standard_normal(shape_b).astype(dtype)
+    x, y = sg.placeholder(shape_a, dtype, name="a"), sg.placeholder(shape_b, dtype, name="b")
+    f = sg.function([x, y], sg.matmul(sg.swapaxes(x, -1, -2) if ta else x, sg.swapaxes(y, -1, -2) if tb else y))
+    assert "sg_gemm_f" in f.c_source and f.c_source.count("static int k") == 1  # the flags reach BLAS
+    want = np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
+    tol = 1e-4 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(f(a, b), want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
+    """symgraph's kernels share products among OpenMP's threads themselves, so BLAS runs
+    on one thread once a unit calling it is loaded (its workers would spin on the cores
+    the OpenMP threads need); a unit without products leaves BLAS alone."""
+    import ctypes
+    import os
+
+    import scipy_openblas32
+
+    lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so"))
+    found = lib.scipy_openblas_get_num_threads()
+    try:
+        lib.scipy_openblas_set_num_threads(2)
+        x = sg.placeholder((5, 7), "float64", name="x")
+        plain = sg.function([x], x * 3.0)
+        plain(np.ones((5, 7)))
+        assert lib.scipy_openblas_get_num_threads() == 2
+        assert "sg_gemm" not in plain.c_source
+        # a shape no other test builds, so that this process loads the unit now
+        product = sg.function([x], sg.matmul(x, sg.transpose(x)) + 0.25)
+        np.testing.assert_array_equal(product(np.ones((5, 7))), np.full((5, 5), 7.25))
+        assert lib.scipy_openblas_get_num_threads() == 1
+    finally:
+        lib.scipy_openblas_set_num_threads(found)
