@@ -305,3 +305,175 @@ def test_a_producer_read_elsewhere_or_broadcast_is_not_fused_into_the_reduction(
     assert s.node.op.name == "sum"  # exp(a) is an output too: computed once, kept
     (t,), fired = fuse_reductions(fuse_elementwise([sg.sum(a * c, axis=1)])[0])
     assert fired == 0 and t.node.op.name == "sum"  # c (8, 1) would need a broadcast read
+
+
+# --- convolution epilogue ---------------------------------------------------------------
+
+CONV_EPILOGUE = "O0,+fuse_elementwise,+fuse_conv_epilogue"
+
+# x, filter, strides, padding, groups: each path of the forward kernel (csrc/symgraph_conv.h)
+CONV_CONFIGS = {
+    "im2col_valid": ((9, 10, 9, 3), (3, 3, 3, 8), 1, "valid", 1),
+    "im2col_strided_same_groups": ((9, 9, 8, 4), (3, 3, 2, 6), 2, "same", 2),
+    "one_channel_direct": ((7, 12, 11, 1), (5, 5, 1, 37), 1, "same", 1),  # a vector chunk and a tail
+    "one_channel_strided_explicit": ((7, 9, 10, 1), (3, 4, 1, 40), (2, 1), ((2, 0), (1, 3)), 1),
+    "pointwise": ((6, 5, 4, 8), (1, 1, 8, 5), 1, "valid", 1),
+    "pointwise_groups": ((6, 5, 4, 8), (1, 1, 4, 6), 1, "valid", 2),
+}
+
+CONV_EPILOGUES = {  # b: a bias of the data format's channel axis, (oc,) or (oc, 1, 1); b4: 4-D
+    "bias_relu": lambda p, b, b4, full: sg.nn.relu(p + b),
+    "bias_only": lambda p, b, b4, full: p + b,
+    "bias_4d_sigmoid": lambda p, b, b4, full: sg.nn.sigmoid(b4 + p),
+    "full_and_scalar": lambda p, b, b4, full: sg.tanh(p * full) - 0.5,
+    "two_outputs": lambda p, b, b4, full: [p + b, sg.nn.relu(p + b)],
+    "mask_then_value": lambda p, b, b4, full: [p > b, sg.nn.relu(p + b)],  # the product is held in output 1
+}
+NCHW_UNFUSED = {"full_and_scalar", "two_outputs", "mask_then_value"}  # a full NCHW input; two transposes back
+
+
+def _conv_graph(config, epilogue, dtype, data_format="NHWC"):
+    x_shape, w_shape, strides, padding, groups = CONV_CONFIGS[config]
+    batch = sg.dim("batch")
+    oc = w_shape[-1]
+    channels_first = data_format == "NCHW"
+    x_item = (x_shape[3], *x_shape[1:3]) if channels_first else x_shape[1:]
+    x = sg.placeholder((batch, *x_item), dtype, name="x")
+    w = sg.placeholder(w_shape, dtype, name="w")
+    b = sg.placeholder((oc, 1, 1) if channels_first else (oc,), dtype, name="b")
+    b4 = sg.reshape(b, (1, oc, 1, 1) if channels_first else (1, 1, 1, oc))
+    p = sg.nn.conv2d(x, w, strides=strides, padding=padding, groups=groups, data_format=data_format)
+    full = sg.placeholder((batch, *p.shape[1:]), dtype, name="full")
+    return [x, w, b, full], CONV_EPILOGUES[epilogue](p, b, b4, full)
+
+
+def _conv_args(inputs, batch, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [tuple(batch if not isinstance(d, int) else d for d in t.shape) for t in inputs]
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def test_conv_bias_relu_is_one_fused_conv():
+    inputs, y = _conv_graph("im2col_valid", "bias_relu", "float32")
+    f = sg.function(inputs, y, passes=CONV_EPILOGUE)
+    (node,) = [n for n in toposort(f.outputs) if n.inputs]
+    assert node.op.name == "fused_conv2d"
+    assert node.op.attributes() == {
+        "expr": "relu(add(conv2d{strides=(1,1), dilation=(1,1), padding=((0,0),(0,0)), groups=1}(%0, %1), %2))"
+    }
+    assert "_conv2d_add_relu(" in f.c_source and "sg_conv_epilogue_" in f.c_source
+    (row,) = [r for r in f.report.passes if r.name == "fuse_conv_epilogue"]
+    assert row.fired == 1 and row.nodes_after < row.nodes_before
+
+
+@pytest.mark.parametrize("dtype, data_format", [("float32", "NHWC"), ("float64", "NHWC"), ("float32", "NCHW")])
+@pytest.mark.parametrize("epilogue", list(CONV_EPILOGUES))
+@pytest.mark.parametrize("config", list(CONV_CONFIGS))
+def test_conv_epilogue_numbers_equal_fused_and_unfused(config, epilogue, dtype, data_format):
+    """Every path of the forward kernel with each kind of epilogue: the same numbers as
+    unfused. Channels-first: the loop moves before the transpose back to NCHW and fuses
+    (bias and activation), or stays apart (a full input, two outputs)."""
+    inputs, outs = _conv_graph(config, epilogue, dtype, data_format)
+    fused = sg.function(inputs, outs, passes=CONV_EPILOGUE)
+    names = [nd.op.name for nd in toposort(fused.outputs) if nd.inputs and nd.op.name != "reshape"]
+    if data_format == "NHWC":
+        assert names == ["fused_conv2d"]
+    elif epilogue in NCHW_UNFUSED:
+        assert "fused_conv2d" not in names
+    else:  # the input's transpose, the fused convolution, the output's transpose
+        assert names == ["transpose", "fused_conv2d", "transpose"]
+    plain = sg.function(inputs, outs, passes="O0")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for batch in (1, 13):  # 13 items: several blocks of the batch on the threads
+        args = _conv_args(inputs, batch, dtype, seed=batch)
+        got, want = fused(*args), plain(*args)
+        for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        py = sg.function(inputs, outs, passes=CONV_EPILOGUE, mode="py")(*args)  # the fused node's reference
+        for g, w in zip(py if isinstance(py, list) else [py], want if isinstance(want, list) else [want]):
+            np.testing.assert_allclose(g, w, rtol=tol * 10, atol=tol * 10)
+
+
+def test_conv_epilogue_with_symbolic_channels():
+    """The channel count known at call time only: the epilogue reads it from the kernel."""
+    channels = sg.dim("channels")
+    x = sg.placeholder((None, 7, 6, 3), name="x")
+    w = sg.placeholder((3, 3, 3, channels), name="w")
+    b = sg.placeholder((channels,), name="b")
+    y = sg.nn.relu(sg.nn.conv2d(x, w, padding="same") + b)
+    f = sg.function([x, w, b], y, passes=CONV_EPILOGUE)
+    assert _op_names(f.outputs) == ["fused_conv2d"]
+    rng = np.random.default_rng(3)
+    for oc in (5, 40):
+        args = [rng.standard_normal(s).astype("float32") for s in ((4, 7, 6, 3), (3, 3, 3, oc), (oc,))]
+        np.testing.assert_allclose(f(*args), sg.function([x, w, b], y, passes="O0")(*args), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("data_format", ["NWC", "NCW"])
+@pytest.mark.parametrize("epilogue", ["bias_relu", "full_two_outputs"])
+def test_conv1d_epilogue_moves_before_the_squeeze(data_format, epilogue):
+    """conv1d is conv2d over a unit height then a reshape dropping it: channels-last, the
+    loop moves before the reshape (free both ways) and fuses, full inputs and several
+    outputs included; channels-first (a transpose after the reshape) it stays apart."""
+    n = sg.dim("n")
+    last = data_format == "NWC"
+    x = sg.placeholder((n, 20, 3) if last else (n, 3, 20), name="x")
+    w = sg.placeholder((3, 3, 8), name="w")
+    b = sg.placeholder((8,) if last else (8, 1), name="b")
+    full = sg.placeholder((n, 9, 8) if last else (n, 8, 9), name="full")
+    p = sg.nn.conv1d(x, w, strides=2, data_format=data_format)
+    outs = [sg.nn.relu(p + b)] if epilogue == "bias_relu" else [sg.tanh(p * full) + b, p + b]
+    fused = sg.function([x, w, b, full], outs, passes=CONV_EPILOGUE)
+    names = _op_names(fused.outputs)
+    assert ("fused_conv2d" in names) == last and ("conv2d" in names) != last
+    plain = sg.function([x, w, b, full], outs, passes="O0")
+    args = _conv_args([x, w, b, full], 6, "float32", seed=4)
+    for got, want in zip(fused(*args), plain(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_conv_read_elsewhere_or_a_per_sample_epilogue_input_keeps_its_own_kernel():
+    inputs, _ = _conv_graph("im2col_valid", "bias_relu", "float32")
+    x, w, b, _ = inputs
+    p = sg.nn.conv2d(x, w)
+    f = sg.function([x, w, b], [sg.nn.relu(p + b), p], passes=CONV_EPILOGUE)
+    assert "fused_conv2d" not in _op_names(f.outputs)
+    scale = sg.placeholder((None, 1, 1, 8), name="scale")  # per item and channel: not a row's channel vector
+    g = sg.function([x, w, scale], sg.nn.relu(p * scale), passes=CONV_EPILOGUE)
+    assert "fused_conv2d" not in _op_names(g.outputs)
+
+
+def _cnn_step(passes: str, data_format: str = "NHWC") -> sg.Function:
+    """Two conv + bias + relu layers' SGD step, with Variables of its own."""
+    rng = np.random.default_rng(0)
+    first = data_format == "NCHW"
+    x = sg.placeholder((None, 1, 12, 12) if first else (None, 12, 12, 1), name="x")
+    w1 = sg.Variable(rng.standard_normal((3, 3, 1, 8)).astype("float32") * 0.3, name="w1")
+    b1 = sg.Variable(np.full((8, 1, 1) if first else 8, 0.1, "float32"), name="b1")
+    w2 = sg.Variable(rng.standard_normal((3, 3, 8, 4)).astype("float32") * 0.3, name="w2")
+    b2 = sg.Variable(np.full((4, 1, 1) if first else 4, 0.1, "float32"), name="b2")
+    h = sg.nn.relu(sg.nn.conv2d(x, w1, data_format=data_format) + b1)
+    h = sg.nn.relu(sg.nn.conv2d(h, w2, padding="same", data_format=data_format) + b2)
+    h = sg.nn.max_pool2d(h, 2, data_format=data_format)  # as in the tutorial CNN: relu's loop ends there
+    loss = sg.mean(h * h)
+    params = [w1, b1, w2, b2]
+    grads = sg.grad(loss, params)
+    return sg.function([x], loss, updates=[(p, p - 0.1 * g) for p, g in zip(params, grads)], passes=passes)
+
+
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_conv_training_step_fuses_forward_epilogues_not_gradients(data_format):
+    """The tutorial CNN's forward conv + bias + relu layers become fused convolutions; the
+    gradient convolutions are not channels-last forward products and stay apart."""
+    f = _cnn_step("O2", data_format)
+    names = _op_names(f.outputs + [v for _, v in f.updates])
+    assert names.count("fused_conv2d") == 2 and "conv2d" not in names
+    assert {"conv2d_grad_input", "conv2d_grad_filter"} <= set(names)
+    (row,) = [r for r in f.report.passes if r.name == "fuse_conv_epilogue"]
+    assert row.fired == 2
+    g = _cnn_step("O2,-fuse_conv_epilogue", data_format)
+    assert "fused_conv2d" not in _op_names(g.outputs + [v for _, v in g.updates])
+    data = np.random.default_rng(2).standard_normal((5, 12, 12)).astype("float32")
+    data = data[:, None] if data_format == "NCHW" else data[..., None]
+    for _ in range(3):  # the same losses as the parameters move
+        np.testing.assert_allclose(f(data), g(data), rtol=1e-5)

@@ -234,6 +234,11 @@ class _UnitWriter:
         support = getattr(node.op, "c_support", None)
         if support is not None:
             self.support.setdefault(support(node.inputs[0].dtype), None)
+        definitions = getattr(node.op, "c_definitions", None)
+        if definitions is not None:  # file-scope C its kernel calls (a fused convolution's epilogue)
+            ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
+            outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
+            self.support.setdefault(definitions(ins, outs), None)
         code, params, args = self._kernel_body(node)
         loop_checks = getattr(node.op, "c_loop_checks", None)
         if loop_checks is not None and (checks := loop_checks(node.inputs[0].dtype)):

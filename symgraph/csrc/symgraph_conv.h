@@ -104,6 +104,16 @@ static inline int64_t sg_conv_slots(int64_t count)
     return sg_max_i64(1, sg_min_i64(count, threads > 1 ? 4 * threads : 1));
 }
 
+/* A fused convolution's epilogue (symgraph/ops/fused.py, FusedConv2D): run(e, r0, r1) finishes output pixels
+ * [r0, r1), rows of oc channels of the output seen as (n*oh*ow, oc), right after the product wrote them and on
+ * the thread that wrote them, so it reads them from cache (bias add, activation: no second pass over memory).
+ * ptrs are the arrays it reads and writes, in the order its generated code unpacks them. */
+typedef struct sg_conv_epilogue {
+    void (*run)(const struct sg_conv_epilogue *e, int64_t r0, int64_t r1);
+    void *const *ptrs;
+    int64_t oc;
+} sg_conv_epilogue;
+
 static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h &&
@@ -206,7 +216,8 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
      * that gemm spends its time packing; direct loops instead, SG_CONV_OCB output channels at a time held in      \
      * 64-byte vectors (GCC's vector extension), forward over SG_CONV_PX output pixels at once so that each        \
      * filter tap is loaded once for them. Output rows (b, oy) on the threads. */                                  \
-    static inline void sg_conv2d_forward_c1_##SFX(const sg_conv_geom *g, const T *restrict x, const T *restrict w, T *restrict y) \
+    static inline void sg_conv2d_forward_c1_##SFX(const sg_conv_geom *g, const T *restrict x, const T *restrict w, T *restrict y, \
+                                                  const sg_conv_epilogue *epi)                                   \
     {                                                                                                              \
         typedef T vec __attribute__((vector_size(64)));                                                            \
         enum { LANES = 64 / sizeof(T), NV = SG_CONV_OCB / (64 / sizeof(T)) };                                      \
@@ -258,6 +269,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                     }                                                                                              \
                 }                                                                                                  \
             }                                                                                                      \
+            if (epi != NULL) epi->run(epi, row * g->ow, (row + 1) * g->ow);                                       \
         }                                                                                                          \
     }                                                                                                              \
                                                                                                                    \
@@ -341,9 +353,11 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         free(partials);                                                                                            \
         return SG_OK;                                                                                              \
     }                                                                                                              \
-    /* y = conv2d(x, w): blocks of batch items spread over the threads, each unrolled into the thread's own  \
-     * col and multiplied by one single-threaded gemm per group. */                                              \
-    static inline int sg_conv2d_forward_##SFX(const sg_conv_geom *g, const T *x, const T *w, T *y, SG_ERR_PARAMS)  \
+    /* y = conv2d(x, w), then epi (NULL: none) on each block of output pixels: blocks of batch items spread over \
+     * the threads, each unrolled into the thread's own col (a pointwise filter with an epilogue reads x itself) \
+     * and multiplied by one single-threaded gemm per group. */                                                  \
+    static inline int sg_conv2d_forward_##SFX(const sg_conv_geom *g, const T *x, const T *w, T *y,              \
+                                              const sg_conv_epilogue *epi, SG_ERR_PARAMS)                      \
     {                                                                                                              \
         SG_TRY(sg_conv_check(g, SG_ERR_ARGS));                                                                     \
         const int64_t cg = g->c / g->groups, ocg = g->oc / g->groups, K = g->kh * g->kw * cg;                      \
@@ -351,9 +365,11 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         if (g->n * P * g->oc == 0) return SG_OK;                                                                   \
         if (K == 0 || ocg == 0) {                                                                                  \
             memset(y, 0, sizeof(T) * (size_t)(g->n * P * g->oc));                                                 \
+            if (epi != NULL) epi->run(epi, 0, g->n * P);                                                           \
             return SG_OK;                                                                                          \
         }                                                                                                          \
-        if (sg_conv_is_pointwise(g) && g->n * P <= INT32_MAX) {                                                    \
+        const int pointwise = sg_conv_is_pointwise(g);                                                             \
+        if (pointwise && epi == NULL && g->n * P <= INT32_MAX) {                                                   \
             for (int64_t gi = 0; gi < g->groups; gi++)                                                             \
                 SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(g->n * P), (blasint)ocg,       \
                                (blasint)K, 1, x + gi * cg, (blasint)g->c, w + gi * ocg, (blasint)g->oc, 0,         \
@@ -361,7 +377,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             return SG_OK;                                                                                          \
         }                                                                                                          \
         if (g->c == 1 && g->groups == 1) {                                                                         \
-            sg_conv2d_forward_c1_##SFX(g, x, w, y);                                                                \
+            sg_conv2d_forward_c1_##SFX(g, x, w, y, epi);                                                           \
             return SG_OK;                                                                                          \
         }                                                                                                          \
         const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
@@ -370,20 +386,22 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (parallel)")                                                                      \
         {                                                                                                          \
-            T *col = (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                                                \
+            T *col = pointwise ? NULL : (T *)malloc(sizeof(T) * (size_t)(nb * P * K));                            \
             _Pragma("omp for schedule(dynamic, 1)")                                                                \
             for (int64_t blk = 0; blk < blocks; blk++) {                                                           \
                 const int64_t n0 = blk * nb, m = sg_min_i64(nb, g->n - n0);                                        \
-                if (col == NULL) {                                                                                 \
+                if (col == NULL && !pointwise) {                                                                   \
                     failed = 1;                                                                                    \
                     continue;                                                                                      \
                 }                                                                                                  \
                 for (int64_t gi = 0; gi < g->groups; gi++) {                                                       \
-                    sg_im2col_##SFX(g, x, n0, m, gi, col);                                                         \
+                    if (!pointwise) sg_im2col_##SFX(g, x, n0, m, gi, col);                                         \
+                    const T *a = pointwise ? x + n0 * P * g->c + gi * cg : col;                                    \
                     SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(m * P), (blasint)ocg,      \
-                                   (blasint)K, 1, col, (blasint)K, w + gi * ocg, (blasint)g->oc, 0,                \
-                                   y + n0 * P * g->oc + gi * ocg, (blasint)g->oc);                                 \
+                                   (blasint)K, 1, a, (blasint)(pointwise ? g->c : K), w + gi * ocg,                \
+                                   (blasint)g->oc, 0, y + n0 * P * g->oc + gi * ocg, (blasint)g->oc);              \
                 }                                                                                                  \
+                if (epi != NULL) epi->run(epi, n0 * P, (n0 + m) * P);                                              \
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \

@@ -28,6 +28,11 @@ direct loop is not kept, except for one input channel (a grayscale first layer: 
 vector registers beat im2col + sgemm, forward 1.2-2x and filter gradient 1.3-1.4x for
 x (64,28,28,1) * w (5,5,1,32) (interleaved A/B, best of 80, 2 pinned cores). The kernels
 run blocks of the batch on OpenMP's threads with BLAS on one thread: see the header.
+
+A bias add and activation after ``Conv2D`` (any elementwise loop reading per element,
+per channel or one element) run inside its forward kernel: the fusion pass makes a
+``FusedConv2D`` (ops/fused.py) whose epilogue the kernel calls on each block of output
+pixels, on the thread that computed it (``sg_conv_epilogue`` in the header).
 """
 
 from __future__ import annotations
@@ -379,10 +384,14 @@ class Conv2D(ConvOp):
     def reference(self, x, w):
         return conv2d_reference(x, w, self)
 
-    def c_kernel(self, inputs, outputs):
+    def c_kernel(self, inputs, outputs, epilogue: str = "NULL"):
+        """``epilogue``: a pointer to the ``sg_conv_epilogue`` run on each block of output
+        pixels (a fused node's: symgraph/ops/fused.py FusedConv2D)."""
         (x, w), (y,) = inputs, outputs
         lines = self.geometry(x, w, y, checks=False)
-        lines.append(f"SG_TRY(sg_conv2d_forward_{_suffix(x)}(&cv, {x.ptr}, {w.ptr}, {y.ptr}, SG_ERR_ARGS));")
+        lines.append(
+            f"SG_TRY(sg_conv2d_forward_{_suffix(x)}(&cv, {x.ptr}, {w.ptr}, {y.ptr}, {epilogue}, SG_ERR_ARGS));"
+        )
         return "\n".join(lines)
 
     def grad(self, inputs, outputs, output_grads):

@@ -14,12 +14,13 @@ with values used more than once held in locals.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from symgraph.errors import GradientError
+from symgraph.errors import GradientError, ShapeError
 from symgraph.graph.core import Op, Tensor, TensorType
 from symgraph.ops.c_api import CArray, c_type
 from symgraph.ops.elementwise import Elementwise, broadcast_shapes
@@ -131,24 +132,23 @@ class FusedElementwise(Elementwise):
         raise GradientError("a fused node is made after differentiation: take gradients of the graph as built")
 
 
-class FusedMatMul(Op):
-    """A 2-D matrix product whose result goes straight into an elementwise epilogue
-    (bias add, activation, a gradient's mask): ``epilogue`` computes the outputs from
-    its inputs, the product being its input ``product_at``; this node's inputs are
-    op(a), op(b), then the epilogue's other inputs in order. Only the fusion pass makes
-    it; codegen runs the product and the epilogue block by block of rows, so the
-    product is consumed while it is in cache instead of in a second pass over memory."""
+class ProductEpilogue(Op):
+    """A two-input product (a matrix product, a convolution) whose result goes straight
+    into an elementwise epilogue (bias add, activation, a gradient's mask): ``epilogue``
+    computes the outputs from its inputs, the product being its input ``product_at``;
+    this node's inputs are the product's two, then the epilogue's other inputs in order.
+    Only the fusion pass makes it; the C runs the product and the epilogue block by block,
+    so the product is consumed while it is in cache instead of in a second pass over
+    memory. Subclasses say how (FusedMatMul, FusedConv2D)."""
 
-    name = "fused_matmul"
-
-    def __init__(self, matmul: Op, epilogue: FusedElementwise, product_at: int):
-        self.matmul = matmul
+    def __init__(self, product: Op, epilogue: FusedElementwise, product_at: int):
+        self.product = product
         self.epilogue = epilogue
         self.product_at = product_at
 
     def attributes(self) -> dict[str, Any]:
         others = [f"%{k + 2}" for k in range(self.epilogue.arity_needed() - 1)]
-        names = self.epilogue_inputs(f"{self.matmul}(%0, %1)", others)
+        names = self.epilogue_inputs(f"{self.product}(%0, %1)", others)
         exprs = self.epilogue.expressions(names)
         return {"expr": exprs[0]} if len(exprs) == 1 else {"exprs": tuple(exprs)}
 
@@ -156,7 +156,7 @@ class FusedMatMul(Op):
         return self.epilogue.c_support(dtype)
 
     def kernel_label(self) -> str:
-        return _label([self.matmul.name, self.epilogue.kernel_label()])
+        return _label([self.product.name, self.epilogue.kernel_label()])
 
     def c_loop_checks(self, dtype: np.dtype) -> list[str]:
         return self.epilogue.c_loop_checks(dtype)
@@ -166,15 +166,116 @@ class FusedMatMul(Op):
         return [*others[: self.product_at], product, *others[self.product_at :]]
 
     def infer(self, a: Tensor, b: Tensor, *others: Tensor) -> list[TensorType]:
-        product = self.matmul.infer(a, b)
+        product = self.product.infer(a, b)
         shape = broadcast_shapes(product.shape, *(t.shape for t in others))
         return [TensorType(self.epilogue.program[j][3], shape) for j in self.epilogue.outputs]
 
     def reference(self, a: np.ndarray, b: np.ndarray, *others: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
-        return self.epilogue.reference(*self.epilogue_inputs(self.matmul.reference(a, b), list(others)))
+        return self.epilogue.reference(*self.epilogue_inputs(self.product.reference(a, b), list(others)))
 
     def grad(self, inputs, outputs, output_grads):
         raise GradientError("a fused node is made after differentiation: take gradients of the graph as built")
+
+
+class FusedMatMul(ProductEpilogue):
+    """A 2-D matrix product and its epilogue: codegen (codegen/unit.py) runs the product
+    and the epilogue block by block of rows."""
+
+    name = "fused_matmul"
+
+    def __init__(self, matmul: Op, epilogue: FusedElementwise, product_at: int):
+        super().__init__(matmul, epilogue, product_at)
+        self.matmul = matmul
+
+
+class FusedConv2D(ProductEpilogue):
+    """A channels-last convolution (ops/conv.py Conv2D) and its epilogue: the C kernel
+    (csrc/symgraph_conv.h) calls the epilogue on each block of output pixels right after
+    computing it, on the same thread. The output seen as (n*oh*ow, oc) rows, each other
+    epilogue input is read per element (the output's shape), per channel (its last size
+    is oc, the others 1: a bias) or once (one element)."""
+
+    name = "fused_conv2d"
+
+    def infer(self, x: Tensor, w: Tensor, *others: Tensor) -> list[TensorType]:
+        product = self.product.infer(x, w)
+        for t in others:
+            if epilogue_read(t.shape, product.shape) is None:
+                raise ShapeError(
+                    f"an epilogue input of shape {t.shape} is not the output's {product.shape}, a channel vector or "
+                    "one element"
+                )
+        return super().infer(x, w, *others)
+
+    def c_definitions(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """The epilogue as a file-scope C function (the kernel passes it to the convolution)."""
+        return self._epilogue_function(inputs, outputs)[1]
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        x, w, *others = inputs
+        name, _ = self._epilogue_function(inputs, outputs)
+        into = self._product_output(x, outputs)
+        pointers = ", ".join(f"(void *){t.ptr}" for t in [*others, *outputs])
+        oc = outputs[0].shape[-1]
+        lines = [
+            f"void *const sg_epi_ptrs[] = {{ {pointers} }};",
+            f"const sg_conv_epilogue sg_epi = {{ {name}, sg_epi_ptrs, {oc} }};",
+            self.product.c_kernel([x, w], [outputs[into]], "&sg_epi"),
+        ]
+        return "\n".join(lines)
+
+    def _product_output(self, x: CArray, outputs: list[CArray]) -> int:
+        """The output the convolution writes into (the first of its dtype): the epilogue
+        reads each element there before it writes the outputs' elements."""
+        return next(j for j, t in enumerate(outputs) if t.dtype == x.dtype)
+
+    def _epilogue_function(self, inputs: list[CArray], outputs: list[CArray]) -> tuple[str, str]:
+        """(name, definition) of ``void name(const sg_conv_epilogue *e, int64_t r0,
+        int64_t r1)``: for the output pixels r in [r0, r1) and channels ch, element
+        i = r*oc + ch of every output from the product's element i (in the product's
+        output) and the other inputs' elements (i, ch or 0). Named by a hash of its text,
+        so equal epilogues are one function."""
+        x, _, *others = inputs
+        into = self._product_output(x, outputs)
+        out_shape = outputs[0].static_shape
+        oc = out_shape[-1]
+        unpack = [f"const {t.ctype} *a{k} = (const {t.ctype} *)e->ptrs[{k}];" for k, t in enumerate(others)]
+        unpack += [f"{t.ctype} *o{j} = ({t.ctype} *)e->ptrs[{len(others) + j}];" for j, t in enumerate(outputs)]
+        index = {"full": "i", "channel": "ch", "one": "0"}
+        args = [f"a{k}[{index[epilogue_read(t.static_shape, out_shape)]}]" for k, t in enumerate(others)]
+        statements, exprs = self.epilogue.c_body(self.epilogue_inputs(f"o{into}[i]", args))
+        # every value before any store: the product's output is also read
+        values = [f"const {t.ctype} out{j} = ({t.ctype})({e});" for j, (t, e) in enumerate(zip(outputs, exprs))]
+        stores = [f"o{j}[i] = out{j};" for j in range(len(outputs))]
+        body = [
+            "{",
+            f"    const int64_t oc = {oc if isinstance(oc, int) else 'e->oc'};",
+            *("    " + line for line in unpack),
+            "    for (int64_t r = r0; r < r1; r++) {",
+            "        for (int64_t ch = 0; ch < oc; ch++) {",
+            "            const int64_t i = r*oc + ch;",
+            *("            " + line for line in [*statements, *values, *stores]),
+            "        }",
+            "    }",
+            "}",
+        ]
+        signature = "static void NAME(const sg_conv_epilogue *e, int64_t r0, int64_t r1)"
+        text = "\n".join([signature, *body])
+        name = "sg_conv_epilogue_" + hashlib.sha1(text.encode()).hexdigest()[:12]
+        return name, text.replace("NAME", name, 1) + "\n"
+
+
+def epilogue_read(shape: tuple, out_shape: tuple) -> str | None:
+    """How a fused convolution's epilogue reads an input of ``shape`` against the output's
+    (n, oh, ow, oc): "full" (the same shape), "channel" (oc last, every other size 1),
+    "one" (one element); None: none of these."""
+    if all(d == 1 for d in shape):
+        return "one"
+    if tuple(shape) == tuple(out_shape):
+        return "full"
+    if len(shape) <= len(out_shape) and shape[-1] == out_shape[-1] and all(d == 1 for d in shape[:-1]):
+        return "channel"
+    return None
 
 
 class FusedReduce(Op):

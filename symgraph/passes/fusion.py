@@ -19,16 +19,19 @@ non-scalar input). Heuristics only ever see legal candidates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from symgraph.graph.core import Node, Tensor, apply, located
 from symgraph.graph.shape import Shape
 from symgraph.graph.traversal import toposort
+from symgraph.ops.conv import Conv2D
 from symgraph.ops.elementwise import Elementwise
-from symgraph.ops.fused import FusedElementwise, FusedMatMul, FusedReduce
+from symgraph.ops.fused import FusedConv2D, FusedElementwise, FusedMatMul, FusedReduce, ProductEpilogue, epilogue_read
 from symgraph.ops.linalg import MatMul
 from symgraph.ops.reduction import Reduce
-from symgraph.passes.provenance import covered_nodes, record_fused
+from symgraph.ops.shape_ops import Reshape, Transpose
+from symgraph.passes.provenance import covered_nodes, is_fused, record_fused
 from symgraph.passes.rewrite import rebuild
 
 
@@ -233,10 +236,119 @@ def fuse_matmul_epilogue(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
     """A 2-D matrix product read only by one elementwise loop of its shape becomes one
     ``FusedMatMul``: the loop (bias add, activation, a gradient's mask) runs on each
     block of rows right after BLAS wrote it."""
+    return _fuse_epilogues(outputs, can_fuse_epilogue, FusedMatMul)
+
+
+def fuse_conv_epilogue(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
+    """A channels-last convolution read only by one elementwise loop of its shape becomes
+    one ``FusedConv2D``: the loop (bias add, activation) runs on each block of output
+    pixels right after the convolution computed it, on the same thread. A loop that
+    reads the convolution through a view (NCHW's transpose, conv1d's squeeze) first
+    moves before the view (``_sink_views``)."""
+    return _fuse_epilogues(_sink_views(outputs), can_fuse_conv_epilogue, FusedConv2D)
+
+
+NCHW_OF_NHWC = (0, 3, 1, 2)  # the transpose conv2d(data_format="NCHW") puts after the convolution
+
+
+def _sink_views(outputs: list[Tensor]) -> list[Tensor]:
+    """epilogue(view(conv2d(...)), others) becomes view(epilogue(conv2d(...), others
+    seen channels-last)) where that is legal and worth it, the view being the transpose
+    back to NCHW (others per channel or one element: as channel vectors (oc,)) or a
+    reshape keeping the channels last (conv1d's squeeze: others full-shaped reshaped
+    likewise): elementwise work commutes with either, and the loop then reads the
+    convolution channels-last, fusable into it."""
+    graph = _Graph(outputs)
+    chosen: dict[int, int] = {}  # id of an epilogue node -> the input index of the view
+    for node in graph.order:
+        if not isinstance(node.op, Elementwise):
+            continue
+        for k, t in enumerate(node.inputs):
+            if can_sink_view(t.node, node, graph) and worth_sinking_view(t.node, node):
+                chosen[id(node)] = k
+                break
+    if not chosen:
+        return outputs
+    new: dict[int, Tensor] = {}
+    for node in graph.order:
+        k = chosen.get(id(node))
+        if k is None:
+            rebuild(node, new)
+            continue
+        view = node.inputs[k].node
+        conv_value = new.get(id(view.inputs[0]), view.inputs[0])
+        transposed = isinstance(view.op, Transpose)
+        inputs = []
+        with located(node.location):
+            for j, t in enumerate(node.inputs):
+                t = new.get(id(t), t)
+                if j == k:
+                    inputs.append(conv_value)
+                elif all(d == 1 for d in t.shape) or (not transposed and t.shape != view.outputs[0].shape):
+                    inputs.append(t)  # one element; a channel vector under a reshape keeping channels last
+                elif transposed:  # (oc, 1, 1) or (1, oc, 1, 1): the same elements as a channel vector
+                    inputs.append(apply(Reshape((conv_value.shape[-1],)), t).outputs[0])
+                else:  # the view's shape: the same elements in the convolution's
+                    inputs.append(apply(Reshape(conv_value.shape), t).outputs[0])
+            moved = apply(node.op, *inputs)
+            back = Transpose(NCHW_OF_NHWC) if transposed else Reshape(view.outputs[0].shape)
+            results = [apply(back, t).outputs[0] for t in moved.outputs]
+        if is_fused(node):
+            record_fused(moved, covered_nodes(node))
+        for old, fresh in zip(node.outputs, results):
+            new[id(old)] = fresh
+    return [new.get(id(t), t) for t in outputs]
+
+
+def can_sink_view(view: Node, epilogue: Node, graph: _Graph) -> bool:
+    """Legality of moving ``epilogue`` before ``view`` of a convolution: the view is the
+    transpose NCHW_OF_NHWC or a reshape keeping the channel count last, of a ``Conv2D``
+    read by it alone; and the epilogue could be fused into the convolution in the view's
+    place (``can_fuse_conv_epilogue``), its other inputs being per channel or one element
+    (and, under a reshape, of the view's shape)."""
+    if isinstance(view.op, Transpose):
+        if view.op.perm != NCHW_OF_NHWC:
+            return False
+    elif not isinstance(view.op, Reshape):
+        return False
+    conv = view.inputs[0].node
+    if type(conv.op) is not Conv2D or id(conv.outputs[0]) in graph.graph_outputs:
+        return False
+    if graph.consumers.get(id(conv), []) != [view]:
+        return False
+    value = view.outputs[0]
+    if isinstance(view.op, Transpose):
+        return _finishes(value, epilogue, graph, lambda shape: _nchw_channel_or_one(shape, value.shape))
+    if value.ndim == 0 or value.shape[-1] != conv.outputs[0].shape[-1]:
+        return False  # channels last in both: element i is channel i % oc in both
+    return _finishes(value, epilogue, graph, lambda shape: epilogue_read(shape, value.shape) is not None)
+
+
+def worth_sinking_view(view: Node, epilogue: Node) -> bool:
+    """Profit: a reshape back costs nothing; a transpose back is a pass over memory, so
+    the epilogue must have one output (the transpose after it replaces the one before;
+    each more output would need a transpose of its own)."""
+    return isinstance(view.op, Reshape) or len(epilogue.outputs) == 1
+
+
+def _nchw_channel_or_one(shape: tuple, out_shape: tuple) -> bool:
+    """Does an input of ``shape`` hold one element, or one per channel of the NCHW
+    ``out_shape`` (the channel size at axis 1 of the output, every other size 1)?"""
+    if all(d == 1 for d in shape):
+        return True
+    lead = len(out_shape) - len(shape)
+    return lead <= 1 and shape[1 - lead] == out_shape[1] and sum(d != 1 for d in shape) == 1
+
+
+def _fuse_epilogues(
+    outputs: list[Tensor], legal: Callable[[Node, Node, _Graph], bool], make: type[ProductEpilogue]
+) -> tuple[list[Tensor], int]:
+    """Each elementwise node that ``legal`` lets finish one of its inputs' product becomes
+    one ``make`` node computing both."""
     graph = _Graph(outputs)
     chosen: dict[int, int] = {}  # id of an epilogue node -> the input index of the product
     for node in graph.order:
-        k = _epilogue_product(node, graph)
+        k = _epilogue_product(node, graph, legal)
         if k is not None:
             chosen[id(node)] = k
     if not chosen:
@@ -252,7 +364,7 @@ def fuse_matmul_epilogue(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
         epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
         others = [new.get(id(t), t) for j, t in enumerate(node.inputs) if j != k]
         with located(node.location):
-            fused = apply(FusedMatMul(product.op, epilogue, k), a, b, *others)
+            fused = apply(make(product.op, epilogue, k), a, b, *others)
         record_fused(fused, [product, *covered_nodes(node)])
         _replaced(node, fused, new)
     return [new.get(id(t), t) for t in outputs], len(chosen)
@@ -284,12 +396,46 @@ def can_fuse_epilogue(product: Node, epilogue: Node, graph: _Graph) -> bool:
     return True
 
 
-def _epilogue_product(node: Node, graph: _Graph) -> int | None:
+def can_fuse_conv_epilogue(product: Node, epilogue: Node, graph: _Graph) -> bool:
+    """Legality: the product is a channels-last ``Conv2D`` (NCHW data reaches the epilogue
+    through a transpose: ``_sink_nchw`` moved the epilogue before it where it could)
+    read by the epilogue alone, at the epilogue's shape; every other epilogue input is
+    that shape, per channel (its last size the channel count, the others 1) or one
+    element, so the kernel indexes it by output element, channel or not at all; an
+    output of the product's dtype holds each block of the product until the epilogue
+    reads it; the epilogue flags no error after its loop (it runs inside the
+    convolution's threads)."""
+    if type(product.op) is not Conv2D:
+        return False
+    value = product.outputs[0]
+    return _finishes(value, epilogue, graph, lambda shape: epilogue_read(shape, value.shape) is not None)
+
+
+def _finishes(value: Tensor, epilogue: Node, graph: _Graph, readable: Callable[[tuple], bool]) -> bool:
+    """Can the elementwise ``epilogue`` finish ``value`` inside the kernel computing it:
+    the value is read by the epilogue alone (once), at the epilogue's shape, is no graph
+    output, and its dtype is an output's (which holds it until the epilogue reads it);
+    ``readable`` accepts every other input's shape; no check after the loop."""
+    if not isinstance(epilogue.op, Elementwise) or id(value) in graph.graph_outputs:
+        return False
+    if graph.consumers.get(id(value.node), []) != [epilogue] or len(value.node.outputs) != 1:
+        return False
+    if any(t.shape != value.shape for t in epilogue.outputs):
+        return False
+    if sum(t is value for t in epilogue.inputs) != 1 or value.dtype not in [t.dtype for t in epilogue.outputs]:
+        return False  # the product is written into the output of its dtype, then read back
+    if not all(readable(t.shape) for t in epilogue.inputs if t is not value):
+        return False
+    program = epilogue.op if isinstance(epilogue.op, FusedElementwise) else _one_step(epilogue)
+    return not program.c_loop_checks(value.dtype)
+
+
+def _epilogue_product(node: Node, graph: _Graph, legal: Callable[[Node, Node, _Graph], bool]) -> int | None:
     """The input index of a product ``node`` can be the epilogue of, if any."""
-    if not isinstance(node.op, Elementwise) or node.outputs[0].ndim != 2:
+    if not isinstance(node.op, Elementwise):
         return None
     for k, t in enumerate(node.inputs):
-        if can_fuse_epilogue(t.node, node, graph):
+        if legal(t.node, node, graph):
             return k
     return None
 

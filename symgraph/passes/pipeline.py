@@ -33,6 +33,7 @@ PIPELINE: list[Pass] = [
     Pass("fuse_elementwise", fusion.fuse_elementwise, 2, "elementwise chains into one loop"),
     Pass("fuse_reductions", fusion.fuse_reductions, 2, "an elementwise loop into the reduction reading it"),
     Pass("fuse_matmul_epilogue", fusion.fuse_matmul_epilogue, 2, "bias and activation run on each block of a product"),
+    Pass("fuse_conv_epilogue", fusion.fuse_conv_epilogue, 2, "bias and activation run on each block of a convolution"),
 ]
 DEFAULT_LEVEL = 2
 
