@@ -265,6 +265,7 @@ def test_max_pool_gradient_in_c_over_several_scratch_blocks():
         ((16, 12, 11, 1), (5, 5, 1, 64), 1, "valid", 1, 1, np.float32),  # one channel: direct, vector chunks
         ((6, 9, 10, 1), (3, 4, 1, 37), (2, 1), "same", (1, 2), 1, np.float32),  # direct: a chunk and a tail
         ((5, 8, 7, 1), (3, 3, 1, 40), 1, ((2, 0), (1, 3)), 1, 1, np.float64),  # direct, double lanes
+        ((8, 16, 17, 64), (1, 1, 32, 48), 1, "valid", 1, 2, np.float64),  # 1x1: products shared by sg_gemm
     ],
 )
 def test_conv_kernels_split_over_batch_blocks_match_the_reference(

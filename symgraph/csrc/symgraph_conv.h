@@ -15,9 +15,9 @@
  * 512 KiB of float, at least SG_CONV_BLOCKS_PER_THREAD blocks per thread) that OpenMP's
  * threads take in turn, each unrolling into its own col and calling a single-threaded
  * gemm; the filter gradient sums partials of fixed ranges (sg_conv_slots: the same bits
- * on every call). OpenBLAS runs on one thread meanwhile: the whole call of a unit holding a
- * convolution (codegen/unit.py, ConvOp.blas_from_threads), else the kernel itself
- * (sg_blas_solo_begin). Why not OpenBLAS' own threads with one-thread im2col, the
+ * on every call). OpenBLAS runs on one thread (sg_blas_one_thread, symgraph_blas.h); a
+ * 1x1 filter's one product is shared among the threads by sg_gemm_f32/f64. Why not
+ * OpenBLAS' own threads with one-thread im2col, the
  * previous design: an OpenBLAS worker spins ~0.1 s after each product (THREAD_TIMEOUT
  * 2^28 cycles) and its gemm waits for a worker that another process may hold. Measured
  * on 2 pinned cores of a quiet 16-core Xeon, W5 training step (batch 64), min of 200:
@@ -371,9 +371,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         const int pointwise = sg_conv_is_pointwise(g);                                                             \
         if (pointwise && epi == NULL && g->n * P <= INT32_MAX) {                                                   \
             for (int64_t gi = 0; gi < g->groups; gi++)                                                             \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(g->n * P), (blasint)ocg,       \
-                               (blasint)K, 1, x + gi * cg, (blasint)g->c, w + gi * ocg, (blasint)g->oc, 0,         \
-                               y + gi * ocg, (blasint)g->oc);                                                      \
+                sg_gemm_##SFX(0, 0, g->n * P, ocg, K, x + gi * cg, g->c, w + gi * ocg, g->oc, y + gi * ocg, g->oc, 1); \
             return SG_OK;                                                                                          \
         }                                                                                                          \
         if (g->c == 1 && g->groups == 1) {                                                                         \
@@ -382,7 +380,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         }                                                                                                          \
         const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
         const int parallel = blocks > 1 && sg_omp_threads() > 1;                                                 \
-        const int blas_threads = sg_blas_solo_begin(parallel);                                                \
+        sg_blas_one_thread();                                                                                      \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (parallel)")                                                                      \
         {                                                                                                          \
@@ -405,7 +403,6 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_blas_solo_end(blas_threads);                                                                       \
         if (failed)                                                                                                \
             SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
@@ -421,9 +418,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         if (g->n * item == 0) return SG_OK;                                                                        \
         if (sg_conv_is_pointwise(g) && g->n * P <= INT32_MAX && ocg > 0) {                                         \
             for (int64_t gi = 0; gi < g->groups; gi++)                                                             \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(g->n * P), (blasint)K,           \
-                               (blasint)ocg, 1, gy + gi * ocg, (blasint)g->oc, w + gi * ocg, (blasint)g->oc, 0,    \
-                               dx + gi * cg, (blasint)g->c);                                                       \
+                sg_gemm_##SFX(0, 1, g->n * P, K, ocg, gy + gi * ocg, g->oc, w + gi * ocg, g->oc, dx + gi * cg, g->c, 1); \
             return SG_OK;                                                                                          \
         }                                                                                                          \
         if (P == 0 || K == 0 || ocg == 0) {                                                                        \
@@ -432,7 +427,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         }                                                                                                          \
         const int64_t nb = sg_conv_block(g), blocks = (g->n + nb - 1) / nb;                                       \
         const int parallel = blocks > 1 && sg_omp_threads() > 1;                                                 \
-        const int blas_threads = sg_blas_solo_begin(parallel);                                                \
+        sg_blas_one_thread();                                                                                      \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (parallel)")                                                                      \
         {                                                                                                          \
@@ -454,7 +449,6 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_blas_solo_end(blas_threads);                                                                       \
         if (failed)                                                                                                \
             SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch", (long long)(sizeof(T) * nb * P * K)); \
         return SG_OK;                                                                                              \
@@ -474,9 +468,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         }                                                                                                          \
         if (sg_conv_is_pointwise(g) && g->n * P <= INT32_MAX) {                                                    \
             for (int64_t gi = 0; gi < g->groups; gi++)                                                             \
-                SG_CBLAS(GEMM)(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)K, (blasint)ocg,                  \
-                               (blasint)(g->n * P), 1, x + gi * cg, (blasint)g->c, gy + gi * ocg, (blasint)g->oc,  \
-                               0, dw + gi * ocg, (blasint)g->oc);                                                  \
+                sg_gemm_##SFX(1, 0, K, ocg, g->n * P, x + gi * cg, g->c, gy + gi * ocg, g->oc, dw + gi * ocg, g->oc, 1); \
             return SG_OK;                                                                                          \
         }                                                                                                          \
         if (g->c == 1 && g->groups == 1) return sg_conv2d_grad_filter_c1_##SFX(g, x, gy, dw, SG_ERR_ARGS);         \
@@ -488,7 +480,7 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
                 SG_FAIL(SG_ERR_NOMEM, "cannot allocate %lld bytes of conv2d scratch",                              \
                         (long long)(sizeof(T) * (slots - 1) * dw_size));                                           \
         }                                                                                                          \
-        const int blas_threads = sg_blas_solo_begin(slots > 1);                                               \
+        sg_blas_one_thread();                                                                                      \
         int failed = 0;                                                                                            \
         _Pragma("omp parallel if (slots > 1)")                                                                     \
         {                                                                                                          \
@@ -513,7 +505,6 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
             }                                                                                                      \
             free(col);                                                                                             \
         }                                                                                                          \
-        sg_blas_solo_end(blas_threads);                                                                       \
         sg_conv_add_partials_##SFX(dw, partials, slots, dw_size);                                                  \
         free(partials);                                                                                            \
         if (failed)                                                                                                \

@@ -299,11 +299,6 @@ def conv2d_grad_filter_reference(x: np.ndarray, gy: np.ndarray, w_like: np.ndarr
 class ConvOp(Op):
     """What the three convolution ops share: attributes, type checks, C geometry."""
 
-    # The C kernels spread blocks of batch items over OpenMP's threads, each calling a
-    # single-threaded gemm: the unit holding a convolution keeps BLAS on one thread for
-    # the whole call (codegen/unit.py), so that no OpenBLAS worker spins beside them.
-    blas_from_threads = True
-
     def __init__(self, strides: Pair, dilation: Pair, padding: Padding, groups: int):
         self.strides = tuple(strides)
         self.dilation = tuple(dilation)
