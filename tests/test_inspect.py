@@ -166,6 +166,23 @@ def test_profile_kernel_times_add_up_to_the_call_time():
     assert "matmul" in text and "%" in text and "compile:" in text
 
 
+def test_fused_kernels_name_the_users_nodes_when_a_later_fusion_rebuilds_them():
+    """fuse_conv_epilogue runs after the elementwise and matmul fusions and rebuilds what
+    lies downstream of a convolution: the rebuilt fused nodes still name the user's ops."""
+    rng = np.random.default_rng(2)
+    x = sg.placeholder((None, 8, 8, 3), name="x")
+    w = sg.Variable(rng.standard_normal((3, 3, 3, 4)).astype("float32"), name="w")
+    W = sg.Variable(rng.standard_normal((144, 5)).astype("float32"), name="W")
+    h = sg.reshape(sg.nn.relu(sg.nn.conv2d(x, w) + 0.5), (-1, 144))
+    y = sg.tanh(h @ W + 1.0)
+    f = sg.function([x], [y, sg.sum(sg.exp(y) * 2.0 - 1.0)], profile=True)
+    f(rng.standard_normal((2, 8, 8, 3)).astype("float32"))
+    rows = {r.kernel.split("_", 1)[1]: r.nodes for r in f.profile(file=False).rows}
+    assert set(rows) == {"conv2d_add_relu", "matmul_add_tanh_exp_mul", "sum"}
+    assert all("test_inspect.py:" in nodes and "fused" not in nodes for nodes in rows.values()), rows
+    assert "tanh test_inspect.py:" in rows["matmul_add_tanh_exp_mul"] and "relu" in rows["conv2d_add_relu"]
+
+
 def test_profile_prints_a_table(capsys):
     x = sg.placeholder((None,), name="x")
     f = sg.function([x], sg.exp(x) * 2.0, profile=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from symgraph.graph.core import Node, Tensor, apply, located
 from symgraph.graph.traversal import toposort
+from symgraph.passes.provenance import covered_nodes, is_fused, record_fused
 
 Rule = Callable[[Node], list[Tensor] | None]
 
@@ -54,6 +55,8 @@ def rebuild(node: Node, new: dict[int, Tensor]) -> Node:
         return node
     with located(node.location):
         rebuilt = apply(node.op, *inputs)
+    if is_fused(node):  # a later pass rebuilding it: it still computes the user's nodes
+        record_fused(rebuilt, covered_nodes(node))
     for old, fresh in zip(node.outputs, rebuilt.outputs):
         new[id(old)] = fresh
     return rebuilt
