@@ -109,6 +109,25 @@ def test_lstm_forward_and_gradient(mode, go_backwards):
     directional_check(phs, cost, arrays, mode)
 
 
+@pytest.mark.parametrize("features", [FEATURES, 2 * UNITS + 1], ids=["in_the_step", "before_the_loop"])
+@pytest.mark.parametrize("mode", MODES)
+def test_lstm_input_projection_in_the_step_or_before_the_loop(mode, features):
+    """x_t @ kernel is computed inside each step where the features are no more than the
+    units (one small product per step, nothing written out), else as one matmul before
+    the loop; both agree with numpy, forward and gradients."""
+    rng = np.random.default_rng(17)
+    shapes = [(BATCH, TIME, features), (features, 4 * UNITS), (UNITS, 4 * UNITS), (4 * UNITS,)]
+    arrays = [0.5 * rng.standard_normal(s) for s in shapes] + [0.5 * rng.standard_normal((BATCH, UNITS))] * 2
+    phs = [sg.placeholder(a.shape, "float64", name=f"a{i}") for i, a in enumerate(arrays)]
+    seq, h_last, c_last = sg.nn.lstm(*phs, return_sequences=True)
+    outside = [n.op.name for n in sg.graph.traversal.toposort([seq]) if n.op.name == "matmul"]
+    assert outside == ([] if features <= UNITS else ["matmul"])
+    got = sg.function(phs, [seq, h_last, c_last], mode=mode)(*arrays)
+    for g, e in zip(got, np_lstm(*arrays)):
+        np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-13)
+    directional_check(phs, sg.sum(seq * seq) + sg.sum(c_last), arrays, mode)
+
+
 @pytest.mark.parametrize("reset_after", [True, False], ids=["reset_after", "reset_before"])
 @pytest.mark.parametrize("mode", MODES)
 def test_gru_forward_and_gradient(mode, reset_after):

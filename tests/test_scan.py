@@ -250,13 +250,13 @@ def test_gradient_of_no_steps(mode):
 def test_outputs_nothing_reads_are_pruned():
     x = sg.placeholder((None, 2, 3), name="x")
     w, u = sg.placeholder((3, 8), name="w"), sg.placeholder((2, 8), name="u")
-    last, _, _ = sg.nn.lstm(x, w, u, None, None, None)  # its pre-activations are a scan output
+    last, _, _ = sg.nn.lstm(x, w, u, None, None, None)  # its gate activations are scan outputs
     inference = sg.function([x, w, u], last, mode="py")
     (scan_node,) = [n for n in sg.graph.traversal.toposort(inference.outputs) if n.op.name == "scan"]
-    assert len(scan_node.outputs) == 2  # h and c: the pre-activations are gone
+    assert len(scan_node.outputs) == 2  # h and c: the gate activations are gone
     training = sg.function([x, w, u], sg.grad(sg.sum(last), u), mode="py")
     forward = [n for n in sg.graph.traversal.toposort(training.outputs) if n.op.name == "scan" and not n.op.reverse]
-    assert [len(n.outputs) for n in forward] == [3]  # the gradient reads them
+    assert [len(n.outputs) for n in forward] == [6]  # the gradient reads them
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -364,3 +364,121 @@ def test_gradient_of_the_final_state_starts_the_carry(go_backwards):
     args = [rng.standard_normal(s) for s in ((3, 6, 4), (4, 5), (5, 5), (3, 5))]
     for mode in MODES:
         directional_check([x, w, u, h0], cost, args, mode)
+
+
+def _shifted_scan(shift: int, reverse: bool, blocks: bool):
+    """A Scan reading x (n, 8, 3) shifted by ``shift`` rows with first row f (8, 3):
+    h_t = tanh(h_{t-1} @ m + 2 * row_t), the rows it reads returned as a second output."""
+    from symgraph.graph.sources import placeholder
+    from symgraph.ops.scan import build_scan
+
+    x = sg.placeholder((None, 8, 3), "float64", name="x")
+    first = sg.placeholder((8, 3), "float64", name="first")
+    h0 = sg.placeholder((8, 3), "float64", name="h0")
+    m = sg.placeholder((3, 3), "float64", name="m")
+    row, h, mp = placeholder((8, 3), "float64"), placeholder((8, 3), "float64"), placeholder((3, 3), "float64")
+    outs = [sg.tanh(h @ mp + 2 * row), row * 1.0]
+    hs, rows = build_scan(
+        [row], [h], [mp], outs, (0, None), [x], [h0], [m], x.shape[0], reverse, (True, True), None, (shift,), [first]
+    )
+    return [x, first, h0, m], hs, rows
+
+
+def _np_shifted(x, first, h0, m, shift, reverse):
+    n = x.shape[0]
+    rows = np.concatenate([first[None], x])[:n] if shift == 1 else np.concatenate([x, first[None]])[1:]
+    hs, h = np.empty_like(x), h0
+    for t in range(n):
+        j = n - 1 - t if reverse else t
+        h = np.tanh(h @ m + 2 * rows[j])
+        hs[j] = h
+    return hs, rows
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["whole", "row_blocks"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("shift", [1, -1])
+def test_shifted_sequence_reads_the_history_one_row_off(monkeypatch, shift, reverse, blocks):
+    """A shifted sequence (how BPTT reads each state's value before each step) reads
+    history row j - shift, or the first row at the edge; in py and in C (whole, and in
+    blocks of rows on threads), with 0, 1 and 5 steps; and its gradient (through the
+    written-out sequence) matches finite differences for history and first row."""
+    if blocks:
+        _force_row_blocks(monkeypatch, 2)
+    inputs, hs, rows = _shifted_scan(shift, reverse, blocks)
+    assert hs.node.op.shifts == (shift,)
+    assert [t.name for t in hs.node.inputs] == ["x", "h0", "m", "first"]  # the first row comes last
+    rng = np.random.default_rng(21)
+    for n in (0, 1, 5):
+        args = [rng.standard_normal(s) for s in ((n, 8, 3), (8, 3), (8, 3), (3, 3))]
+        want = _np_shifted(*args, shift, reverse)
+        for mode in MODES:
+            f = sg.function(inputs, [hs, rows], mode=mode)
+            if mode == "c" and blocks:
+                assert "blocks of rows" in f.c_source
+            for got, expected in zip(f(*args), want):
+                np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    args = [rng.standard_normal(s) for s in ((4, 8, 3), (8, 3), (8, 3), (3, 3))]
+    for mode in MODES:
+        directional_check(inputs, sg.sum(hs * hs) + sg.sum(rows * hs), args, mode)
+
+
+def test_bptt_reads_the_states_before_each_step_without_copies():
+    """BPTT's loop reads each state's value before the step as the forward's history
+    shifted by one row (the initial state first): no concatenate-and-slice copy of the
+    history feeds it."""
+    x = sg.placeholder((4, 6, 3), "float64", name="x")
+    w, u = sg.placeholder((3, 8), "float64", name="w"), sg.placeholder((2, 8), "float64", name="u")
+    _, _, c_last = sg.nn.lstm(x, w, u, None, None, None)
+    grads = sg.grad(sg.sum(c_last), [w, u])
+    f = sg.function([x, w, u], grads, mode="c")
+    (bptt,) = [n for n in sg.graph.traversal.toposort(f.outputs) if n.op.name == "scan" and n.op.reverse]
+    assert bptt.op.shifts.count(1) == 2  # h and c before each step
+    for t, shift in zip(bptt.inputs, bptt.op.shifts):
+        if shift:
+            assert t.node.op.name == "scan"  # the forward's history itself
+
+
+def test_deferred_products_sharing_a_factor_are_one_gemm():
+    """The kernel, recurrent kernel and bias gradients of an LSTM (x_t @ W and h @ U feed
+    one pre-activation z, plus the bias) leave the loop as one product
+    [x_t, h_{t-1}, 1]^T @ dz over all steps, split into its rows; values agree with the
+    unmerged py reference by finite differences."""
+    x = sg.placeholder((4, 6, 3), "float64", name="x")
+    w, u = sg.placeholder((3, 16), "float64", name="w"), sg.placeholder((4, 16), "float64", name="u")
+    b = sg.placeholder((16,), "float64", name="b")
+    seq, _, _ = sg.nn.lstm(x, w, u, b, None, None, return_sequences=True)
+    cost = sg.sum(seq * seq)
+    grads = sg.grad(cost, [w, u, b])
+    order = sg.graph.traversal.toposort(grads)
+    products = [n for n in order if n.op.name == "matmul" and n.op.transpose_a]
+    assert [n.outputs[0].shape for n in products] == [(3 + 4 + 1, 16)]
+    assert not [n for n in order if n.op.name == "sum"]
+    rng = np.random.default_rng(23)
+    args = [0.5 * rng.standard_normal(s) for s in ((4, 6, 3), (3, 16), (4, 16), (16,))]
+    for mode in MODES:
+        directional_check([x, w, u, b], cost, args, mode)
+
+
+def test_values_broadcast_to_the_rows_split_with_them(monkeypatch):
+    """A value the same in every row broadcast to the rows (a non-sequence, a column of
+    ones) does not stop the split: each block broadcasts it to its own rows."""
+    from symgraph.passes.scan import split_rows
+
+    _force_row_blocks(monkeypatch, 4)
+    x = sg.placeholder((None, 16, 3), "float64", name="x")
+    h0 = sg.placeholder((16, 3), "float64", name="h0")
+    c = sg.placeholder((3,), "float64", name="c")
+    hs, _ = sg.scan(
+        lambda row, h, v: sg.tanh(h + row) * sg.broadcast_to(v, (16, 3)) + sg.ones((16, 1), "float64"),
+        sequences=x,
+        outputs_info=h0,
+        non_sequences=c,
+    )
+    block = split_rows(hs.node.op.inner, 4)
+    assert block is not None and block.outputs[0].shape == (4, 3)
+    rng = np.random.default_rng(25)
+    args = [rng.standard_normal(s) for s in ((5, 16, 3), (16, 3), (3,))]
+    f = sg.function([x, h0, c], hs, mode="c")
+    assert "blocks of rows" in f.c_source
+    np.testing.assert_allclose(f(*args), sg.function([x, h0, c], hs, mode="py")(*args), rtol=1e-12)

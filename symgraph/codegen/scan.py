@@ -187,7 +187,8 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
     writer.support.setdefault(unit.source, None)
 
     seqs, inits, params = op.split(inputs)
-    n_in, n_out = len(inputs), len(outputs)
+    firsts = op.firsts(inputs)
+    n_in, n_out = len(inner.inputs), len(outputs)  # the step's buffers: its inputs, then its outputs
     lines = [c_comment(f"scan: {len(seqs)} sequences, {len(inits)} states, {len(params)} non-sequences")]
     if chunks > 1:
         lines[0] += "\n" + c_comment(f"in {chunks} blocks of rows, each through all the steps on its own thread")
@@ -232,8 +233,14 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
     for i, p in enumerate(params):
         body.append(f"sc_buf[{len(seqs) + len(inits) + i}] = (void *){p.ptr};")
     loop = ["const int64_t sc_j = " + ("sc_n - 1 - sc_t;" if op.reverse else "sc_t;")]
-    for i, s in enumerate(seqs):
-        loop.append(f"sc_buf[{i}] = (void *)({s.ptr} + sc_j * {row(s, True)}{block(s, True)});")
+    for i, (s, first, shift) in enumerate(zip(seqs, firsts, op.shifts)):
+        if not shift:
+            loop.append(f"sc_buf[{i}] = (void *)({s.ptr} + sc_j * {row(s, True)}{block(s, True)});")
+            continue
+        # a shifted sequence: the history's row j - shift, the first row where that is outside
+        edge = "sc_j == 0" if shift == 1 else "sc_j == sc_n - 1"
+        other = f"{s.ptr} + (sc_j {'-' if shift == 1 else '+'} 1) * {row(s, True)}{block(s, True)}"
+        loop.append(f"sc_buf[{i}] = {edge} ? (void *)({first.ptr}{block(first, False)}) : (void *)({other});")
     for s, init in enumerate(inits):
         k = inner.state_output(s)
         out = outputs[k]
@@ -295,7 +302,7 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
             count = str(chunks)
         lines += [
             "/* each thread calls BLAS on its own rows: BLAS must not start threads of its own */",
-            "const int sc_blas_threads = sg_blas_solo_begin(sc_parallel);",
+            "sg_blas_one_thread();",
             "#pragma omp parallel for schedule(dynamic, 1) if (sc_parallel)",
             f"for (int64_t sc_c = 0; sc_c < {count}; sc_c++) {{",
             *("    " + line for line in body),
@@ -304,7 +311,6 @@ def scan_kernel(writer: _UnitWriter, node: Node, inputs: list[CArray], outputs: 
             "        { if (sc_status == SG_OK) sc_status = sc_step_status; }",
             "    }",
             "}",
-            "sg_blas_solo_end(sc_blas_threads);",
         ]
     for k, (out, keep) in enumerate(zip(outputs, op.keep_history)):
         if keep:

@@ -18,11 +18,13 @@
 #define SG_BLAS_PREFIX scipy_
 #define SG_CBLAS(name) scipy_cblas_##name
 
-/* OpenMP's thread count (1 in a build without OpenMP). */
+/* The threads a kernel may share its work among: OpenMP's count, 1 inside a parallel
+ * region (a scan's row block, a conv block: a nested region would be a team of one, all
+ * overhead) and in a build without OpenMP. */
 static inline int sg_omp_threads(void)
 {
 #ifdef _OPENMP
-    return omp_get_max_threads();
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
 #else
     return 1;
 #endif
@@ -38,16 +40,6 @@ static inline void sg_blas_one_thread(void)
 {
     if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
 }
-
-/* The conv and scan kernels' names for sg_blas_one_thread (to be renamed there). */
-static inline int sg_blas_solo_begin(int parallel)
-{
-    (void)parallel;
-    sg_blas_one_thread();
-    return 0;
-}
-
-static inline void sg_blas_solo_end(int previous) { (void)previous; }
 
 /* Products at least this large (m*n*k multiply-adds, about 10 us on one core) are shared
  * among OpenMP's threads; smaller ones are not worth waking them. */

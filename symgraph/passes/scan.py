@@ -46,7 +46,8 @@ def prune_scan_outputs(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
             [inner.outputs[k] for k in kept],
             tuple(inner.feedback[k] for k in kept),
         )
-        new = apply(Scan(pruned, op.n_steps, op.reverse, tuple(op.keep_history[k] for k in kept)), *node.inputs)
+        kept_history = tuple(op.keep_history[k] for k in kept)
+        new = apply(Scan(pruned, op.n_steps, op.reverse, kept_history, op.shifts), *node.inputs)
         replacement = list(node.outputs)  # the dropped ones: nothing reads them
         for position, k in enumerate(kept):
             replacement[k] = new.outputs[position]
@@ -64,7 +65,8 @@ def independent_rows(inner: InnerGraph) -> Dim | None:
     Checked op by op on the traced step: elementwise ops whose operands either have the
     rows or broadcast along them, basic indexing that keeps axis 0 whole, concatenation
     along another axis, and row-block @ matrix products; anything else, or a
-    non-sequence that has the rows, gives None."""
+    non-sequence that has the rows, gives None. A value the same in every row broadcast
+    to the rows (``_row_broadcasts``) has them too."""
     from symgraph.ops.elementwise import Elementwise
     from symgraph.ops.indexing import Subtensor
     from symgraph.ops.linalg import MatMul
@@ -77,6 +79,7 @@ def independent_rows(inner: InnerGraph) -> Dim | None:
     if any(t.shape[0] != batch for t in rowed):
         return None
     rows = {id(t) for t in rowed}  # tensors whose axis 0 is the rows
+    rows.update(id(t) for t in _row_broadcasts(inner, batch))
 
     for node in toposort(inner.outputs):
         if not any(id(t) in rows for t in node.inputs):
@@ -105,6 +108,25 @@ def independent_rows(inner: InnerGraph) -> Dim | None:
     return batch
 
 
+def _row_broadcasts(inner: InnerGraph, batch: Dim) -> list[Tensor]:
+    """Outputs of broadcast_to nodes of the step that repeat a value the same in every
+    row (no sequence or state reaches it) along ``batch`` rows (a column of ones BPTT
+    writes beside its factors): a block of rows of them is the same value broadcast to
+    the block's rows."""
+    from symgraph.ops.shape_ops import BroadcastTo
+
+    rowed = {id(t) for t in [*inner.sequences, *inner.states]}
+    found, dependent = [], set(rowed)
+    for node in toposort(inner.outputs):
+        if any(id(t) in dependent for t in node.inputs):
+            dependent.update(id(o) for o in node.outputs)
+        elif isinstance(node.op, BroadcastTo) and node.outputs[0].ndim > 0 and node.outputs[0].shape[0] == batch:
+            (x,) = node.inputs
+            if x.ndim < node.outputs[0].ndim or x.shape[0] == 1:
+                found.append(node.outputs[0])
+    return found
+
+
 def split_rows(inner: InnerGraph, chunks: int) -> InnerGraph | None:
     """The step for one of ``chunks`` equal blocks of its rows, where it treats a static
     number of rows independently (``independent_rows``) that ``chunks`` divides; else
@@ -115,9 +137,13 @@ def split_rows(inner: InnerGraph, chunks: int) -> InnerGraph | None:
     batch = independent_rows(inner)
     if chunks < 2 or not isinstance(batch, int) or batch % chunks:
         return None
+    from symgraph.ops.shape_ops import broadcast_to
+
     block = batch // chunks
     rowed = [*inner.sequences, *inner.states]
     smaller = {t: placeholder((block, *t.shape[1:]), t.dtype, name=t.name) for t in rowed}
+    for t in _row_broadcasts(inner, batch):
+        smaller[t] = broadcast_to(t.node.inputs[0], (block, *t.shape[1:]))
     outputs = replace(list(inner.outputs), smaller)
     if any(o.shape[0] != block for o in outputs):
         return None
