@@ -95,9 +95,7 @@ def _shape_format(x: CArray) -> str:
     return "[" + ",".join(["%lld"] * x.ndim) + "]"
 
 
-def _matmul_kernel(
-    a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False, parallel: str = "1"
-) -> str:
+def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False, parallel: str = "1") -> str:
     """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel).
     ``parallel``: a C condition under which a large float product may use OpenMP's
     threads ("0" where the caller already runs on them)."""
