@@ -95,10 +95,8 @@ def _shape_format(x: CArray) -> str:
     return "[" + ",".join(["%lld"] * x.ndim) + "]"
 
 
-def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False, parallel: str = "1") -> str:
-    """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel).
-    ``parallel``: a C condition under which a large float product may use OpenMP's
-    threads ("0" where the caller already runs on them)."""
+def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool = False) -> str:
+    """C statements of out = op(a) @ op(b) over contiguous operands (see MatMul.c_kernel)."""
     nb = out.ndim - 2  # batch rank
     shapes_fmt = f"{_shape_format(a)}{'.T' * ta} @ {_shape_format(b)}{'.T' * tb}"
     shapes_args = ", ".join(f"(long long)({d})" for d in a.shape + b.shape)
@@ -175,15 +173,15 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool
             "    else {",
         ]
         if fold:
-            body = [call("mm_rows", a.ptr, b.ptr, out.ptr, parallel)]
+            body = [call("mm_rows", a.ptr, b.ptr, out.ptr, "1")]
         else:
             # enough products for every thread: one thread per product, else each
             # product shares itself out
             body = [
-                f"const int mm_by_batch = ({parallel}) && ({batch}) >= sg_omp_threads() && "
+                f"const int mm_by_batch = ({batch}) >= sg_omp_threads() && "
                 f"(double)mm_rows*mm_N*mm_K*({batch}) >= SG_GEMM_PARALLEL_MIN;",
                 *batch_loops(
-                    [call("mm_M", "mm_pa", "mm_pb", "mm_pc", f"({parallel}) && !mm_by_batch")],
+                    [call("mm_M", "mm_pa", "mm_pb", "mm_pc", "!mm_by_batch")],
                     f"#pragma omp parallel for collapse({nb}) schedule(static) if (mm_by_batch)",
                 ),
             ]
