@@ -152,6 +152,16 @@ static inline float sg__expf_core(float x)
     return (p * sg__pow2i(n1)) * sg__pow2i(n - n1);
 }
 
+/* exp(x) for x in [-104, 0] (no NaN; sigmoid's range): 2^n as 2^(n+24) 2^-24, both normal
+ * for n in [-150, 0], so results in the subnormal range are rounded once, as in
+ * sg__expf_core, with fewer integer steps. */
+static inline float sg__expf_nonpositive(float x)
+{
+    int32_t n;
+    float p = sg__expf_reduce(x, &n);
+    return (p * sg__pow2i(n + 24)) * 0x1p-24f;
+}
+
 /* exp(x) for x in [-87, 88] (no NaN), where 2^n is normal: one factor (tanh's range). */
 static inline float sg__expf_normal(float x)
 {
@@ -276,7 +286,7 @@ static inline float sg_sigmoidf(float x)
 {
     float a = fabsf(x);
     float ac = sg__sel(a > 104.0f, 104.0f, a); /* nan stays nan, and so does every step below */
-    float e = sg__expf_core(-ac);
+    float e = sg__expf_nonpositive(-ac);
     float d = 1.0f + e;
     float dl = e - (d - 1.0f);
     float q = sg__sel(x >= 0.0f, 1.0f, e) / d;
