@@ -41,5 +41,6 @@ static inline size_t sg_align64(size_t n) { return (n + 63) & ~(size_t)63; }
 static inline int64_t sg_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 #include "symgraph_conv.h" /* convolution and pooling kernels (uses the helpers above) */
+#include "symgraph_pool.h" /* max pooling on threads (uses sg_conv_geom) */
 
 #endif /* SYMGRAPH_H */

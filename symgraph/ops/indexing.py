@@ -499,7 +499,8 @@ class Gather(Op):
         (g,) = output_grads
         if not dtypes.is_float(x.dtype):
             return [None] * len(inputs)
-        return [apply(ScatterAdd(self.axes), zeros_like(x), g, *indices).outputs[0]] + [None] * len(indices)
+        # into zeros: x gives the shape only (no zero table is filled, then copied)
+        return [apply(ScatterAdd(self.axes, into_zeros=True), x, g, *indices).outputs[0]] + [None] * len(indices)
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """Indices checked first (numpy's IndexError), then the output written in order:
@@ -526,12 +527,14 @@ class ScatterAdd(Op):
     """A copy of ``x`` with ``updates`` added at the positions the integer tensors
     ``indices`` select at ``axes`` (the positions ``gather`` reads), as
     ``np.add.at``: repeated positions accumulate; ``updates`` broadcasts to the shape
-    the gather would return."""
+    the gather would return. With ``into_zeros`` the updates go into zeros of ``x``'s
+    shape and dtype (``x`` gives the shape only: gather's gradient)."""
 
     name = "scatter_add"
 
-    def __init__(self, axes: tuple[int, ...]):
+    def __init__(self, axes: tuple[int, ...], into_zeros: bool = False):
         self.axes = axes
+        self.into_zeros = bool(into_zeros)
 
     def infer(self, x: Tensor, updates: Tensor, *indices: Tensor) -> TensorType:
         if updates.dtype != x.dtype:
@@ -542,7 +545,7 @@ class ScatterAdd(Op):
         return TensorType(x.dtype, x.shape)
 
     def reference(self, x, updates, *indices):
-        out = np.array(x, copy=True)
+        out = np.zeros_like(x) if self.into_zeros else np.array(x, copy=True)
         np.add.at(out, _advanced_index(x.ndim, self.axes, indices), updates)
         return out
 
@@ -552,7 +555,7 @@ class ScatterAdd(Op):
         if not dtypes.is_float(x.dtype):
             return [None] * len(inputs)
         gu = sum_to_shape(gather(g, self.axes, indices), updates.shape)
-        return [g, gu] + [None] * len(indices)
+        return [None if self.into_zeros else g, gu] + [None] * len(indices)
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """``x`` copied, indices checked (numpy's IndexError), then ``updates`` added
@@ -572,9 +575,86 @@ class ScatterAdd(Op):
             )
 
         ustrides, uchecks = _c_broadcast_strides(updates, sizes, static, fail)
+        rows = _c_scatter_rows(self.axes, x, updates, indices, out, self.into_zeros)
+        if rows is not None:
+            return _c_block(*checks, *uchecks, rows)
+        base = _c_zero_fill(out) if self.into_zeros else _c_copy_base(out, x)
         offsets["u"] = ("0", ustrides)
         loop = _c_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] += ({updates.ptr})[{c['u']}];", hooks)
-        return _c_block(*checks, *uchecks, _c_copy_base(out, x), loop)
+        return _c_block(*checks, *uchecks, base, loop)
+
+
+# Row scatters (one index tensor on axis 0, updates of the full part's shape: the
+# embedding gradient) on threads: the output's rows are cut into _SCATTER_PARTS parts;
+# each part fills its rows, then walks every index, adding the updates that land in it. Each element
+# receives its additions in index order, as serially (and np.add.at): the same bits on
+# any number of threads.
+_SCATTER_PARTS = 8
+
+
+def _c_zero_fill(out: CArray) -> str:
+    """``out`` = 0, on every thread from SG_PARALLEL_MIN elements on."""
+    n = out.size
+    return (
+        f"if ({n} >= SG_PARALLEL_MIN) {{\n"
+        "    #pragma omp parallel for simd schedule(static)\n"
+        f"    for (int64_t sgk_z = 0; sgk_z < {n}; sgk_z++) ({out.ptr})[sgk_z] = 0;\n"
+        f"}} else if ({n} > 0) {{\n"
+        f"    memset({out.ptr}, 0, sizeof({out.ctype}) * (size_t){n});\n"
+        "}"
+    )
+
+
+def _c_scatter_rows(
+    axes: tuple[int, ...], x: CArray, updates: CArray, indices: list[CArray], out: CArray, into_zeros: bool
+) -> str | None:
+    """The row scatter (comment above), or None when the op is not one. Each part first
+    fills its rows (zeros, or x's rows), which then take their additions while in cache."""
+    if axes != (0,) or len(indices) != 1 or x.ndim < 1:
+        return None
+    (t,) = indices
+    if tuple(updates.static_shape) != tuple(t.static_shape) + tuple(x.static_shape[1:]):
+        return None
+    if any(not isinstance(d, int) for d in updates.static_shape):
+        return None  # symbolic sizes: the general loops check them
+    vocab = x.shape[0]
+    row = _c_product([x.shape[a] for a in range(1, x.ndim)])
+    span = f"sizeof({out.ctype}) * (size_t)((sgk_hi - sgk_lo)*sgk_row)"
+    fill = (
+        f"memset(({out.ptr}) + sgk_lo*sgk_row, 0, {span});"
+        if into_zeros
+        else f"if ((const void *)({out.ptr}) != (const void *)({x.ptr}) && sgk_hi > sgk_lo) "
+        f"memcpy(({out.ptr}) + sgk_lo*sgk_row, ({x.ptr}) + sgk_lo*sgk_row, {span});"
+    )
+    part = [
+        "const int64_t sgk_lo = sgk_rows*sgk_p/sgk_np, sgk_hi = sgk_rows*(sgk_p + 1)/sgk_np;",
+        fill,
+        "for (int64_t sgk_e = 0; sgk_e < sgk_n; sgk_e++) {",
+        f"    int64_t sgk_v = (int64_t)({t.ptr})[sgk_e];",
+        "    if (sgk_v < 0) sgk_v += sgk_rows;",
+        "    if (sgk_v < sgk_lo || sgk_v >= sgk_hi) continue;",
+        f"    {out.ctype} *restrict sgk_d = ({out.ptr}) + sgk_v*sgk_row;",
+        f"    const {updates.ctype} *restrict sgk_u = ({updates.ptr}) + sgk_e*sgk_row;",
+        "    #pragma omp simd",
+        "    for (int64_t sgk_j = 0; sgk_j < sgk_row; sgk_j++) sgk_d[sgk_j] += sgk_u[sgk_j];",
+        "}",
+    ]
+    loop = ["for (int64_t sgk_p = 0; sgk_p < sgk_np; sgk_p++) {", *("    " + line for line in part), "}"]
+    return "\n".join(
+        [
+            "{",
+            f"    const int64_t sgk_rows = {vocab}, sgk_row = {row}, sgk_n = {t.size};",
+            f"    const int64_t sgk_parts = sg_min_i64({_SCATTER_PARTS}, sgk_rows);",
+            "    const int64_t sgk_np = sgk_n*sgk_row >= SG_PARALLEL_MIN ? sgk_parts : 1;",
+            "    if (sgk_np > 1) {",
+            "        #pragma omp parallel for schedule(dynamic, 1)",
+            *("        " + line for line in loop),
+            "    } else {",
+            *("        " + line for line in loop),
+            "    }",
+            "}",
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------------

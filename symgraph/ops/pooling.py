@@ -174,7 +174,7 @@ class MaxPool2D(PoolOp):
 
     def c_kernel(self, inputs, outputs):
         (x,), (y,) = inputs, outputs
-        return "\n".join([*self.geometry(x, y), f"sg_max_pool_{_sfx(x)}(&cv, {x.ptr}, {y.ptr});"])
+        return "\n".join([*self.geometry(x, y), f"sg_pool_max_{_sfx(x)}(&cv, {x.ptr}, {y.ptr});"])
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (gy,) = inputs, output_grads
@@ -202,6 +202,9 @@ class MaxPool2DGrad(PoolOp):
     def c_kernel(self, inputs, outputs):
         (x, gy), (dx,) = inputs, outputs
         lines = self.geometry(x, gy)
+        if self.strides[0] >= self.pool[0] and self.strides[1] >= self.pool[1]:
+            # windows never overlap: one pass writes dx (symgraph_pool.h)
+            return "\n".join([*lines, f"sg_pool_max_grad_disjoint_{_sfx(x)}(&cv, {x.ptr}, {gy.ptr}, {dx.ptr});"])
         return "\n".join(
             [*lines, f"SG_TRY(sg_max_pool_route_{_sfx(x)}(&cv, {x.ptr}, {gy.ptr}, {dx.ptr}, 0, SG_ERR_ARGS));"]
         )

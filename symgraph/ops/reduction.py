@@ -57,11 +57,16 @@ def reduced_shape(shape: Shape, axes: tuple[int, ...], keepdims: bool) -> Shape:
 # - rows (the last group is reduced: row reductions, reducing everything): one pass per
 #   output element over its reduced elements, the innermost loop contiguous and
 #   vectorised (``#pragma omp simd`` reductions), accumulators in registers; outputs are
-#   split across OpenMP threads from SG_PARALLEL_MIN elements on;
+#   split across OpenMP threads from SG_PARALLEL_MIN elements on, and with fewer than
+#   _FEW_ROWS outputs (from _BLOCKS_MIN elements) each output's reduction is cut into
+#   blocks on the threads;
 # - streaming (the last group is kept: the bias gradient, sum over axis 0 of (N, C)):
 #   the input in memory order, each contiguous run folded into a row of accumulators
-#   the size of the output (the output itself when an accumulator has its type, else a
-#   malloc'd buffer, e.g. doubles for a float32 sum).
+#   the size of the output (a malloc'd buffer, e.g. doubles for a float32 sum); on
+#   threads, tiles of the input fold into their block's own row (see _reduce_streaming).
+#
+# Blocks are cut by the sizes alone and merged in order (``_Pass.merge``), so a result
+# never depends on the number of threads.
 #
 # An op describes a pass (``_Pass``): its accumulators, how one element updates them,
 # and the output value from them. Float32 sums and products accumulate in double;
@@ -84,6 +89,7 @@ _SEARCH_BLOCK = 64  # elements a search tests at SIMD width before looking close
 
 _Update = Callable[[dict[str, str], str, str], str]
 _Finish = Callable[[dict[str, str]], str]
+_Merge = Callable[[dict[str, str], dict[str, str]], str]
 
 
 @dataclass(frozen=True)
@@ -103,13 +109,17 @@ class _Pass:
     is the output value. ``simd`` lists (OpenMP reduction operator, accumulator) pairs
     that let the row loop vectorise. ``search`` (rows order, one reduced axis only):
     (prepare(acc), cond(acc, v), found(acc, r)): after the pass, the statements
-    prepare, then found for the first element meeting cond (argmax's index)."""
+    prepare, then found for the first element meeting cond (argmax's index).
+    ``merge(acc, later)`` folds the accumulators of a later block of reduced elements
+    into ``acc`` (the streaming order splits the reduction into blocks on threads);
+    None: the pass runs in one block."""
 
     accs: tuple[_Acc, ...]
     update: _Update
     finish: _Finish
     simd: tuple[tuple[str, str], ...] = ()
     search: tuple[_Finish, Callable[[dict[str, str], str], str], Callable[[dict[str, str], str], str]] | None = None
+    merge: _Merge | None = None
 
 
 def _acc_type(x: CArray) -> str:
@@ -130,8 +140,15 @@ def _acc_mul(acc: str, v: str, x: CArray) -> str:
 
 
 def _one_acc(name: str, ctype: str, init: str, update: _Update, simd: str | None = None) -> _Pass:
-    """A pass with one accumulator, which is the result."""
-    return _Pass((_Acc(name, ctype, init),), update, lambda acc: acc[name], ((simd, name),) if simd else ())
+    """A pass with one accumulator, which is the result; a later block's accumulator
+    folds in as one more element (sum, product, and, or, integer max and min)."""
+
+    def merge(acc, later):
+        return update(acc, later[name], "0")
+
+    return _Pass(
+        (_Acc(name, ctype, init),), update, lambda acc: acc[name], ((simd, name),) if simd else (), None, merge
+    )
 
 
 def _extremum_pass(x: CArray, compare: str) -> _Pass:
@@ -146,9 +163,13 @@ def _extremum_pass(x: CArray, compare: str) -> _Pass:
         m, n = acc["m"], acc["n"]
         return f"{m} = {v} {compare} {m} ? {v} : {m};\n{n} |= ({v} != {v});"
 
+    def merge(acc, later):
+        m, n = acc["m"], acc["n"]
+        return f"{m} = {later['m']} {compare} {m} ? {later['m']} : {m};\n{n} |= {later['n']};"
+
     accs = (_Acc("m", x.ctype, init), _Acc("n", "int", "0"))
     finish = lambda acc: f"({acc['n']} ? ({x.ctype})NAN : {acc['m']})"  # noqa: E731
-    return _Pass(accs, update, finish, ((op, "m"), ("|", "n")))
+    return _Pass(accs, update, finish, ((op, "m"), ("|", "n")), None, merge)
 
 
 def _reduce_groups(x: CArray, axes: tuple[int, ...]) -> list[tuple[str, bool]]:
@@ -164,6 +185,16 @@ def _reduce_groups(x: CArray, axes: tuple[int, ...]) -> list[tuple[str, bool]]:
         else:
             groups.append((f"({expr})", reduced))
     return groups
+
+
+def _static_product(dims) -> int | None:
+    """The product of static sizes; None when one is symbolic."""
+    total = 1
+    for d in dims:
+        if not isinstance(d, int):
+            return None
+        total *= d
+    return total
 
 
 def _product(terms: list[str]) -> str:
@@ -209,13 +240,13 @@ def _reduce_kernel(
     for g in red:
         flat_r = f"rd_i{g}" if flat_r == "0" else f"({flat_r})*rd_n{g} + rd_i{g}"
     if n and not groups[-1][1] and red:
-        lines += _reduce_streaming(x, out, groups, kept, stride, stream or rows, flat_r)
+        lines += _reduce_streaming(x, out, groups, kept, stride, stream or rows, flat_r, axes)
     else:
-        lines += _reduce_rows(x, out, groups, kept, red, stride, rows, flat_r)
+        lines += _reduce_rows(x, out, groups, kept, red, stride, rows, flat_r, axes)
     return "\n".join(lines)
 
 
-def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[str]:
+def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r, axes) -> list[str]:
     """One pass per output element over its reduced elements (the last group is reduced)."""
     n = len(groups)
     body = []
@@ -228,16 +259,23 @@ def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[st
         for g in reversed(kept[1:]):
             body.append(f"rd_base += (rd_t % rd_n{g})*{stride[g]}; rd_t /= rd_n{g};")
         body.append(f"rd_base += rd_t*{stride[kept[0]]};")
+    base = list(body)
     body += [f"{a.ctype} rd_a_{a.name} = {a.init};" for a in p.accs]
     acc = {a.name: f"rd_a_{a.name}" for a in p.accs}
     offset = " + ".join(["rd_base"] + [f"rd_i{g}" if g == n - 1 else f"rd_i{g}*{stride[g]}" for g in red])
     element = x.read(offset, "rd_v")
-    inner = [element, p.update(acc, "rd_v", flat_r)]
-    for depth, g in enumerate(reversed(red)):
-        inner = [f"for (int64_t rd_i{g} = 0; rd_i{g} < rd_n{g}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
-        if depth == 0 and p.simd:
-            inner = ["#pragma omp simd " + " ".join(f"reduction({op}:rd_a_{a})" for op, a in p.simd)] + inner
-    body += inner
+
+    def loops(first: str, end: str) -> list[str]:
+        """The loops over the reduced groups, the last one from ``first`` to ``end``."""
+        inner = [element, p.update(acc, "rd_v", flat_r)]
+        for depth, g in enumerate(reversed(red)):
+            lo, hi = (first, end) if depth == 0 else ("0", f"rd_n{g}")
+            inner = [f"for (int64_t rd_i{g} = {lo}; rd_i{g} < {hi}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
+            if depth == 0 and p.simd:
+                inner = ["#pragma omp simd " + " ".join(f"reduction({op}:rd_a_{a})" for op, a in p.simd)] + inner
+        return inner
+
+    body += loops("0", f"rd_n{n - 1}")
     if p.search is not None and red:
         assert len(red) == 1, "a search runs along one reduced axis"
         (g,) = red
@@ -261,29 +299,138 @@ def _reduce_rows(x, out, groups, kept, red, stride, p: _Pass, flat_r) -> list[st
             "}",
         ]
     body.append(f"{out.ptr}[rd_o] = ({out.ctype}){p.finish(acc)};")
+    total = _product([f"rd_n{g}" for g in range(n)])
     if not kept:
-        return ["{", "    const int64_t rd_o = 0;"] + _indent(body) + ["}"]
-    loop = ["for (int64_t rd_o = 0; rd_o < rd_rows; rd_o++) {"] + _indent(body) + ["}"]
+        plain = ["{", "    const int64_t rd_o = 0;"] + _indent(body) + ["}"]
+    else:
+        loop = ["for (int64_t rd_o = 0; rd_o < rd_rows; rd_o++) {"] + _indent(body) + ["}"]
+        plain = _maybe_parallel(total, loop)
     rows = _product([f"rd_n{g}" for g in kept])
-    return [f"const int64_t rd_rows = {rows};"] + _maybe_parallel(_product([f"rd_n{g}" for g in range(n)]), loop)
+    static_rows = _static_product([x.static_shape[i] for i in range(x.ndim) if i not in axes])
+    if p.merge is None or p.search is not None or not red or (static_rows is not None and static_rows >= _FEW_ROWS):
+        return [f"const int64_t rd_rows = {rows};", *plain]
+    # few outputs (a full reduction): each output's last group cut into blocks on threads
+    # (as the streaming order's blocks: fixed by the sizes, merged in order)
+    last = n - 1
+    blocks = (
+        f"sg_max_i64(1, sg_min_i64(sg_min_i64(rd_total / ({_STREAM_TILE}*rd_rows), {_ROW_BLOCKS}),"
+        f" rd_n{last} / {_ROW_BLOCK_MIN}))"
+    )
+    tile = [
+        "const int64_t rd_o = rd_tile / rd_nb, rd_blk = rd_tile % rd_nb;",
+        f"const int64_t rd_lo = rd_n{last}*rd_blk/rd_nb, rd_hi = rd_n{last}*(rd_blk + 1)/rd_nb;",
+        *base,
+        *[f"{a.ctype} rd_a_{a.name} = {a.init};" for a in p.accs],
+        *loops("rd_lo", "rd_hi"),
+        *[f"rd_q_{a.name}[rd_tile] = rd_a_{a.name};" for a in p.accs],
+    ]
+    blocked = []
+    allocated: list[str] = []
+    for a in p.accs:
+        size = f"sizeof({a.ctype})*(size_t)(rd_rows*rd_nb)"
+        release = "".join(f"free({b}); " for b in allocated)
+        blocked += [
+            f"{a.ctype} *rd_q_{a.name} = ({a.ctype} *)malloc({size});",
+            f"if (rd_q_{a.name} == NULL) {{ {release}SG_FAIL(SG_ERR_NOMEM, "
+            f'"cannot allocate %lld bytes for a reduction", (long long)({size})); }}',
+        ]
+        allocated.append(f"rd_q_{a.name}")
+    blocked += [
+        "#pragma omp parallel for schedule(dynamic, 1)",
+        "for (int64_t rd_tile = 0; rd_tile < rd_rows*rd_nb; rd_tile++) {",
+        *_indent(tile),
+        "}",
+    ]
+    first = {a.name: f"rd_q_{a.name}[rd_o*rd_nb]" for a in p.accs}
+    later = {a.name: f"rd_q_{a.name}[rd_o*rd_nb + rd_k]" for a in p.accs}
+    blocked += [
+        "for (int64_t rd_o = 0; rd_o < rd_rows; rd_o++) {",
+        "    for (int64_t rd_k = 1; rd_k < rd_nb; rd_k++) {",
+        *_indent(_indent([p.merge(first, later)])),
+        "    }",
+        f"    {out.ptr}[rd_o] = ({out.ctype}){p.finish(first)};",
+        "}",
+        *[f"free({b});" for b in allocated],
+    ]
+    return [
+        f"const int64_t rd_rows = {rows};",
+        f"const int64_t rd_total = {total};",
+        f"const int64_t rd_nb = rd_total >= {_BLOCKS_MIN} && rd_rows < {_FEW_ROWS} ? {blocks} : 1;",
+        "if (rd_nb > 1) {",
+        *_indent(blocked),
+        "} else {",
+        *_indent(plain),
+        "}",
+    ]
 
 
-def _reduce_streaming(x, out, groups, kept, stride, p: _Pass, flat_r) -> list[str]:
+# Row reductions with fewer outputs than this (a sum of everything: one) cut each
+# output's reduction into blocks of at least _ROW_BLOCK_MIN elements, at most _ROW_BLOCKS.
+_FEW_ROWS = 16
+_ROW_BLOCKS = 64
+_ROW_BLOCK_MIN = 1024
+
+
+# The streaming order on threads. From _BLOCKS_MIN elements on, the input is cut
+# into tiles: blocks of the first reduced group (each block folds into its own row of
+# accumulators; the rows then merge in block order), chunks of the columns of the last
+# group when it is wide, and, when the first group is kept, blocks of it (they write
+# different outputs). The cut depends on the sizes only, never on the thread count, so
+# a float sum gives the same bits on any number of threads.
+_STREAM_TILE = 32768  # elements a tile reduces at least (SG_PARALLEL_MIN's order)
+# Blocks on threads from this many elements on, above SG_PARALLEL_MIN: a reduction reads
+# its input once and writes next to nothing, so the threads save half a read, and waking
+# sleeping OpenMP threads costs ~20 us on the 2-core machine. Measured in W5's step:
+# the conv2 bias gradient (262144 elements) took 30 us serially and 55 us on threads;
+# the conv1 one (1.18M elements) 99 -> 71-79 us (min) on a quiet machine, but 99 -> 113
+# with another process on the second core (the region waits for its thread).
+_BLOCKS_MIN = 1 << 19
+_STREAM_ACC_BYTES = 98304  # the blocks' accumulators at most: below malloc's mmap threshold
+_STREAM_COLUMNS = 4096  # columns per chunk when the last group is wider than twice this
+
+
+def _reduce_streaming(x, out, groups, kept, stride, p: _Pass, flat_r, axes) -> list[str]:
     """The input in memory order, each contiguous run of the last (kept) group folded
-    into a row of accumulators the size of the output."""
+    into a row of accumulators the size of the output; on threads as tiles (comment
+    above)."""
     n = len(groups)
     last = n - 1
+    split = next(g for g in range(n) if groups[g][1])  # the first reduced group
+    outer = 0 if split != 0 else None  # a kept first group, cut into blocks of outputs
+    width = _static_product(x.static_shape[builtins.max(axes) + 1 :])  # the last group's, when static
+    # a narrow run of known width stays one loop of constant bounds (unrolled, vectorised)
+    chunked = width is None or width > 2 * _STREAM_COLUMNS
+    acc_bytes = " + ".join(f"sizeof({a.ctype})" for a in p.accs)
     out_stride = {g: _product([f"rd_n{h}" for h in kept if h > g]) for g in kept}
-    lines = [f"const int64_t rd_out = {_product([f'rd_n{g}' for g in kept])};"]
+    lines = [
+        f"const int64_t rd_out = {_product([f'rd_n{g}' for g in kept])};",
+        f"const int64_t rd_total = {_product([f'rd_n{g}' for g in range(n)])};",
+        f"int64_t rd_cw = sg_max_i64(rd_n{last}, 1), rd_nb = 1, rd_nk = 1;",
+        f"if (rd_total >= {_BLOCKS_MIN}) {{",
+        *([f"    if (rd_n{last} > {2 * _STREAM_COLUMNS}) rd_cw = {_STREAM_COLUMNS};"] if chunked else []),
+        f"    const int64_t rd_tiles = rd_total / {_STREAM_TILE};",
+        f"    const int64_t rd_nc = (rd_n{last} + rd_cw - 1) / rd_cw;",
+    ]
+    if p.merge is not None:
+        # blocks of at least 8 reduced rows (merging costs at most an eighth of the reading)
+        # whose accumulators stay below malloc's mmap threshold (no page faults per call)
+        lines += [
+            f"    rd_nb = sg_min_i64(rd_tiles / rd_nc, rd_n{split});",
+            "    rd_nb = sg_min_i64(rd_nb, rd_total / (8*rd_out));",
+            f"    rd_nb = sg_max_i64(1, sg_min_i64(rd_nb, {_STREAM_ACC_BYTES} / (({acc_bytes})*rd_out)));",
+        ]
+    if outer is not None:
+        lines.append(f"    rd_nk = sg_max_i64(1, sg_min_i64(rd_tiles / (rd_nc*rd_nb), rd_n{outer}));")
+    lines += [
+        "}",
+        f"const int64_t rd_nc = (rd_n{last} + rd_cw - 1) / rd_cw;",
+        "const int64_t rd_tiles = rd_nk*rd_nb*rd_nc;",
+        "const int64_t rd_acc_n = sg_max_i64(rd_nb*rd_out, 1);",
+    ]
     allocated: list[str] = []
-    in_out = None  # the accumulator kept in the output buffer itself
     for a in p.accs:
         buf = f"rd_b_{a.name}"
-        if in_out is None and a.ctype == out.ctype:
-            in_out = a.name
-            lines.append(f"{a.ctype} *{buf} = {out.ptr};")
-            continue
-        size = f"sizeof({a.ctype})*(size_t)(rd_out > 0 ? rd_out : 1)"
+        size = f"sizeof({a.ctype})*(size_t)rd_acc_n"
         lines.append(f"{a.ctype} *{buf} = ({a.ctype} *)malloc({size});")
         release = "".join(f"free({b}); " for b in allocated)
         lines.append(
@@ -291,27 +438,55 @@ def _reduce_streaming(x, out, groups, kept, stride, p: _Pass, flat_r) -> list[st
             f'"cannot allocate %lld bytes for a reduction", (long long)({size})); }}'
         )
         allocated.append(buf)
-    lines.append("for (int64_t rd_o = 0; rd_o < rd_out; rd_o++) {")
-    lines += _indent([f"rd_b_{a.name}[rd_o] = {a.init};" for a in p.accs])
+    lines.append("for (int64_t rd_k = 0; rd_k < rd_acc_n; rd_k++) {")
+    lines += _indent([f"rd_b_{a.name}[rd_k] = {a.init};" for a in p.accs])
     lines.append("}")
-    acc = {a.name: f"rd_b_{a.name}[rd_ob + rd_j]" for a in p.accs}
+    # one tile: its block's row of accumulators, its rows of the split (and outer) group, its columns
+    acc = {a.name: f"rd_p_{a.name}[rd_ob + rd_j]" for a in p.accs}
     in_off = " + ".join([f"rd_i{g}*{stride[g]}" for g in range(last)]) or "0"
     out_off = " + ".join([f"rd_i{g}*{out_stride[g]}" for g in kept if g != last]) or "0"
+    columns = "rd_j = rd_j0; rd_j < rd_j1" if chunked else f"rd_j = 0; rd_j < rd_n{last}"
     inner = [
         f"const int64_t rd_ib = {in_off};",
         f"const int64_t rd_ob = {out_off};",
-        f"for (int64_t rd_j = 0; rd_j < rd_n{last}; rd_j++) {{",
+        f"for (int64_t {columns}; rd_j++) {{",
         *_indent([x.read("rd_ib + rd_j", "rd_v")]),
         *_indent([p.update(acc, "rd_v", flat_r)]),
         "}",
     ]
+    bounds = {split: ("rd_lo", "rd_hi")}
+    if outer is not None:
+        bounds[outer] = ("rd_klo", "rd_khi")
     for g in reversed(range(last)):
-        inner = [f"for (int64_t rd_i{g} = 0; rd_i{g} < rd_n{g}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
-    lines += inner
-    final = {a.name: f"rd_b_{a.name}[rd_o]" for a in p.accs}
-    value = p.finish(final)
-    if in_out is None or value != final[in_out]:
-        lines.append(f"for (int64_t rd_o = 0; rd_o < rd_out; rd_o++) {out.ptr}[rd_o] = ({out.ctype}){value};")
+        lo, hi = bounds.get(g, ("0", f"rd_n{g}"))
+        inner = [f"for (int64_t rd_i{g} = {lo}; rd_i{g} < {hi}; rd_i{g}++) {{"] + _indent(inner) + ["}"]
+    tile = [
+        "const int64_t rd_kb = rd_t / (rd_nb*rd_nc), rd_blk = (rd_t / rd_nc) % rd_nb;",
+        f"const int64_t rd_lo = rd_n{split}*rd_blk/rd_nb, rd_hi = rd_n{split}*(rd_blk + 1)/rd_nb;",
+    ]
+    if outer is not None:
+        tile.append(f"const int64_t rd_klo = rd_n{outer}*rd_kb/rd_nk, rd_khi = rd_n{outer}*(rd_kb + 1)/rd_nk;")
+    else:
+        tile.append("(void)rd_kb;")
+    if chunked:
+        tile += [
+            "const int64_t rd_j0 = (rd_t % rd_nc)*rd_cw;",
+            f"const int64_t rd_j1 = sg_min_i64(rd_n{last}, rd_j0 + rd_cw);",
+        ]
+    tile += [f"{a.ctype} *restrict rd_p_{a.name} = rd_b_{a.name} + rd_blk*rd_out;" for a in p.accs]
+    loop = ["for (int64_t rd_t = 0; rd_t < rd_tiles; rd_t++) {"] + _indent(tile + inner) + ["}"]
+    # tiles handed out as threads come free (a thread the OS preempts holds up no one);
+    # which tile computes what is fixed, so the bits never depend on the schedule
+    lines += ["if (rd_tiles > 1) {", "    #pragma omp parallel for schedule(dynamic, 1)"]
+    lines += _indent(loop) + ["} else {"] + _indent(loop) + ["}"]
+    # the blocks merged in order into the first, then the outputs
+    first = {a.name: f"rd_b_{a.name}[rd_o]" for a in p.accs}
+    later = {a.name: f"rd_b_{a.name}[rd_k*rd_out + rd_o]" for a in p.accs}
+    finish = [f"{out.ptr}[rd_o] = ({out.ctype}){p.finish(first)};"]
+    if p.merge is not None:
+        merge = ["for (int64_t rd_k = 1; rd_k < rd_nb; rd_k++) {", *_indent([p.merge(first, later)]), "}"]
+        finish = merge + finish
+    lines += ["for (int64_t rd_o = 0; rd_o < rd_out; rd_o++) {", *_indent(finish), "}"]
     lines += [f"free({b});" for b in allocated]
     return lines
 
@@ -613,8 +788,14 @@ class _ArgExtremum(Reduce):
             wins = f"{v} {compare} {m}" + (f" || ({v} != {v} && {m} == {m})" if is_float else "")
             return f"if ({wins}) {{ {m} = {v}; {i} = {r}; }}"
 
+        def merge(acc, later):  # a later block wins only when strictly better: ties keep the first index
+            m, i = acc["m"], acc["i"]
+            lm = later["m"]
+            wins = f"{lm} {compare} {m}" + (f" || ({lm} != {lm} && {m} == {m})" if is_float else "")
+            return f"if ({wins}) {{ {m} = {lm}; {i} = {later['i']}; }}"
+
         init = _C_LIMITS[x.ctype][0 if compare == ">" else 1]
-        stream = _Pass((_Acc("i", "int64_t", "0"), _Acc("m", x.ctype, init)), update, lambda acc: acc["i"])
+        stream = _Pass((_Acc("i", "int64_t", "0"), _Acc("m", x.ctype, init)), update, lambda acc: acc["i"], merge=merge)
         error = self.name + " of an empty axis {axis} (size 0)"
         return _reduce_kernel(x, out, self.axes, rows, stream, empty_error=error)
 
