@@ -74,7 +74,8 @@ def test_siblings_reading_one_input_share_a_loop():
     data = np.linspace(-2, 2, 16, dtype="float32").reshape(2, 8)
     got_a, got_b = f(data)
     np.testing.assert_allclose(got_a, np.exp(data) * 2, rtol=2e-6)
-    np.testing.assert_allclose(got_b, np.tanh(data) + 1, rtol=2e-6)
+    # sg_tanhf is within 2 ulp (1.2e-7 near -1), and tanh(x) + 1 cancels near x = -2
+    np.testing.assert_allclose(got_b, np.tanh(data) + 1, rtol=2e-6, atol=3e-7)
     assert f.c_source.count("static int k") == 1
 
 
@@ -124,7 +125,7 @@ def test_diamond_shares_the_common_value():
     assert "const float v0 =" in f.c_source  # tanh computed once per element
     data = np.linspace(-2, 2, 7, dtype="float32")
     t_ = np.tanh(data)
-    np.testing.assert_allclose(f(data), t_ * t_ + t_, rtol=2e-6)
+    np.testing.assert_allclose(f(data), t_ * t_ + t_, rtol=2e-6, atol=5e-7)  # cancels near x = -2
 
 
 GRAPHS = {
