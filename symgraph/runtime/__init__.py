@@ -11,13 +11,18 @@ are in ``symgraph/csrc`` (``csrc_dir()``).
 
 import os
 
-# OpenMP threads that spin while waiting for work starve everything else on a busy
-# machine: an MLP training step took 52 ms with GOMP's default policy and 7.8 ms with
-# passive waiting when another process kept the second core busy (2 cores). Waking a
-# sleeping thread costs microseconds per parallel region, so waiting passively is the
-# default unless the user chose a policy. Set before any unit loads libgomp.
+# How long an OpenMP thread spins for work before it sleeps. Spinning long starves a busy
+# machine: an MLP training step took 52 ms with GOMP's default (300000 spins, ~9 ms of
+# CPU after each parallel region) and 7.8 ms waiting passively, with another process
+# keeping the second of 2 cores busy. Sleeping at once costs a wake-up (~5-20 us) at
+# every parallel region, and a training step has dozens. A short spin (~50 us) keeps
+# the threads awake from one kernel to the next and from one call to the next in a
+# training loop. W3 (2 cores, median of 80 steps, interleaved): quiet 2.6-3.0 ms against
+# 3.3-3.7 passive; with a busy second core 5.9-6.2 against 5.1-5.4 (3000 spins: quiet
+# 2.5-2.8, busy 7.6-7.9). Applies unless the user chose a policy; set before any unit
+# loads libgomp.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = "1000"
 
 
 from symgraph.runtime import build
