@@ -41,10 +41,11 @@ static inline void sg_blas_one_thread(void)
     if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
 }
 
-/* Products at least this large (m*n*k multiply-adds, about 10 us on one core) are shared
- * among OpenMP's threads; smaller ones are not worth waking them. */
+/* Products at least this large (m*n*k multiply-adds, about 40 us on one core) are shared
+ * among OpenMP's threads: (128 x 512) @ (512 x 10), 655360, took 48 us in two halves and
+ * 18 us whole; (1024 x 512) @ (512 x 10) 122 us in halves, 218 us whole. */
 #ifndef SG_GEMM_PARALLEL_MIN
-#define SG_GEMM_PARALLEL_MIN 524288.0
+#define SG_GEMM_PARALLEL_MIN 2097152.0
 #endif
 
 /* How sg_gemm_f32/f64 share an m x n product (inner size k) among OpenMP's threads:

@@ -95,7 +95,7 @@ THREADED = [
     ((21, 300), (300, 901), False, False),  # by columns
     ((21, 300), (901, 300), False, True),  # by columns of a transposed b
     ((4, 100, 64), (4, 64, 90), False, False),  # a batch of products, one per thread
-    ((3, 64, 100), (3, 64, 90), True, False),  # a batch of transposed products
+    ((3, 64, 130), (3, 64, 90), True, False),  # a batch of transposed products
     ((1, 300, 700), (1, 300, 40), True, False),  # a batch of one: the product is shared
 ]
 
