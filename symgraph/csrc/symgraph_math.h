@@ -121,18 +121,24 @@ static inline float sg__pow2i(int32_t n) { return sg__as_f32((uint32_t)(n + 127)
  * would fold away): truncation of a positive number is floor. */
 static inline int32_t sg__round_small(float t) { return (int32_t)(t + 256.5f) - 256; }
 
+/* x = n ln2 + r with n = round(x/ln2), |r| <= ln2/2 (+tiny), for |x| < 2^22 (no NaN);
+ * returns r. n by the add-magic trick (fast-math is ruled out above), two instructions
+ * fewer than a conversion round trip; r by Cody-Waite, exact as nf * SG__LN2_HI is. */
+static inline float sg__ln2_reduce(float x, int32_t *n)
+{
+    float t = SG__MADD(x, SG__INV_LN2, 0x1.8p23f);
+    float nf = t - 0x1.8p23f;
+    *n = (int32_t)(sg__as_u32(t) - sg__as_u32(0x1.8p23f));
+    float r = SG__MADD(-nf, SG__LN2_HI, x);
+    return SG__MADD(-nf, SG__LN2_LO, r);
+}
+
 /* exp(x) = 2^n p, the reduction shared by the exponentials below (x has no NaN).
  * x = n ln2 + r, |r| <= ln2/2 (+tiny); p = exp(r) = 1 + r + r^2 P(r), P of degree 4,
  * weighted minimax on [-0.3486, 0.3486] for the error relative to exp(r): 2^-28.2. */
 static inline float sg__expf_reduce(float x, int32_t *n)
 {
-    /* n = round(x/ln2) by the add-magic trick (|x/ln2| < 2^22; fast-math is ruled out
-     * above), two instructions fewer than a conversion round trip */
-    float t = SG__MADD(x, SG__INV_LN2, 0x1.8p23f);
-    float nf = t - 0x1.8p23f;
-    *n = (int32_t)(sg__as_u32(t) - sg__as_u32(0x1.8p23f));
-    float r = SG__MADD(-nf, SG__LN2_HI, x); /* exact: nf * SG__LN2_HI is */
-    r = SG__MADD(-nf, SG__LN2_LO, r);
+    float r = sg__ln2_reduce(x, n);
     float p = 0x1.6a1e8cp-10f;
     p = SG__MADD(p, r, 0x1.123d4cp-7f);
     p = SG__MADD(p, r, 0x1.555906p-5f);
@@ -266,11 +272,8 @@ static inline float sg_tanhf(float x)
 {
     float a = fabsf(x);
     float y = -2.0f * sg__sel(a > 9.1f, 9.1f, a); /* nan stays nan, and so does every step below */
-    float t = SG__MADD(y, SG__INV_LN2, 0x1.8p23f); /* n = round(y/ln2): see sg__expf_reduce */
-    float nf = t - 0x1.8p23f;
-    int32_t n = (int32_t)(sg__as_u32(t) - sg__as_u32(0x1.8p23f));
-    float r = SG__MADD(-nf, SG__LN2_HI, y);
-    r = SG__MADD(-nf, SG__LN2_LO, r);
+    int32_t n;
+    float r = sg__ln2_reduce(y, &n);
     float q = 0x1.a07f6cp-16f;
     q = SG__MADD(q, r, 0x1.a557bap-13f);
     q = SG__MADD(q, r, 0x1.6c1d50p-10f);

@@ -19,6 +19,7 @@ non-scalar input). Heuristics only ever see legal candidates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -269,35 +270,33 @@ def _sink_views(outputs: list[Tensor]) -> list[Tensor]:
                 break
     if not chosen:
         return outputs
-    new: dict[int, Tensor] = {}
-    for node in graph.order:
-        k = chosen.get(id(node))
-        if k is None:
-            rebuild(node, new)
-            continue
-        view = node.inputs[k].node
-        conv_value = new.get(id(view.inputs[0]), view.inputs[0])
-        transposed = isinstance(view.op, Transpose)
-        inputs = []
-        with located(node.location):
-            for j, t in enumerate(node.inputs):
-                t = new.get(id(t), t)
-                if j == k:
-                    inputs.append(conv_value)
-                elif all(d == 1 for d in t.shape) or (not transposed and t.shape != view.outputs[0].shape):
-                    inputs.append(t)  # one element; a channel vector under a reshape keeping channels last
-                elif transposed:  # (oc, 1, 1) or (1, oc, 1, 1): the same elements as a channel vector
-                    inputs.append(apply(Reshape((conv_value.shape[-1],)), t).outputs[0])
-                else:  # the view's shape: the same elements in the convolution's
-                    inputs.append(apply(Reshape(conv_value.shape), t).outputs[0])
-            moved = apply(node.op, *inputs)
-            back = Transpose(NCHW_OF_NHWC) if transposed else Reshape(view.outputs[0].shape)
-            results = [apply(back, t).outputs[0] for t in moved.outputs]
-        if is_fused(node):
-            record_fused(moved, covered_nodes(node))
-        for old, fresh in zip(node.outputs, results):
-            new[id(old)] = fresh
-    return [new.get(id(t), t) for t in outputs]
+    return _rebuild_replacing(graph, outputs, chosen, _sink_view)
+
+
+def _sink_view(node: Node, k: int, new: dict[int, Tensor]) -> None:
+    """``node`` moved before the view that is its input ``k`` (see _sink_views)."""
+    view = node.inputs[k].node
+    conv_value = new.get(id(view.inputs[0]), view.inputs[0])
+    transposed = isinstance(view.op, Transpose)
+    inputs = []
+    with located(node.location):
+        for j, t in enumerate(node.inputs):
+            t = new.get(id(t), t)
+            if j == k:
+                inputs.append(conv_value)
+            elif all(d == 1 for d in t.shape) or (not transposed and t.shape != view.outputs[0].shape):
+                inputs.append(t)  # one element; a channel vector under a reshape keeping channels last
+            elif transposed:  # (oc, 1, 1) or (1, oc, 1, 1): the same elements as a channel vector
+                inputs.append(apply(Reshape((conv_value.shape[-1],)), t).outputs[0])
+            else:  # the view's shape: the same elements in the convolution's
+                inputs.append(apply(Reshape(conv_value.shape), t).outputs[0])
+        moved = apply(node.op, *inputs)
+        back = Transpose(NCHW_OF_NHWC) if transposed else Reshape(view.outputs[0].shape)
+        results = [apply(back, t).outputs[0] for t in moved.outputs]
+    if is_fused(node):
+        record_fused(moved, covered_nodes(node))
+    for old, fresh in zip(node.outputs, results):
+        new[id(old)] = fresh
 
 
 def can_sink_view(view: Node, epilogue: Node, graph: _Graph) -> bool:
@@ -353,21 +352,38 @@ def _fuse_epilogues(
             chosen[id(node)] = k
     if not chosen:
         return outputs, 0
+    return _rebuild_replacing(graph, outputs, chosen, functools.partial(_fuse_epilogue, make)), len(chosen)
+
+
+def _fuse_epilogue(make: type[ProductEpilogue], node: Node, k: int, new: dict[int, Tensor]) -> None:
+    """``node`` and the product that is its input ``k`` as one ``make`` node."""
+    product = node.inputs[k].node
+    a, b = (new.get(id(t), t) for t in product.inputs)
+    epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
+    others = [new.get(id(t), t) for j, t in enumerate(node.inputs) if j != k]
+    with located(node.location):
+        fused = apply(make(product.op, epilogue, k), a, b, *others)
+    record_fused(fused, [product, *covered_nodes(node)])
+    _replaced(node, fused, new)
+
+
+def _rebuild_replacing(
+    graph: _Graph,
+    outputs: list[Tensor],
+    chosen: dict[int, int],
+    replace: Callable[[Node, int, dict[int, Tensor]], None],
+) -> list[Tensor]:
+    """``outputs`` with the graph rebuilt in order, each node in ``chosen`` (its id -> an
+    input index k) by ``replace(node, k, new)``, which records its outputs' replacements
+    in ``new``."""
     new: dict[int, Tensor] = {}
     for node in graph.order:
         k = chosen.get(id(node))
         if k is None:
             rebuild(node, new)
-            continue
-        product = node.inputs[k].node
-        a, b = (new.get(id(t), t) for t in product.inputs)
-        epilogue = node.op if isinstance(node.op, FusedElementwise) else _one_step(node)
-        others = [new.get(id(t), t) for j, t in enumerate(node.inputs) if j != k]
-        with located(node.location):
-            fused = apply(make(product.op, epilogue, k), a, b, *others)
-        record_fused(fused, [product, *covered_nodes(node)])
-        _replaced(node, fused, new)
-    return [new.get(id(t), t) for t in outputs], len(chosen)
+        else:
+            replace(node, k, new)
+    return [new.get(id(t), t) for t in outputs]
 
 
 def can_fuse_epilogue(product: Node, epilogue: Node, graph: _Graph) -> bool:
