@@ -236,9 +236,21 @@ static inline float sg_log1pf(float x)
     return sg__sel(x < INFINITY, y, x);
 }
 
+/* Q(r) of expm1(r) = r + r^2/2 + r^3 Q(r), degree 5, weighted minimax on [-0.6942, 0.6942]
+ * for the error relative to expm1(r): 2^-29.4 (sg_expm1f, sg_tanhf). */
+static inline float sg__expm1_q(float r)
+{
+    float q = 0x1.a07f6cp-16f;
+    q = SG__MADD(q, r, 0x1.a557bap-13f);
+    q = SG__MADD(q, r, 0x1.6c1d50p-10f);
+    q = SG__MADD(q, r, 0x1.110b70p-7f);
+    q = SG__MADD(q, r, 0x1.555548p-5f);
+    q = SG__MADD(q, r, 0x1.55555cp-3f);
+    return q;
+}
+
 /* expm1(x), float32: n = 0 for |x| < ln2 (so there is no cancellation in 2^n - 1 + ...),
- * else n = round(x/ln2); x = n ln2 + r; expm1(r) = r + r^2/2 + r^3 Q(r), Q of degree 5,
- * weighted minimax on [-0.6942, 0.6942] for the error relative to expm1(r): 2^-29.4.
+ * else n = round(x/ln2); x = n ln2 + r; expm1(r) = r + r^2/2 + r^3 Q(r) (sg__expm1_q).
  * expm1(x) = (2^n - 1) + 2^n expm1(r), with 2^n split at n = 100 so n up to 128 works. */
 static inline float sg_expm1f(float x)
 {
@@ -248,12 +260,7 @@ static inline float sg_expm1f(float x)
     n = sg__seli(fabsf(xc) < 0x1.62e42ep-1f, 0, n);
     float nf = (float)n;
     float r = (xc - nf * SG__LN2_HI) - nf * SG__LN2_LO;
-    float q = 0x1.a07f6cp-16f;
-    q = SG__MADD(q, r, 0x1.a557bap-13f);
-    q = SG__MADD(q, r, 0x1.6c1d50p-10f);
-    q = SG__MADD(q, r, 0x1.110b70p-7f);
-    q = SG__MADD(q, r, 0x1.555548p-5f);
-    q = SG__MADD(q, r, 0x1.55555cp-3f);
+    float q = sg__expm1_q(r);
     float em1 = r + (r * r) * (0.5f + r * q);
     int32_t n1 = sg__seli(n < 100, n, 100);
     float t = sg__pow2i(n1);
@@ -274,12 +281,7 @@ static inline float sg_tanhf(float x)
     float y = -2.0f * sg__sel(a > 9.1f, 9.1f, a); /* nan stays nan, and so does every step below */
     int32_t n;
     float r = sg__ln2_reduce(y, &n);
-    float q = 0x1.a07f6cp-16f;
-    q = SG__MADD(q, r, 0x1.a557bap-13f);
-    q = SG__MADD(q, r, 0x1.6c1d50p-10f);
-    q = SG__MADD(q, r, 0x1.110b70p-7f);
-    q = SG__MADD(q, r, 0x1.555548p-5f);
-    q = SG__MADD(q, r, 0x1.55555cp-3f);
+    float q = sg__expm1_q(r);
     float scale = sg__pow2i(n);
     float m = SG__MADD(scale, SG__MADD(r * r, SG__MADD(r, q, 0.5f), r), scale - 1.0f);
     float th = -m / (2.0f + m);
