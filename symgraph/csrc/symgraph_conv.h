@@ -556,31 +556,6 @@ static inline int sg_conv_is_pointwise(const sg_conv_geom *g)
         }                                                                                                          \
     }                                                                                                              \
                                                                                                                    \
-    static inline void sg_max_pool_##SFX(const sg_conv_geom *g, const T *restrict x, T *restrict y)                       \
-    {                                                                                                              \
-        const int64_t rows = g->n * g->oh * g->ow;                                                                 \
-        _Pragma("omp parallel for schedule(static) if (rows * g->c * g->kh * g->kw >= SG_PARALLEL_MIN)")           \
-        for (int64_t r = 0; r < rows; r++) {                                                                       \
-            const int64_t b = r / (g->oh * g->ow), oy = (r / g->ow) % g->oh, ox = r % g->ow;                       \
-            T *restrict yr = y + r * g->c;                                                                         \
-            for (int64_t ch = 0; ch < g->c; ch++) yr[ch] = -INFINITY;                                              \
-            for (int64_t i = 0; i < g->kh; i++) {                                                                  \
-                const int64_t iy = oy * g->sh - g->pt + i;                                                         \
-                if (iy < 0 || iy >= g->h) continue;                                                                \
-                for (int64_t j = 0; j < g->kw; j++) {                                                              \
-                    const int64_t ix = ox * g->sw - g->pl + j;                                                     \
-                    if (ix < 0 || ix >= g->w) continue;                                                            \
-                    const T *restrict xs = x + ((b * g->h + iy) * g->w + ix) * g->c;                               \
-                    /* NaN propagates: once yr is NaN no comparison replaces it */                                 \
-                    for (int64_t ch = 0; ch < g->c; ch++) {                                                        \
-                        const T v = xs[ch];                                                                        \
-                        yr[ch] = (v > yr[ch] || v != v) && yr[ch] == yr[ch] ? v : yr[ch];                          \
-                    }                                                                                              \
-                }                                                                                                  \
-            }                                                                                                      \
-        }                                                                                                          \
-    }                                                                                                              \
-                                                                                                                   \
     /* Output pixels per argmax block: the scratch stays near 2^16 entries however large the batch. */          \
     static inline int64_t sg_pool_block_rows_##SFX(const sg_conv_geom *g)                                          \
     {                                                                                                              \
