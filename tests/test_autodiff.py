@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph import autodiff
 from symgraph.errors import GradientError
 from tests.opcheck import Case, check_grad, positive
 
@@ -105,3 +106,65 @@ SECOND_ORDER = [
 @pytest.mark.parametrize("case", SECOND_ORDER, ids=str)
 def test_second_order_by_finite_differences(case):
     check_grad(case, case.shapes[0], order=2)
+
+
+def test_vjp_of_several_outputs_with_cotangents():
+    """vjp sums <cotangent_k, output_k> over the outputs that have a cotangent."""
+    x = sg.placeholder((3,), "float64", name="x")
+    y = sg.placeholder((3,), "float64", name="y")
+    c1 = sg.placeholder((3,), "float64", name="c1")
+    c2 = sg.placeholder((), "float64", name="c2")
+    outputs = [x * y, sg.sum(sg.exp(x)), x + 1]
+    gx, gy = autodiff.vjp(outputs, [c1, c2, None], [x, y])
+    f = sg.function([x, y, c1, c2], [gx, gy])
+    a, b, ca, cb = np.array([0.5, -1.0, 2.0]), np.array([3.0, 0.25, -2.0]), np.array([1.0, 2.0, -1.0]), 0.5
+    got_x, got_y = f(a, b, ca, np.float64(cb))
+    np.testing.assert_allclose(got_x, ca * b + cb * np.exp(a))
+    np.testing.assert_allclose(got_y, ca * a)
+
+
+def test_vjp_answers_none_for_an_unconnected_input_and_respects_consider_constant():
+    x = sg.placeholder((2,), "float64", name="x")
+    z = sg.placeholder((2,), "float64", name="z")
+    h = x * 3
+    out = h * x
+    gx, gz = autodiff.vjp([out], [sg.ones_like(out)], [x, z])
+    assert gz is None
+    np.testing.assert_allclose(sg.function([x], gx)(np.array([1.0, 2.0])), [6.0, 12.0])
+    (gx_const,) = autodiff.vjp([out], [sg.ones_like(out)], [x], consider_constant=[h])
+    np.testing.assert_allclose(sg.function([x], gx_const)(np.array([1.0, 2.0])), [3.0, 6.0])
+
+
+def test_vjp_casts_a_cotangent_to_its_output_dtype():
+    x = sg.placeholder((2,), "float32", name="x")
+    (g,) = autodiff.vjp([x * x], [sg.constant(np.array([1.0, 1.0]))], [x])
+    assert g.dtype == np.float32
+
+
+def test_slice_gradients_that_tile_an_axis_become_one_concatenate():
+    """The gradient of z[:, :2] and z[:, 2:] together is written once (no zeroed buffers)."""
+    z = sg.placeholder((3, 4), "float64", name="z")
+    cost = sg.sum(sg.tanh(z[:, :2])) + sg.sum(z[:, 2:] ** 2)
+    g = sg.grad(cost, z)
+    assert g.node.op.name == "concatenate"
+    a = np.linspace(-1, 1, 12).reshape(3, 4)
+    expected = np.concatenate([1 - np.tanh(a[:, :2]) ** 2, 2 * a[:, 2:]], axis=1)
+    np.testing.assert_allclose(sg.function([z], g)(a), expected)
+
+
+def test_scan_has_no_reverse_sweep_of_its_own():
+    """One backward sweep: scan's gradient goes through autodiff.vjp."""
+    calls = []
+    original = autodiff.vjp
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[0]))
+        return original(*args, **kwargs)
+
+    W = sg.Variable(np.eye(2), name="W")
+    seq = sg.placeholder((4, 1, 2), "float64", name="seq")
+    hs, _ = sg.scan(lambda x_t, h: sg.tanh(x_t + h @ W), sequences=seq, outputs_info=sg.zeros((1, 2), "float64"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(autodiff, "vjp", counting)
+        sg.grad(sg.sum(hs[-1]), W)
+    assert len(calls) >= 2  # the outer sweep and the step's inside the backward scan

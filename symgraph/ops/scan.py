@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from symgraph import dtypes
+from symgraph import autodiff, dtypes
 from symgraph.errors import DTypeError, GradientError, ShapeError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Location, Op, Tensor, TensorType, apply, located, user_location
@@ -233,7 +233,7 @@ class Scan(Op):
                 result.insert(i, None)
                 extra.append(None)
                 continue
-            g_history, g_first = vjp([written[i]], {0: grads[i]}, [seqs[i], first])
+            g_history, g_first = autodiff.vjp([written[i]], [grads[i]], [seqs[i], first])
             result.insert(i, g_history)
             extra.append(g_first)
         return [*result, *extra]
@@ -442,7 +442,7 @@ def _scan_grad(op: Scan, inputs, outputs, output_grads):
         k = inner.state_output(s)
         seeds[k] = seeds[k] + carry if k in seeds else carry
     wrt = [rows[i] for i in float_seqs] + [before[s] for s in float_states] + [params[i] for i in float_params]
-    grads = vjp(step_outs, seeds, wrt)
+    grads = autodiff.vjp(step_outs, [seeds.get(k) for k in range(len(step_outs))], wrt)
     # (1) the forward values the outputs stored are read, not recomputed
     grads = _replace_values(grads, {id(step_outs[k]): row for k, row in zip(stored, stored_rows)})
     g_rows = grads[: len(float_seqs)]
@@ -456,7 +456,7 @@ def _scan_grad(op: Scan, inputs, outputs, output_grads):
     accumulated: list[tuple[int, Tensor]] = []  # (float param index j, the rest of its gradient)
     for j, g in enumerate(g_params):
         found, others = [], []
-        for term in _terms(g) if g is not None else []:
+        for term in autodiff.sum_terms(g) if g is not None else []:
             factors = _deferrable(term, MatMul)
             if factors is None:
                 others.append(term)
@@ -597,9 +597,9 @@ def _last_row_only(g: Tensor, op: Scan, init: Tensor) -> Tensor | None:
         return None
     row = 0 if op.reverse else n - 1
     total = None
-    for term in _terms(g):
+    for term in autodiff.sum_terms(g):
         node = term.node
-        if not isinstance(node.op, IncSubtensor) or node.op.mode != "add" or not _is_zeros(node.inputs[0]):
+        if not isinstance(node.op, IncSubtensor) or node.op.mode != "add" or not autodiff.is_zeros(node.inputs[0]):
             return None
         first, *rest = node.op.spec or (("all",),)
         value = node.inputs[1]
@@ -631,15 +631,6 @@ def _deferrable(term: Tensor, matmul_op: type) -> tuple[Tensor, ...] | None:
     return None
 
 
-def _terms(g: Tensor) -> list[Tensor]:
-    """The summands of ``g`` (through adds of operands of its own shape)."""
-    from symgraph.ops.arithmetic import Add
-
-    if isinstance(g.node.op, Add) and all(t.shape == g.shape and t.dtype == g.dtype for t in g.node.inputs):
-        return [t for x in g.node.inputs for t in _terms(x)]
-    return [g]
-
-
 def _replace_values(tensors: list[Tensor | None], values: dict[int, Tensor]) -> list[Tensor | None]:
     """``tensors`` rebuilt with the tensors whose ids are keys of ``values`` replaced."""
     present = [t for t in tensors if t is not None]
@@ -649,84 +640,3 @@ def _replace_values(tensors: list[Tensor | None], values: dict[int, Tensor]) -> 
     keys = {id(t): t for node in order for t in node.outputs if id(t) in values}
     rebuilt = iter(replace(present, {keys[k]: values[k] for k in keys}))
     return [next(rebuilt) if t is not None else None for t in tensors]
-
-
-def vjp(outputs: list[Tensor], seeds: dict[int, Tensor], wrt: list[Tensor]) -> list[Tensor | None]:
-    """The vector-Jacobian product: the gradient of sum_k <seeds[k], outputs[k]> with
-    respect to each of ``wrt`` (None where it does not depend on them)."""
-    from symgraph.autodiff import _depends_on_targets
-    from symgraph.ops.arithmetic import add
-    from symgraph.ops.elementwise import cast
-
-    order = toposort(outputs)
-    depends = _depends_on_targets(order, wrt, set())
-    grads: dict[int, Tensor] = {}
-    for k, g in seeds.items():
-        out = outputs[k]
-        g = cast(g, out.dtype) if g.dtype != out.dtype else g
-        grads[id(out)] = add(grads[id(out)], g) if id(out) in grads else g
-    for node in reversed(order):
-        if not node.inputs:
-            continue
-        output_grads = [grads.get(id(o)) for o in node.outputs]
-        if all(g is None for g in output_grads) or not any(id(t) in depends for t in node.inputs):
-            continue
-        output_grads = [merge_slice_grads(g) if g is not None else None for g in output_grads]
-        input_grads = node.op.grad(list(node.inputs), list(node.outputs), output_grads)
-        for x, g in zip(node.inputs, input_grads):
-            if g is None or id(x) not in depends or not dtypes.is_float(x.dtype):
-                continue
-            if g.dtype != x.dtype:
-                g = cast(g, x.dtype)
-            grads[id(x)] = add(grads[id(x)], g) if id(x) in grads else g
-    return [merge_slice_grads(grads[id(t)]) if id(t) in grads else None for t in wrt]
-
-
-def merge_slice_grads(g: Tensor) -> Tensor:
-    """A sum of gradients of slices that tile one axis, each added into zeros (what
-    the gradient of ``z[:, :u]``, ``z[:, u:2u]``, ... is), as one concatenate: one write
-    of the result instead of a zeroed buffer per slice and a sum of them."""
-    from symgraph.ops.indexing import IncSubtensor
-    from symgraph.ops.shape_ops import concatenate
-
-    terms = _terms(g)
-    if len(terms) < 2:
-        return g
-    pieces: list[tuple[int, Tensor]] = []
-    axis = None
-    for term in terms:
-        node = term.node
-        if not isinstance(node.op, IncSubtensor) or node.op.mode != "add" or not _is_zeros(node.inputs[0]):
-            return g
-        spec = node.op.spec
-        sliced = [a for a, entry in enumerate(spec) if entry[0] != "all"]
-        if len(sliced) != 1 or spec[sliced[0]][0] != "slice":
-            return g
-        _, start, step, length = spec[sliced[0]]
-        value = node.inputs[1]
-        if step != 1 or not isinstance(start, int) or not isinstance(length, int) or value.ndim != g.ndim:
-            return g
-        if axis is None:
-            axis = sliced[0]
-        if sliced[0] != axis or value.shape[axis] != length:
-            return g
-        if any(value.shape[a] != g.shape[a] for a in range(g.ndim) if a != axis):
-            return g
-        pieces.append((start, value))
-    pieces.sort(key=lambda p: p[0])
-    covered = 0
-    for start, value in pieces:
-        if start != covered:
-            return g
-        covered += value.shape[axis]
-    if covered != g.shape[axis]:
-        return g
-    return concatenate([value for _, value in pieces], axis=axis)
-
-
-def _is_zeros(t: Tensor) -> bool:
-    """Whether ``t`` is a constant zero (possibly broadcast)."""
-    node = t.node
-    while node.op.name == "broadcast_to" and node.inputs:
-        node = node.inputs[0].node
-    return isinstance(node.op, Constant) and not np.any(node.op.value)
