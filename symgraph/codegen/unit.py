@@ -60,6 +60,7 @@ CDEF = (
     f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, char *sg_errbuf, size_t sg_errbuf_size);"
 )
 _SYMBOL = re.compile(r"\bn_(\d+)\b")
+_SYMBOL_NAME = re.compile(r"\b(n_|SG_SYM_)(\d+)\b")
 
 
 @dataclass
@@ -142,7 +143,7 @@ class _UnitWriter:
         for text in self.instrument.support():
             self.support.setdefault(text, None)
         return Unit(
-            source=self._source(),
+            source=_number_symbols(self._source(), self.symbols),
             cdef=self.instrument.cdef(CDEF),
             symbols=self.symbols,
             inputs=self.inputs,
@@ -528,6 +529,19 @@ class _UnitWriter:
             f"    {name} = ({ctype} *)((char *)sg_arena + {offsets[slot]});" for name, ctype, slot in self.temporaries
         ]
         return lines
+
+
+def _number_symbols(source: str, symbols: list[Sym]) -> str:
+    """``source`` with its size symbols numbered per unit: ``n_k``/``SG_SYM_k`` for the
+    k-th of ``symbols``, then the unit's other symbols (a scan's inner sizes) in order.
+
+    Kernels are written with each symbol's process-wide serial (``shp.c_name``): the
+    same graph built twice, or after another graph, would get other names, so other C
+    text and another cache key. Renumbered, the text is a function of the graph alone."""
+    number = {s.serial: k for k, s in enumerate(symbols)}
+    for serial in sorted({int(m) for _, m in _SYMBOL_NAME.findall(source)} - number.keys()):
+        number[serial] = len(number)
+    return _SYMBOL_NAME.sub(lambda m: f"{m.group(1)}{number[int(m.group(2))]}", source)
 
 
 def _scalar_code(node: Node):

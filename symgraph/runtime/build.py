@@ -21,6 +21,9 @@ Why it is built the way it is:
   by cache directory, and outlives ``cache.clear()``: a loaded library stays valid.
   Threads building the same key wait for one another (a lock per key); the cache's file
   lock does the same across processes.
+- The key hashes the code without its comments (``code_of``): the comments of a
+  generated unit name the user's lines and variables, so two graphs that differ only
+  there (two identical Keras models built on different lines) share one binary.
 - ``build_count`` counts compiler runs in this process, for tests and diagnostics.
 """
 
@@ -79,7 +82,7 @@ def build(source: str, cdef: str, *, name_hint: str = "unit", timings: dict[str,
     the library (both absent on an in-process memo hit; no compiler on a disk-cache hit).
     """
     toolchain = get_toolchain()
-    key = cache.content_key(source, cdef, toolchain)
+    key = cache.content_key(code_of(source), cdef, toolchain)
 
     def make() -> LoadedLibrary:
         module_name = f"_symgraph_{key[:32]}"
@@ -123,6 +126,34 @@ def build_extension(source_path: Path, *, include_dirs: tuple[str, ...] = (), na
         return _import_extension(module_name, entry.library, name_hint)
 
     return _memoised(key, make)
+
+
+def code_of(source: str) -> str:
+    """C ``source`` without its comments (each becomes one space, as the compiler reads
+    it); string and character literals are kept as they are."""
+    pieces: list[str] = []
+    i, n, start = 0, len(source), 0
+    while i < n:
+        ch = source[i]
+        if ch in "\"'":  # a literal: skip to its closing quote (backslash escapes one character)
+            i += 1
+            while i < n and source[i] != ch and source[i] != "\n":
+                i += 2 if source[i] == "\\" else 1
+            i += 1
+        elif source.startswith("/*", i):
+            end = source.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            pieces += [source[start:i], " "]
+            i = start = end
+        elif source.startswith("//", i):
+            end = source.find("\n", i)
+            end = n if end < 0 else end
+            pieces += [source[start:i], " "]
+            i = start = end
+        else:
+            i += 1
+    pieces.append(source[start:])
+    return "".join(pieces)
 
 
 def _memoised(key: str, make: Callable[[], Any]) -> Any:

@@ -21,7 +21,7 @@ ADD_CDEF = "int sg_add(const float* x, float* y, long n, char* err, size_t err_s
 def add_source(tag: str | None = None) -> str:
     """A tiny unit, y += x, made unique by ``tag`` so its key is new to every cache and memo."""
     tag = tag or uuid.uuid4().hex
-    return f"""/* test unit {tag} */
+    return f"""typedef int sg_test_unit_{tag}; /* the tag is code: comments are not part of the key */
 #include "symgraph_runtime.h"
 int sg_add(const float* x, float* y, long n, SG_ERR_PARAMS) {{
     SG_CHECK(n >= 0, SG_ERR_SHAPE, "sg_add: n must be >= 0, got %ld", n);

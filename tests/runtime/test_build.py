@@ -52,7 +52,7 @@ SGEMM_CDEF = "int sg_mm(const float*, const float*, float*, int, int, int, char*
 
 
 def test_sgemm_through_openblas_matches_numpy(cache_root):
-    lib = build.build(SGEMM_SOURCE + f"/* {uuid.uuid4().hex} */\n", SGEMM_CDEF, name_hint="sgemm")
+    lib = build.build(SGEMM_SOURCE + f"typedef int sg_test_unit_{uuid.uuid4().hex};\n", SGEMM_CDEF, name_hint="sgemm")
     rng = np.random.default_rng(0)
     m, n, k = 67, 45, 129
     a = rng.standard_normal((m, k), dtype=np.float32)

@@ -19,7 +19,7 @@ from .conftest import ADD_CDEF, add_source, child_args, child_env, run_child
 
 
 def key(source: str) -> str:
-    return cache.content_key(source, ADD_CDEF, get_toolchain())
+    return cache.content_key(build.code_of(source), ADD_CDEF, get_toolchain())
 
 
 def test_key_is_stable_and_follows_source_and_flags(cache_root, monkeypatch):
