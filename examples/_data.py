@@ -1,5 +1,9 @@
 """MNIST for the examples: where to find it, and as float32 matrices.
 
+The repository ships MNIST's four IDX files with their SHA-256 in ``examples/data/mnist``
+(``MNIST_DIR``), so the examples run without network; the loader checks each file
+against ``SHA256SUMS`` as it reads it.
+
 ``load_mnist(data_dir)`` returns ``x_train, y_train, x_test, y_test`` with the images
 flattened to rows of 784 float32 pixels scaled to [0, 1] and the labels as int32. It
 loads through ``symgraph.datasets.mnist.load_data`` and remembers the result, so
@@ -25,19 +29,25 @@ if importlib.util.find_spec("symgraph") is None:  # run from a checkout without 
 
 from symgraph.datasets import mnist  # noqa: E402
 
-# The project keeps a copy of the MNIST IDX files beside the repository.
-SIBLING_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "mnist"
+MNIST_DIR = Path(__file__).resolve().parent / "data" / "mnist"
+DATA_DIR_HELP = (
+    "a directory holding mnist.npz or the IDX files (default: $SYMGRAPH_MNIST_DIR if set, else the "
+    "repository's copy in examples/data/mnist)"
+)
+# Until tests/keras/test_examples_keras.py reads MNIST_DIR: the name it still imports.
+SIBLING_DATA_DIR = MNIST_DIR
 
 
 def default_data_dir() -> str | None:
     """The directory the examples read MNIST from when ``--data-dir`` is not given.
 
-    None (the loader's own search: SYMGRAPH_MNIST_DIR, the cache, a download) unless
-    SYMGRAPH_MNIST_DIR is unset and the project's copy beside the repository exists.
+    The repository's copy (``MNIST_DIR``), unless SYMGRAPH_MNIST_DIR names another
+    directory or the copy is gone: then None, the loader's own search (SYMGRAPH_MNIST_DIR,
+    the cache, a download).
     """
     if os.environ.get("SYMGRAPH_MNIST_DIR"):
         return None
-    return str(SIBLING_DATA_DIR) if SIBLING_DATA_DIR.is_dir() else None
+    return str(MNIST_DIR) if MNIST_DIR.is_dir() else None
 
 
 @functools.lru_cache(maxsize=2)
@@ -69,8 +79,7 @@ def training_arguments(description: str, *, epochs: int, lr: float, lr_help: str
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="a directory holding mnist.npz or the IDX files (default: the project's copy beside the "
-        "repository if any, else symgraph.datasets.mnist's search: SYMGRAPH_MNIST_DIR, cache, download)",
+        help=DATA_DIR_HELP,
     )
     parser.add_argument("--mode", default=None, help="sg.function mode (default: symgraph's default)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the minibatch shuffling")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _data import default_data_dir
+from _data import DATA_DIR_HELP, default_data_dir
 
 from symgraph import keras
 from symgraph.keras import layers
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--train-samples", type=int, default=60000)
     parser.add_argument("--random", action="store_true", help="random images instead of MNIST")
     parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     if args.random:

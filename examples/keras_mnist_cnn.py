@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from _data import default_data_dir
+from _data import DATA_DIR_HELP, default_data_dir
 
 from symgraph import keras
 from symgraph.keras import layers
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--train-samples", type=int, default=60000, help="use the first N training images")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", default=None, help="a directory holding mnist.npz or the IDX files")
+    parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
 

@@ -1,8 +1,7 @@
 """symgraph.datasets.mnist: the real files, damaged files, the cache and the download.
 
-The real MNIST is read from the project's copy beside the repository
-(``../shared/data/mnist`` from the repository root); those tests skip when it is
-absent. Downloads only ever go to a local HTTP server on 127.0.0.1 started by the test:
+The real MNIST is the copy the repository ships in ``examples/data/mnist`` (with its
+SHA256SUMS). Downloads only ever go to a local HTTP server on 127.0.0.1 started by the test:
 every test runs with a private cache directory and a default URL that refuses
 connections, so nothing here reaches the network.
 """
@@ -24,13 +23,8 @@ import pytest
 
 from symgraph.datasets import mnist
 
-REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+REAL_DIR = Path(__file__).resolve().parents[1] / "examples" / "data" / "mnist"
 T10K_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-needs_real = pytest.mark.skipif(
-    not (REAL_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
-    reason="the project's MNIST copy (../shared/data/mnist beside the repository) is absent",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -93,12 +87,9 @@ def assert_splits_equal(result, arrays) -> None:
 
 @pytest.fixture(scope="module")
 def real_mnist():
-    if not (REAL_DIR / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.skip("the project's MNIST copy (../shared/data/mnist beside the repository) is absent")
     return mnist.load_data(REAL_DIR)
 
 
-@needs_real
 def test_real_mnist_shapes_dtypes_and_label_counts(real_mnist):
     (x_train, y_train), (x_test, y_test) = real_mnist
     assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
@@ -110,23 +101,92 @@ def test_real_mnist_shapes_dtypes_and_label_counts(real_mnist):
     assert x_train.flags.writeable and x_train.flags.c_contiguous
 
 
-@needs_real
 def test_real_mnist_matches_the_published_uncompressed_hashes(real_mnist):
     (x_train, y_train), (x_test, y_test) = real_mnist
     published = {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     }
+    assert hashlib.sha256(idx_bytes(x_train)).hexdigest() == published["train-images-idx3-ubyte"]
     assert hashlib.sha256(idx_bytes(y_train)).hexdigest() == published["train-labels-idx1-ubyte"]
     assert hashlib.sha256(idx_bytes(x_test)).hexdigest() == published["t10k-images-idx3-ubyte"]
+    assert hashlib.sha256(idx_bytes(y_test)).hexdigest() == published["t10k-labels-idx1-ubyte"]
 
 
-@needs_real
+def test_shipped_copy_lists_exactly_its_four_files():
+    listed = dict(line.split()[::-1] for line in (REAL_DIR / "SHA256SUMS").read_text().splitlines())
+    assert sorted(listed) == sorted(name + ".gz" for name in mnist.IDX_FILES.values())
+    for name, digest in listed.items():
+        assert hashlib.sha256((REAL_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
 def test_environment_directory_is_used(monkeypatch, real_mnist):
     monkeypatch.setenv("SYMGRAPH_MNIST_DIR", str(REAL_DIR))
     (_, _), (x_test, y_test) = mnist.load_data()
     np.testing.assert_array_equal(y_test, real_mnist[1][1])
     np.testing.assert_array_equal(x_test[:100], real_mnist[1][0][:100])
+
+
+# --- SHA256SUMS -----------------------------------------------------------------------------
+
+
+def write_checksums(directory: Path, style: str = " ") -> Path:
+    """A SHA256SUMS listing every file in ``directory``, as ``sha256sum`` writes it."""
+    lines = [
+        f"{hashlib.sha256(f.read_bytes()).hexdigest()} {style}{f.name}\n"
+        for f in sorted(directory.iterdir())
+        if f.name != "SHA256SUMS"
+    ]
+    (directory / "SHA256SUMS").write_text("".join(lines))
+    return directory
+
+
+@pytest.mark.parametrize("style", [" ", "*", " ./"])  # text mode, binary mode, a path from "."
+def test_listed_files_with_their_hashes_load(tmp_path, style):
+    arrays = small_arrays()
+    directory = write_checksums(write_idx_dir(tmp_path / "d", arrays), style)
+    assert_splits_equal(mnist.load_data(directory), arrays)
+
+
+def test_a_replaced_file_is_refused_by_its_hash(tmp_path, monkeypatch):
+    directory = write_checksums(write_idx_dir(tmp_path / "d", small_arrays(seed=0)))
+    # a valid IDX file, only the hash tells it is not the one listed
+    other = small_arrays(seed=1)["x_test"]
+    (directory / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(other)))
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz: SHA-256 [0-9a-f]{64}, but SHA256SUMS lists"):
+        mnist.load_data(directory)
+    monkeypatch.setenv("SYMGRAPH_MNIST_DIR", str(directory))
+    with pytest.raises(ValueError, match="SHA256SUMS lists"):
+        mnist.load_data()
+
+
+def test_a_file_the_list_lacks_is_refused(tmp_path):
+    directory = write_checksums(write_idx_dir(tmp_path / "d", small_arrays()))
+    listing = (directory / "SHA256SUMS").read_text().splitlines(keepends=True)
+    (directory / "SHA256SUMS").write_text("".join(line for line in listing if "train-labels" not in line))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte\.gz: not listed in"):
+        mnist.load_data(directory)
+
+
+def test_a_listed_npz_is_checked_too(tmp_path):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    (directory / "mnist.npz").write_bytes(npz_bytes(small_arrays(seed=0)))
+    write_checksums(directory)
+    assert_splits_equal(mnist.load_data(directory), small_arrays(seed=0))
+    (directory / "mnist.npz").write_bytes(npz_bytes(small_arrays(seed=1)))
+    with pytest.raises(ValueError, match=r"mnist\.npz: SHA-256"):
+        mnist.load_data(directory)
+
+
+def test_a_malformed_sha256sums_names_its_line(tmp_path):
+    directory = write_checksums(write_idx_dir(tmp_path / "d", small_arrays()))
+    with open(directory / "SHA256SUMS", "a") as f:
+        f.write("\nnot a checksum line\n")
+    with pytest.raises(ValueError, match=r"SHA256SUMS, line 6: not a line of sha256sum's output"):
+        mnist.load_data(directory)
 
 
 # --- the places looked in -------------------------------------------------------------------

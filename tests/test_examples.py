@@ -1,8 +1,8 @@
 """The examples: they train to the accuracy they promise, and one compile serves every batch size.
 
-The training runs read the real MNIST (the project's copy beside the repository, or
-SYMGRAPH_MNIST_DIR) and skip without it, so no test downloads anything. The batch-size
-tests use random data and always run.
+The training runs read the MNIST copy the repository ships (examples/data/mnist), with
+the network shut (no SYMGRAPH_MNIST_DIR, an empty cache, a download URL that refuses), as
+the README's first command runs on a fresh machine. The batch-size tests use random data.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from symgraph import keras
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -23,10 +25,13 @@ import _data  # noqa: E402
 import linear_regression  # noqa: E402
 import softmax_regression  # noqa: E402
 
-needs_mnist = pytest.mark.skipif(
-    not (os.environ.get("SYMGRAPH_MNIST_DIR") or _data.SIBLING_DATA_DIR.is_dir()),
-    reason="MNIST not available: neither SYMGRAPH_MNIST_DIR nor ../shared/data/mnist beside the repository",
-)
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No MNIST directory from the environment, and a download URL that refuses."""
+    monkeypatch.delenv("SYMGRAPH_MNIST_DIR", raising=False)
+    monkeypatch.setenv("SYMGRAPH_MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # discard port: refused
+
 
 BATCH_SIZES = (1, 7, 128)
 
@@ -40,16 +45,22 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-@needs_mnist
-def test_softmax_regression_reaches_90_percent(capsys):
+def test_examples_find_the_shipped_mnist_offline(offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMGRAPH_CACHE_DIR", str(tmp_path / "cache"))  # an empty cache
+    assert _data.default_data_dir() == str(EXAMPLES / "data" / "mnist")
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(_data.default_data_dir())
+    assert x_train.shape == (60000, 28, 28) and y_test.shape == (10000,)
+    assert not (tmp_path / "cache").exists()  # nothing was downloaded or cached
+
+
+def test_softmax_regression_reaches_90_percent(offline, capsys):
     accuracy = softmax_regression.main(["--epochs", "2"])
     assert accuracy > 0.90
     out = capsys.readouterr().out
     assert "epoch 2/2" in out and "test accuracy" in out
 
 
-@needs_mnist
-def test_linear_regression_reaches_80_percent(capsys):
+def test_linear_regression_reaches_80_percent(offline, capsys):
     accuracy = linear_regression.main(["--epochs", "1", "--lstsq-samples", "5000"])
     assert accuracy > 0.80
     out = capsys.readouterr().out

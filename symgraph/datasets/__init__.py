@@ -4,7 +4,8 @@
 ``((x_train, y_train), (x_test, y_test))`` uint8 arrays; see that module for where the
 files are looked for and how the download is checked. Nothing large ships with the
 package: data comes from a directory the user names, the cache (``cache_dir()``) or a
-verified download into it.
+verified download into it. (The repository's examples and tests name the copy of MNIST
+the repository holds, ``examples/data/mnist``, checked against its ``SHA256SUMS``.)
 """
 
 from symgraph.datasets import mnist

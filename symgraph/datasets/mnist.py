@@ -20,7 +20,10 @@ Where the data comes from, first match wins:
    atomic rename, so a partial or wrong download never becomes a cache entry.
 
 A place named explicitly (``path`` or ``SYMGRAPH_MNIST_DIR``) that holds no data raises
-FileNotFoundError instead of falling through to the download.
+FileNotFoundError instead of falling through to the download. A directory named
+explicitly that holds a ``SHA256SUMS`` file (``sha256sum``'s format, as the copy the
+repository ships in ``examples/data/mnist`` does) has every file read from it checked
+against that list first: a file the list lacks, or whose hash differs, raises ValueError.
 
 Files are untrusted input: IDX headers are checked (magic number, element type, rank,
 28x28 images, matching counts) and so is the file length, gzip streams are read no
@@ -35,6 +38,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.parse
@@ -54,6 +58,7 @@ __all__ = ["load_data", "cache_dir", "read_idx", "DEFAULT_URL", "DEFAULT_SHA256"
 DEFAULT_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 DEFAULT_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 NPZ_NAME = "mnist.npz"
+CHECKSUMS_NAME = "SHA256SUMS"
 
 # The four IDX files, keyed by the names of the arrays they hold (Keras' npz keys).
 IDX_FILES = {
@@ -144,9 +149,10 @@ def _load_explicit(place: Path, origin: str) -> dict[str, np.ndarray]:
     if place.is_file():
         return load_npz(place)
     if place.is_dir():
+        checksums = _read_checksums(place)
         if (place / NPZ_NAME).is_file():
-            return load_npz(place / NPZ_NAME)
-        arrays = _load_idx_dir(place)
+            return load_npz(_checked(place / NPZ_NAME, checksums))
+        arrays = _load_idx_dir(place, checksums)
         if arrays is not None:
             return arrays
         raise FileNotFoundError(
@@ -163,8 +169,9 @@ def _idx_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def _load_idx_dir(directory: Path) -> dict[str, np.ndarray] | None:
-    """The four IDX files in ``directory``; None if there are none, an error if some are missing."""
+def _load_idx_dir(directory: Path, checksums: dict[str, str] | None = None) -> dict[str, np.ndarray] | None:
+    """The four IDX files in ``directory`` (each checked against ``checksums`` when given);
+    None if there are none, an error if some are missing."""
     found = {key: _idx_file(directory, name) for key, name in IDX_FILES.items()}
     if all(p is None for p in found.values()):
         return None
@@ -175,11 +182,53 @@ def _load_idx_dir(directory: Path) -> dict[str, np.ndarray] | None:
     for split in ("train", "test"):
         x_path, y_path = found[f"x_{split}"], found[f"y_{split}"]
         assert x_path is not None and y_path is not None
-        x = read_idx(x_path, expect_dtype=np.uint8, expect_shape=(None, *IMAGE_SHAPE))
-        y = read_idx(y_path, expect_dtype=np.uint8, expect_shape=(x.shape[0],))
+        x = read_idx(_checked(x_path, checksums), expect_dtype=np.uint8, expect_shape=(None, *IMAGE_SHAPE))
+        y = read_idx(_checked(y_path, checksums), expect_dtype=np.uint8, expect_shape=(x.shape[0],))
         _check_labels(y, y_path)
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
     return arrays
+
+
+# --- SHA256SUMS ----------------------------------------------------------------------
+
+# One line of ``sha256sum``'s output: the hex digest, a space, then " " (text) or "*" (binary) and the name.
+_CHECKSUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
+
+
+def _read_checksums(directory: Path) -> dict[str, str] | None:
+    """The SHA-256 (lower-case hex) of each file ``directory/SHA256SUMS`` lists, by file
+    name; None when the directory has no such file. A malformed line raises ValueError."""
+    listing = directory / CHECKSUMS_NAME
+    if not listing.is_file():
+        return None
+    checksums = {}
+    for number, line in enumerate(listing.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _CHECKSUM_LINE.fullmatch(line)
+        if match is None:
+            raise ValueError(f"{listing}, line {number}: not a line of sha256sum's output: {line[:80]!r}")
+        digest, name = match.groups()
+        checksums[name.removeprefix("./")] = digest.lower()
+    return checksums
+
+
+def _checked(path: Path, checksums: dict[str, str] | None) -> Path:
+    """``path``, once its SHA-256 matches its entry in ``checksums`` (no check when None)."""
+    if checksums is None:
+        return path
+    expected = checksums.get(path.name)
+    if expected is None:
+        raise ValueError(f"{path}: not listed in {path.parent / CHECKSUMS_NAME}, so it cannot be checked")
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise ValueError(
+            f"{path}: SHA-256 {digest.hexdigest()}, but {CHECKSUMS_NAME} lists {expected}: the file was changed"
+        )
+    return path
 
 
 # --- IDX ----------------------------------------------------------------------------
