@@ -584,11 +584,29 @@ def get(identifier: Any) -> Loss | None:
     raise ValueError(f"Could not interpret loss identifier: {identifier}")
 
 
+_SHAPE_RESOLVED = ("crossentropy", "ce")
+
+
+def _is_shape_resolved(identifier: Any) -> bool:
+    return isinstance(identifier, str) and identifier.lower() in _SHAPE_RESOLVED
+
+
+def check_identifier(identifier: Any) -> None:
+    """Raises ``get``'s error for an identifier no loss answers to, so ``compile`` reports
+    a typo before any data is seen; None and the shortcuts ``resolve`` settles from the
+    shapes ("crossentropy", "ce") pass."""
+    if identifier is not None and not _is_shape_resolved(identifier):
+        get(identifier)
+
+
 def resolve(identifier: Any, output_shape: tuple | None = None, target_shape: tuple | None = None) -> Loss | None:
-    """``get`` plus Keras' "crossentropy"/"ce" shortcut: binary when the output's last
-    dimension is 1, sparse categorical when the target has lower rank (or last dimension
-    1 against several classes), categorical otherwise."""
-    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce") and output_shape is not None:
+    """The Loss ``compile(loss=identifier)`` trains with (Keras 3's
+    ``compile_utils.get_loss``): ``get`` plus the "crossentropy"/"ce" shortcut, binary when
+    the output's last dimension is 1, sparse categorical when the target has lower rank
+    (or last dimension 1 against several classes), categorical otherwise. Without
+    ``target_shape`` the target is taken to be shaped like the output. The shortcut's
+    Loss is named as given ("ce" stays "ce")."""
+    if _is_shape_resolved(identifier) and output_shape is not None:
         is_binary, is_sparse = is_binary_or_sparse_categorical(target_shape or tuple(output_shape), tuple(output_shape))
         fn = (
             binary_crossentropy
@@ -602,7 +620,10 @@ def resolve(identifier: Any, output_shape: tuple | None = None, target_shape: tu
 
 
 def is_binary_or_sparse_categorical(target_shape: tuple, output_shape: tuple) -> tuple[bool, bool]:
-    """Keras' shape rule: (is_binary, is_sparse_categorical)."""
+    """Keras' shape rule, (is_binary, is_sparse_categorical): binary when the output's
+    last dimension is 1; sparse categorical when the target has lower rank than the
+    output, or a last dimension of 1 against several classes. ``metrics.resolve`` reads
+    its "accuracy" variant from the same rule."""
     t_last = target_shape[-1] if len(target_shape) else None
     p_last = output_shape[-1] if len(output_shape) else None
     is_binary = p_last == 1
@@ -631,6 +652,7 @@ __all__ = [
     "bce",
     "BCE",
     "logcosh",
+    "check_identifier",
     "get",
     "resolve",
     "serialize",

@@ -28,6 +28,9 @@ import numpy as np
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.graph.sources import Variable, dim_value
+from symgraph.keras import losses as losses_module
+from symgraph.keras import metrics as metrics_module
+from symgraph.keras import optimizers as optimizers_module
 from symgraph.keras.layers.base import flatten, graph_scope, pack_like
 
 NOT_COMPILED = "You must call `compile()` before using the model."
@@ -247,16 +250,7 @@ def _make_data(x: Any, y: Any, sw: Any, batch_size: int | None, shuffle: Any, st
     return _ArrayData(x, y, sw, batch_size or 32, shuffle, steps)
 
 
-# ---------------------------------------------------------------- metrics resolution
-
-
-def _is_binary_or_sparse(y_true_shape: tuple, y_pred_shape: tuple) -> tuple[bool, bool]:
-    """Keras' rule for "accuracy": binary when y_pred's last axis is 1; sparse when y_true
-    has a lower rank, or a last axis of 1 against a wider y_pred."""
-    t_rank, p_rank = len(y_true_shape), len(y_pred_shape)
-    t_last = y_true_shape[-1] if t_rank else None
-    p_last = y_pred_shape[-1] if p_rank else None
-    return p_last == 1, t_rank < p_rank or (t_last == 1 and p_last is not None and p_last > 1)
+# ---------------------------------------------------------------- compile's structures
 
 
 def _metrics_per_output(spec: Any, names: list[str], n: int) -> list[list]:
@@ -273,42 +267,8 @@ def _metrics_per_output(spec: Any, names: list[str], n: int) -> list[list]:
         per_output = [list(m or []) for m in spec]
     else:
         per_output = [list(spec or [])] * n
-    return [list(idents) if isinstance(idents, (list, tuple)) else [idents] for idents in per_output]
-
-
-def _resolve_metric(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> Any:
-    from symgraph.keras import metrics as metrics_module
-
-    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
-        binary, sparse = _is_binary_or_sparse(y_true_shape, y_pred_shape)
-        cls = (
-            metrics_module.BinaryAccuracy
-            if binary
-            else metrics_module.SparseCategoricalAccuracy
-            if sparse
-            else metrics_module.CategoricalAccuracy
-        )
-        metric = cls(name=identifier)
-    else:
-        metric = metrics_module.get(identifier)
-    if isinstance(identifier, str):
-        metric.name = identifier
-    return metric
-
-
-def _resolve_loss(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> Any:
-    from symgraph.keras import losses as losses_module
-
-    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
-        binary, sparse = _is_binary_or_sparse(y_true_shape, y_pred_shape)
-        identifier = (
-            "binary_crossentropy"
-            if binary
-            else "sparse_categorical_crossentropy"
-            if sparse
-            else "categorical_crossentropy"
-        )
-    return losses_module.get(identifier)
+    per_output = [list(idents) if isinstance(idents, (list, tuple)) else [idents] for idents in per_output]
+    return [[ident for ident in idents if ident is not None] for idents in per_output]  # Keras skips None
 
 
 # ---------------------------------------------------------------- the Trainer mixin
@@ -343,9 +303,6 @@ class Trainer:
         auto_scale_loss: bool = True,
         **kwargs: Any,
     ) -> None:
-        from symgraph.keras import losses as losses_module
-        from symgraph.keras import optimizers as optimizers_module
-
         for legacy in ("sample_weight_mode", "target_tensors", "distribute"):
             kwargs.pop(legacy, None)
         if kwargs:
@@ -356,12 +313,8 @@ class Trainer:
                 f"Received instead: metrics={metrics} of type {type(metrics)}"
             )
         self.optimizer = optimizers_module.get(optimizer)
-        # Check loss names now, so a typo fails at compile as in Keras.
         for identifier in flatten(loss) if isinstance(loss, (list, tuple, dict)) else [loss]:
-            if identifier is not None and not (
-                isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
-            ):
-                losses_module.get(identifier)
+            losses_module.check_identifier(identifier)
         self.loss = loss
         self._loss_weights = loss_weights
         self._compile_metrics_spec = metrics
@@ -498,7 +451,7 @@ class Trainer:
         elif weights is None:
             weights = [1.0] * n
         self._compiled_losses = [
-            (None if ident is None else _resolve_loss(ident, ys, ps), float(w))
+            (losses_module.resolve(ident, output_shape=ps, target_shape=ys), float(w))
             for ident, w, ys, ps in zip(per_output, weights, y_shapes, out_shapes)
         ]
         # With several outputs Keras also logs each output's (unweighted) loss.
@@ -517,9 +470,11 @@ class Trainer:
         weighted_ids: set[int] = set()
         taken: set[str] = set()
         for weighted, per_output in ((False, per_output_plain), (True, per_output_weighted)):
-            for k, (idents, ys, ps) in enumerate(zip(per_output, y_shapes, out_shapes)):
+            for k, (idents, ys, ps, (loss_fn, _)) in enumerate(
+                zip(per_output, y_shapes, out_shapes, self._compiled_losses)
+            ):
                 for ident in idents:
-                    metric = _resolve_metric(ident, ys, ps)
+                    metric = metrics_module.resolve(ident, loss=loss_fn, output_shape=ps, target_shape=ys)
                     prefix = "" if n == 1 else f"{names[k]}_"
                     label = prefix + metric.name
                     if label in taken:

@@ -191,7 +191,8 @@ def get(identifier: Any) -> Metric | None:
 def resolve(
     identifier: Any, loss: Any = None, output_shape: tuple | None = None, target_shape: tuple | None = None
 ) -> Metric:
-    """The Metric ``compile(metrics=[identifier])`` uses. "accuracy"/"acc" (and
+    """The Metric ``compile(metrics=[identifier])`` trains with (the trainer calls this;
+    Keras 3's ``compile_utils.get_metric``). "accuracy"/"acc" (and, as tf.keras 2 did,
     "crossentropy"/"ce") pick binary, sparse categorical or categorical by Keras' shape
     rule: binary when the output's last dimension is 1; sparse when the target has lower
     rank than the output, or a last dimension of 1 against several classes. Without
