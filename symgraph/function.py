@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO, overload
 
 import numpy as np
 
@@ -29,9 +29,12 @@ from symgraph.errors import BackendMismatchError, DTypeError, InputError, NaNErr
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr, Sym
-from symgraph.graph.sources import Placeholder, SharedVariable, Variable
+from symgraph.graph.sources import Placeholder, SharedVariable, Variable, as_tensor
 from symgraph.graph.traversal import replace, toposort
+from symgraph.inspect import graphviz
 from symgraph.inspect.debug import debug_level, print_build
+from symgraph.inspect.dump import dump as dump_graph
+from symgraph.inspect.profile import Profile, profile_of
 from symgraph.interpreter import Interpreter
 from symgraph.passes.pipeline import optimize
 from symgraph.runtime.program import CProgram
@@ -156,36 +159,31 @@ class Function:
             _compare_backends(f"the update of Variable {v.name!r}", got, v.storage, self._label())
         return outputs[0] if self._single else outputs
 
-    def dump(self, file: Any = None, optimized: bool = True, show_locations: bool = True) -> str:
+    @overload
+    def dump(self, file: None = None, optimized: bool = True, show_locations: bool = True) -> str: ...
+    @overload
+    def dump(self, file: TextIO, optimized: bool = True, show_locations: bool = True) -> None: ...
+    def dump(self, file: TextIO | None = None, optimized: bool = True, show_locations: bool = True) -> str | None:
         """The graph that runs (after the passes), or as built with ``optimized=False``;
-        one line per node (see ``sg.dump``)."""
-        from symgraph.inspect.dump import dump
+        one line per node (see ``sg.dump``). Returned as text, nothing printed; with
+        ``file`` (e.g. ``sys.stdout``) written there instead, and None returned."""
+        return dump_graph(self, file=file, optimized=optimized, show_locations=show_locations)
 
-        return dump(self, file=file, optimized=optimized, show_locations=show_locations)
-
-    def to_networkx(self, optimized: bool = True):
+    def to_networkx(self, optimized: bool = True) -> Any:
         """The graph as a networkx.DiGraph (see ``sg.to_networkx``)."""
-        from symgraph.inspect.graphviz import to_networkx
-
-        return to_networkx(self, optimized=optimized)
+        return graphviz.to_networkx(self, optimized=optimized)
 
     def to_dot(self, optimized: bool = True) -> str:
         """The graph in Graphviz's DOT language (see ``sg.to_dot``)."""
-        from symgraph.inspect.graphviz import to_dot
-
-        return to_dot(self, optimized=optimized)
+        return graphviz.to_dot(self, optimized=optimized)
 
     def to_svg(self, path: Any, optimized: bool = True) -> Any:
         """Draw the graph into the SVG file ``path`` with Graphviz's ``dot``."""
-        from symgraph.inspect.graphviz import to_svg
+        return graphviz.to_svg(self, path, optimized=optimized)
 
-        return to_svg(self, path, optimized=optimized)
-
-    def profile(self, file: Any = None, reset: bool = False):
+    def profile(self, file: Any = None, reset: bool = False) -> Profile:
         """Built with ``profile=True``: the table of kernel times (printed to ``file``,
         stdout by default, nothing with ``file=False``) and the compile times."""
-        from symgraph.inspect.profile import profile_of
-
         return profile_of(self, file=file, reset=reset)
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
@@ -377,8 +375,6 @@ def _check_updates(updates: Updates) -> list[tuple[Variable, Tensor]]:
         if id(var) in seen:
             raise InputError(f"function: Variable {var.name!r} is updated twice")
         seen.add(id(var))
-        from symgraph.graph.sources import as_tensor
-
         expr = as_tensor(expr)
         if expr.dtype != var.dtype:
             raise DTypeError(
@@ -397,8 +393,6 @@ def _check_updates(updates: Updates) -> list[tuple[Variable, Tensor]]:
 
 
 def _check_givens(givens: Any) -> dict[Tensor, Tensor]:
-    from symgraph.graph.sources import as_tensor
-
     pairs = list(givens.items()) if isinstance(givens, Mapping) else list(givens)
     result: dict[Tensor, Tensor] = {}
     for old, new in pairs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import re
+import sys
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def test_golden_dump_shares_subexpressions():
     x = sg.placeholder((None, 3), name="x")
     W = sg.Variable(np.zeros((3, 2), "float32"), name="W")
     e = sg.exp(x @ W + 1.0)
-    text = sg.dump([sg.sum(e, axis=1), e * e], file=False, show_locations=False)
+    text = sg.dump([sg.sum(e, axis=1), e * e], show_locations=False)
     assert text == GOLDEN_SHARED
     assert text.count("exp(") == 1  # printed once, referenced by id after
 
@@ -67,11 +68,11 @@ def _layer():
 def test_golden_function_before_and_after_the_passes():
     x, _, _, y = _layer()
     f = sg.function([x], y, mode="py")
-    assert f.dump(file=False, optimized=False, show_locations=False) == GOLDEN_LAYER_BUILT
-    assert f.dump(file=False, show_locations=False) == GOLDEN_LAYER_OPTIMIZED
+    assert f.dump(optimized=False, show_locations=False) == GOLDEN_LAYER_BUILT
+    assert f.dump(show_locations=False) == GOLDEN_LAYER_OPTIMIZED
     # sg.dump of a function and of tensors with optimized=True say the same
-    assert sg.dump(f, file=False, show_locations=False) == GOLDEN_LAYER_OPTIMIZED
-    assert sg.dump(y, file=False, show_locations=False, optimized=True) == GOLDEN_LAYER_OPTIMIZED
+    assert sg.dump(f, show_locations=False) == GOLDEN_LAYER_OPTIMIZED
+    assert sg.dump(y, show_locations=False, optimized=True) == GOLDEN_LAYER_OPTIMIZED
 
 
 GOLDEN_FUSED_SHARED = """\
@@ -86,7 +87,7 @@ outputs: %2
 def test_golden_fused_kernel_names_a_step_used_twice():
     x = sg.placeholder((None,), name="x")
     e = sg.exp(x)
-    text = sg.dump(e * e + 1.0, file=False, show_locations=False, optimized=True)
+    text = sg.dump(e * e + 1.0, show_locations=False, optimized=True)
     assert text == GOLDEN_FUSED_SHARED
 
 
@@ -101,8 +102,8 @@ outputs: %1
 def test_golden_after_stabilisation():
     x = sg.placeholder((None, 10), name="x")
     y = sg.log(sg.nn.softmax(x))
-    assert "log(%1)" in sg.dump(y, file=False, show_locations=False)
-    assert sg.dump(y, file=False, show_locations=False, optimized=True) == GOLDEN_STABILIZED
+    assert "log(%1)" in sg.dump(y, show_locations=False)
+    assert sg.dump(y, show_locations=False, optimized=True) == GOLDEN_STABILIZED
 
 
 def test_golden_with_user_lines_and_updates():
@@ -112,7 +113,7 @@ def test_golden_with_user_lines_and_updates():
     y = sg.exp(x) * 2.375  # a constant no other test makes: constants are shared by value
     total = sg.sum(y)
     f = sg.function([x], y, updates=[(v, v + total)], mode="py", passes="O2")
-    text = f.dump(file=False)
+    text = f.dump()
     expected = """\
 # optimized=True
 %0 = placeholder{name=x}                               float32[x.0]  L0
@@ -134,16 +135,24 @@ def test_fused_kernel_lists_the_lines_of_every_node_it_covers():
     first = inspect.currentframe().f_lineno
     a = sg.exp(x)
     b = sg.tanh(a) + 1.0
-    text = sg.dump(b, file=False, optimized=True)
+    text = sg.dump(b, optimized=True)
     fused = next(line for line in text.splitlines() if "fused_elementwise" in line)
     assert fused.endswith(f"test_dump.py:{first + 1},{first + 2}")
 
 
-def test_dump_prints_and_holds_no_addresses_or_directories():
+def test_dump_returns_the_text_and_prints_it_only_into_a_given_file(capsys):
     x = sg.placeholder((2,), name="x")
     y = x * 3.0
+    f = sg.function([x], y, mode="py")
+    text = f.dump()
+    assert sg.dump(f) == text and sg.dump(y, optimized=True) == text
+    assert capsys.readouterr().out == ""  # returning is all dump() does by default
+    print(f.dump())  # the README's line: the graph once
+    assert capsys.readouterr().out == text + "\n"
     out = io.StringIO()
-    text = sg.function([x], y, mode="py").dump(file=out)
-    assert out.getvalue() == text
+    assert f.dump(file=out) is None and sg.dump(y, file=out, optimized=True) is None
+    assert out.getvalue() == text + text
+    assert f.dump(file=sys.stdout) is None
+    assert capsys.readouterr().out == text
     assert "mul(%0, %1)" in text and "test_dump.py:" in text
     assert not re.search(r"0x[0-9a-f]{6,}", text) and "/" not in text

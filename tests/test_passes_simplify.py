@@ -208,7 +208,7 @@ def test_golden_dump_of_a_simplified_graph():
     y = sg.sum(sg.broadcast_to(sg.negative(sg.negative(x.T.T * 1.0)), (4, 2, 3)), axis=0) - 2.0
     (out,), _ = canonicalize([y])
     (out,), _ = simplify_algebra([out])
-    assert sg.dump(out, file=False, show_locations=False) == (
+    assert sg.dump(out, show_locations=False) == (
         "# optimized=False\n"
         "%0 = placeholder{name=x}  float32[2,3]\n"
         "%1 = constant{value=4.}   float32[]\n"

@@ -18,7 +18,11 @@ import runpy
 import sys
 from typing import Any
 
-from symgraph.errors import InputError
+from symgraph.errors import InputError, SymgraphError
+from symgraph.function import Function
+from symgraph.graph.core import Tensor
+from symgraph.inspect.dump import dump
+from symgraph.inspect.graphviz import to_dot, to_svg
 
 
 def _load(target: str) -> Any:
@@ -30,9 +34,6 @@ def _load(target: str) -> Any:
         found = ", ".join(sorted(k for k in namespace if not k.startswith("_")))
         raise InputError(f"{path} defines no {name!r} (it defines: {found})")
     value = namespace[name]
-    from symgraph.function import Function
-    from symgraph.graph.core import Tensor
-
     if callable(value) and not isinstance(value, (Function, Tensor)):
         value = value()
     return value
@@ -46,16 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--built", action="store_true", help="the graph as built, before the passes")
     parser.add_argument("--svg", metavar="FILE", help="with dot: draw into FILE through Graphviz")
     args = parser.parse_args(argv)
-    from symgraph.function import Function
-    from symgraph.inspect.dump import dump
-    from symgraph.inspect.graphviz import to_dot, to_svg
-
     try:
         value = _load(args.target)
         is_function = isinstance(value, Function)
         optimized = not args.built  # as it runs, by default, for tensors too
         if args.command == "dump":
-            dump(value, optimized=optimized)
+            dump(value, file=sys.stdout, optimized=optimized)
         elif args.command == "dot":
             if args.svg:
                 print(to_svg(value, args.svg, optimized=optimized))
@@ -69,8 +66,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"{args.target} runs in mode {value.mode!r}: no C source")
             print(text)
     except Exception as exc:  # one line for the user, not a traceback
-        from symgraph.errors import SymgraphError
-
         if not isinstance(exc, (SymgraphError, OSError)):
             raise
         print(f"python -m symgraph: {exc}", file=sys.stderr)

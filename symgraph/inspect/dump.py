@@ -17,31 +17,35 @@ tests compare it verbatim).
 from __future__ import annotations
 
 import os
-import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, overload
 
 from symgraph.graph.core import Node, Tensor
 from symgraph.graph.traversal import toposort
+from symgraph.passes.pipeline import optimize
 from symgraph.passes.provenance import covered_nodes
 
 
-def dump(
-    x: Any,
-    file: TextIO | bool | None = None,
-    show_locations: bool = True,
-    optimized: bool | None = None,
-) -> str:
-    """Print (to ``file``, stdout by default; ``file=False`` prints nothing) and return
-    the text of the graph computing ``x``: a tensor, a list of tensors, or a Function.
+@overload
+def dump(x: Any, file: None = None, show_locations: bool = True, optimized: bool | None = None) -> str: ...
+@overload
+def dump(x: Any, file: TextIO, show_locations: bool = True, optimized: bool | None = None) -> None: ...
+def dump(x: Any, file: TextIO | None = None, show_locations: bool = True, optimized: bool | None = None) -> str | None:
+    """The text of the graph computing ``x``: a tensor, a list of tensors, or a Function.
+
+    One behaviour per call: without ``file`` the text is returned and nothing is printed
+    (as JAX's ``make_jaxpr`` returns its jaxpr), so ``print(sg.dump(y))`` shows it once;
+    with ``file`` (``sys.stdout``, an open file) the text is written there (as PyTensor's
+    ``debugprint(file=...)`` writes) and None is returned.
 
     ``optimized``: for a Function, the graph that runs (True, the default) or the graph
     as built (False); for tensors, the graph as built (False, the default) or after the
     default passes (True)."""
     outputs, updates, is_optimized = _graph_of(x, optimized)
     text = dump_text(outputs, updates, show_locations, header=f"# optimized={is_optimized}")
-    if file is not False:
-        (file or sys.stdout).write(text)  # type: ignore[union-attr]
-    return text
+    if file is None:
+        return text
+    file.write(text)
+    return None
 
 
 def dump_text(
@@ -132,8 +136,6 @@ def _graph_of(x: Any, optimized: bool | None) -> tuple[list[Tensor], list[tuple[
         return list(x.outputs), [(name, e) for name, (_, e) in zip(names, x.updates)], True
     outputs = [x] if isinstance(x, Tensor) else list(x)
     if optimized:
-        from symgraph.passes.pipeline import optimize
-
         outputs, _ = optimize(outputs)
         return outputs, [], True
     return outputs, [], False

@@ -31,7 +31,7 @@ from symgraph.passes.provenance import covered_nodes, is_fused
 def to_networkx(x: Any, optimized: bool | None = None):
     """The graph computing ``x`` (tensor, list of tensors, or Function) as a
     ``networkx.DiGraph``; ``optimized`` as in ``sg.dump``."""
-    import networkx as nx
+    import networkx as nx  # no cycle: importing networkx takes 0.15 s, which `import symgraph` should not pay
 
     outputs, updates, is_optimized = _graph_of(x, optimized)
     targets = outputs + [t for _, t in updates]
