@@ -5,6 +5,8 @@ gradients with ``grad``, compile with ``function`` and call the result on batch 
 batch. See the README and DESIGN for the pipeline.
 """
 
+import importlib.metadata
+
 from symgraph import (
     cache,
     datasets,
@@ -36,7 +38,7 @@ from symgraph.ops.reduction import *  # noqa: F403
 from symgraph.ops.shape_ops import *  # noqa: F403
 from symgraph.scan import scan
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("symgraph")  # pyproject.toml's, through the installed metadata
 
 float32 = "float32"
 float64 = "float64"

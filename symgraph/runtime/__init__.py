@@ -6,7 +6,7 @@ one translation unit and its entry point's declaration and gets back a
 flags, ``cache`` stores one binary per content key on disk, ``build`` compiles and
 loads. The function ``build`` is not re-exported here so that ``runtime.build`` stays
 the module (whose ``build_count`` tests read). The runtime headers every unit includes
-are in ``symgraph/csrc`` (``csrc_dir()``).
+are the repository's ``csrc/``, installed as the package ``symgraph.csrc`` (``csrc_dir()``).
 """
 
 import os

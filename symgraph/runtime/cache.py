@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -111,12 +112,10 @@ def content_key(source: str, cdef: str, toolchain: Toolchain) -> str:
 @functools.lru_cache(maxsize=16)
 def _key_prefix(toolchain_fingerprint: str) -> Any:
     """The hash state after everything but the unit itself, computed once per toolchain."""
-    from symgraph import __version__  # at call time: symgraph/__init__ may import this module
-
     h = hashlib.sha256()
     parts = [
         KEY_FORMAT,
-        __version__,
+        importlib.metadata.version("symgraph"),
         cffi.__version__,
         sys.implementation.cache_tag or "",
         sysconfig.get_config_var("EXT_SUFFIX") or "",

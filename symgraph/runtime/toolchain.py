@@ -16,7 +16,9 @@ never reuses a stale entry.
 - BLAS: OpenBLAS from the ``scipy-openblas32`` wheel (its headers declare
   ``scipy_cblas_*``), linked with ``--as-needed`` so units that call no BLAS do not
   load it, and found at run time through an rpath to the wheel's library directory.
-- Runtime headers: ``symgraph/csrc`` (package data, so a plain ``pip install`` has it).
+- Runtime headers: the repository's ``csrc/``, shipped in the wheel as the package
+  ``symgraph.csrc`` (a setuptools ``package-dir`` mapping in pyproject.toml) and found
+  through ``importlib.resources``, editable install or not.
 
 Nothing runs at import: mode "py" works on a machine without a compiler, and the first
 C build raises ``CompilerNotFoundError`` naming what to install.
@@ -25,6 +27,7 @@ C build raises ``CompilerNotFoundError`` naming what to install.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import json
 import os
 import platform
@@ -80,7 +83,7 @@ class Toolchain:
     cflags: tuple[str, ...]  # optimisation flags, -fPIC, OpenMP
     ldflags: tuple[str, ...]  # shared-object flags, OpenMP
     openmp: bool
-    include_dirs: tuple[str, ...]  # symgraph/csrc, Python's headers, OpenBLAS' headers
+    include_dirs: tuple[str, ...]  # csrc_dir(), Python's headers, OpenBLAS' headers
     library_dirs: tuple[str, ...]
     libraries: tuple[str, ...]
     rpaths: tuple[str, ...]
@@ -93,18 +96,40 @@ class Toolchain:
         return repr(sorted(asdict(self).items()))
 
 
+RUNTIME_SOURCE_SUFFIXES = (".h", ".c")
+
+
 def csrc_dir() -> Path:
-    """The directory of the hand-written runtime headers every unit includes."""
-    return Path(__file__).resolve().parent.parent / "csrc"
+    """The directory of the hand-written C runtime (headers every unit includes, symgraph_call.c).
+
+    It is the package ``symgraph.csrc`` (the repository's ``csrc/``); the compiler needs
+    it as a directory on disk, which an installed package (wheel or editable) is."""
+    try:
+        directory = importlib.resources.files("symgraph.csrc")
+    except ModuleNotFoundError:
+        raise ToolchainError(
+            "symgraph's C runtime (the package symgraph.csrc, the repository's csrc/) cannot be imported: "
+            "install symgraph (`pip install .`, or `pip install -e .` in a checkout)"
+        ) from None
+    if not isinstance(directory, Path):
+        raise ToolchainError(
+            f"symgraph's C runtime is not a directory on disk ({directory}): the C compiler reads its headers "
+            f"as files; install symgraph unpacked"
+        )
+    return directory
 
 
 @functools.lru_cache(maxsize=1)
 def runtime_headers() -> tuple[tuple[str, bytes], ...]:
-    """(name, content) of every file in csrc/, sorted: part of the cache key."""
+    """(name, content) of every C file of the runtime (csrc_dir()), sorted: part of the cache key."""
     directory = csrc_dir()
     if not (directory / "symgraph_runtime.h").is_file():
         raise ToolchainError(f"symgraph's runtime headers are missing from {directory}: the installation is incomplete")
-    return tuple((p.name, p.read_bytes()) for p in sorted(directory.iterdir()) if p.is_file())
+    return tuple(
+        (p.name, p.read_bytes())
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.suffix in RUNTIME_SOURCE_SUFFIXES
+    )
 
 
 def get_toolchain() -> Toolchain:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+
 import pytest
 
 from symgraph.errors import UnsupportedError
@@ -34,7 +36,9 @@ def test_openblas_from_the_wheel():
 
 def test_runtime_headers_ship_with_the_package():
     names = [name for name, _ in toolchain.runtime_headers()]
-    assert "symgraph_runtime.h" in names and "symgraph_blas.h" in names
+    assert "symgraph_runtime.h" in names and "symgraph_blas.h" in names and "symgraph_call.c" in names
+    assert "__init__.py" not in names  # the package's marker is not C: it stays out of the cache key
+    assert csrc_dir() == importlib.resources.files("symgraph.csrc") and csrc_dir().is_dir()
     assert str(csrc_dir()) in get_toolchain().include_dirs
 
 
