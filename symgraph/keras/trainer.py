@@ -13,14 +13,14 @@ the data's signature (per-input trailing shapes and dtypes):
 - predict step: forward with training=False.
 
 ``compile`` and a change of a layer's ``trainable`` drop the cached steps; changing the
-learning rate does not (it lives in a Variable).
+learning rate does not (it lives in a Variable). The batches come from
+``data_adapters``; the losses and metrics are the ones ``losses.resolve`` and
+``metrics.resolve`` pick for each output's shapes.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -31,223 +31,17 @@ from symgraph.graph.sources import Variable, dim_value
 from symgraph.keras import losses as losses_module
 from symgraph.keras import metrics as metrics_module
 from symgraph.keras import optimizers as optimizers_module
+from symgraph.keras.data_adapters import (
+    class_weight_to_sample_weights,
+    data_cardinality_error,
+    get_data_adapter,
+    is_array_like,
+    to_numpy,
+    train_validation_split,
+)
 from symgraph.keras.layers.base import flatten, graph_scope, pack_like
 
 NOT_COMPILED = "You must call `compile()` before using the model."
-
-
-# ---------------------------------------------------------------- data handling
-
-
-def _is_arraylike(x: Any) -> bool:
-    return isinstance(x, np.ndarray) or (hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype"))
-
-
-def _to_numpy(x: Any) -> Any:
-    if x is None:
-        return None
-    if isinstance(x, dict):
-        return {k: _to_numpy(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)) and x and all(_is_arraylike(v) or isinstance(v, (list, tuple)) for v in x):
-        if all(_is_arraylike(v) for v in x):
-            return [np.asarray(v) for v in x]
-    if (
-        isinstance(x, (list, tuple))
-        and x
-        and isinstance(x[0], (list, tuple, np.ndarray))
-        and not all(_is_arraylike(v) for v in x)
-    ):
-        return np.asarray(x)
-    if isinstance(x, (list, tuple)) and (not x or not _is_arraylike(x[0])):
-        return np.asarray(x)
-    return np.asarray(x)
-
-
-def _cardinality_error(x: Any, y: Any, sw: Any) -> ValueError:
-    def sizes(label: str, data: Any) -> str:
-        leaves = [a for a in flatten(data) if a is not None]
-        return f"'{label}' sizes: " + ", ".join(str(len(a)) for a in leaves)
-
-    parts = [sizes("x", x)]
-    if y is not None:
-        parts.append(sizes("y", y))
-    if sw is not None:
-        parts.append(sizes("sample_weight", sw))
-    return ValueError(
-        "Data cardinality is ambiguous. Make sure all arrays contain the same number of samples.\n" + "\n".join(parts)
-    )
-
-
-def _num_samples(x: Any, y: Any, sw: Any) -> int:
-    leaves = [a for a in flatten([x, y, sw]) if a is not None]
-    counts = {len(a) for a in leaves}
-    if len(counts) > 1:
-        raise _cardinality_error(x, y, sw)
-    return counts.pop() if counts else 0
-
-
-def _take(data: Any, index: Any) -> Any:
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        return {k: _take(v, index) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_take(v, index) for v in data]
-    return data[index]
-
-
-def _class_weights_to_sample_weights(y: Any, class_weight: dict) -> np.ndarray:
-    y = np.asarray(flatten(y)[0])
-    if y.ndim == 2 and y.shape[1] > 1:
-        classes = np.argmax(y, axis=1)
-    elif y.ndim == 2:
-        classes = np.rint(y[:, 0]).astype(np.int64)
-    else:
-        classes = np.rint(y).astype(np.int64)
-    weights = np.ones(len(classes), np.float32)
-    for c, w in class_weight.items():
-        weights[classes == int(c)] = w
-    return weights
-
-
-class _Data:
-    """Batches of one epoch: ``(x, y, sample_weight)`` with numpy leaves."""
-
-    steps: int | None = None
-
-    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
-        raise NotImplementedError
-
-    def on_epoch_end(self) -> None:
-        pass
-
-
-class _StepsCarryOver:
-    """Keras' EpochIterator with ``steps_per_epoch`` on finite data: one pass over the
-    batches is shared by consecutive epochs (epoch 2 starts where epoch 1 stopped); an
-    epoch that reaches the end of the pass stops there, with a warning, and the next
-    epoch starts a fresh pass."""
-
-    given_steps: int | None = None
-    num_batches: int = 0
-
-    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
-        raise NotImplementedError
-
-    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
-        if self.given_steps is None:
-            yield from self._fresh_pass()
-            return
-        if getattr(self, "_current", None) is None:
-            self._current: Iterator | None = self._fresh_pass()
-            self._seen = 0
-        for _ in range(self.given_steps):
-            if self._seen >= self.num_batches:
-                warnings.warn(
-                    "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
-                    "can generate at least `steps_per_epoch * epochs` batches.",
-                    stacklevel=4,
-                )
-                break
-            self._seen += 1
-            yield next(self._current)
-        if self._seen >= self.num_batches:
-            self._current = None
-
-
-class _ArrayData(_StepsCarryOver, _Data):
-    def __init__(self, x: Any, y: Any, sw: Any, batch_size: int, shuffle: bool | str, steps: int | None = None):
-        self.x, self.y, self.sw = x, y, sw
-        self.n = _num_samples(x, y, sw)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.num_batches = max(1, math.ceil(self.n / batch_size))
-        self.given_steps = steps
-        self.steps = self.num_batches if steps is None else steps
-
-    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
-        order = np.random.permutation(self.n) if self.shuffle and self.shuffle != "batch" else None
-        if self.shuffle == "batch":
-            starts = np.random.permutation(math.ceil(self.n / self.batch_size)) * self.batch_size
-        else:
-            starts = np.arange(0, self.n, self.batch_size)
-        for start in starts:
-            index = (
-                order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            )
-            yield _take(self.x, index), _take(self.y, index), _take(self.sw, index)
-
-
-def _unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
-    if isinstance(batch, tuple):
-        if len(batch) == 1:
-            return batch[0], None, None
-        if len(batch) == 2:
-            return batch[0], batch[1], None
-        if len(batch) == 3:
-            return batch
-    return batch, None, None
-
-
-class _SequenceData(_StepsCarryOver, _Data):
-    """A PyDataset / keras.utils.Sequence: ``len`` batches, ``ds[i]`` the i-th."""
-
-    def __init__(self, dataset: Any, shuffle: bool, steps: int | None):
-        self.dataset = dataset
-        self.shuffle = shuffle
-        self.num_batches = len(dataset)
-        self.given_steps = steps
-        self.steps = len(dataset) if steps is None else steps
-
-    def _fresh_pass(self) -> Iterator[tuple[Any, Any, Any]]:
-        order = np.random.permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
-        for i in order:
-            x, y, sw = _unpack_batch(self.dataset[int(i)])
-            yield _to_numpy(x), _to_numpy(y), _to_numpy(sw)
-
-    def on_epoch_end(self) -> None:
-        hook = getattr(self.dataset, "on_epoch_end", None)
-        if hook is not None:
-            hook()
-
-
-class _GeneratorData(_Data):
-    """A Python generator / iterator of batches; ``steps`` per epoch (or until exhausted)."""
-
-    def __init__(self, iterator: Any, steps: int | None):
-        self.iterator = iter(iterator)
-        self.steps = steps
-
-    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
-        count = 0
-        while self.steps is None or count < self.steps:
-            try:
-                batch = next(self.iterator)
-            except StopIteration:
-                if self.steps is not None:
-                    warnings.warn(
-                        "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
-                        f"can generate at least `steps_per_epoch * epochs` batches ({self.steps} steps per epoch).",
-                        stacklevel=4,
-                    )
-                self.exhausted = True
-                return
-            count += 1
-            x, y, sw = _unpack_batch(batch)
-            yield _to_numpy(x), _to_numpy(y), _to_numpy(sw)
-
-
-def _make_data(x: Any, y: Any, sw: Any, batch_size: int | None, shuffle: Any, steps: int | None) -> _Data:
-    if hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (np.ndarray, list, tuple, dict)):
-        if y is not None:
-            raise ValueError("`y` argument is not supported when using a PyDataset / Sequence input.")
-        return _SequenceData(x, bool(shuffle), steps)
-    if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict))):
-        if y is not None:
-            raise ValueError("`y` argument is not supported when using a generator as input.")
-        return _GeneratorData(x, steps)
-    x, y, sw = _to_numpy(x), _to_numpy(y), _to_numpy(sw)
-    return _ArrayData(x, y, sw, batch_size or 32, shuffle, steps)
 
 
 # ---------------------------------------------------------------- compile's structures
@@ -625,14 +419,14 @@ class Trainer:
         return [arr] * count
 
     def _run_batch(self, kind: str, x: Any, y: Any, sw: Any) -> dict[str, float]:
-        x = _to_numpy(x)
+        x = to_numpy(x)
         x_flat = self._cast_inputs(flatten(x))
         self._check_input_shapes(x_flat)
         y_flat = self._prepare_targets(y)
         n = len(x_flat[0])
         for a in y_flat:
             if len(a) != n:
-                raise _cardinality_error(x, y, sw)
+                raise data_cardinality_error(x, y, sw)
         step = self._step(kind, pack_like(x, x_flat), y_flat)
         sws = self._prepare_sample_weights(sw, n, len(step.inputs) - len(x_flat) - len(y_flat))
         values = step(*x_flat, *y_flat, *sws)
@@ -640,7 +434,7 @@ class Trainer:
         return dict(sorted((name, float(v)) for name, v in zip(names, values)))
 
     def _predict_batch(self, x: Any) -> list[np.ndarray]:
-        x = _to_numpy(x)
+        x = to_numpy(x)
         x_flat = self._cast_inputs(flatten(x))
         self._check_input_shapes(x_flat)
         step = self._step("predict", pack_like(x, x_flat), None)
@@ -663,7 +457,7 @@ class Trainer:
         self._require_compiled()
         self._ensure_built_for(x)
         if class_weight is not None and sample_weight is None:
-            sample_weight = _class_weights_to_sample_weights(y, class_weight)
+            sample_weight = class_weight_to_sample_weights(y, class_weight)
         self.reset_metrics()
         logs = self._run_batch("train", x, y, sample_weight)
         return self._format_result(logs, return_dict)
@@ -765,25 +559,13 @@ class Trainer:
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
         if validation_split and validation_data is None:
-            if not (isinstance(x, (np.ndarray, list, tuple, dict)) or _is_arraylike(x)):
-                raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays")
-            x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
-            n = _num_samples(x, y, sample_weight)
-            split_at = int(math.floor(n * (1.0 - validation_split)))
-            if split_at == 0 or split_at == n:
-                raise ValueError(
-                    f"Training data contains {n} samples, which is not sufficient to split it into a validation and "
-                    f"training set as specified by `validation_split={validation_split}`."
-                )
-            train_slice, val_slice = slice(0, split_at), slice(split_at, n)
-            validation_data = (_take(x, val_slice), _take(y, val_slice), _take(sample_weight, val_slice))
-            x, y, sample_weight = _take(x, train_slice), _take(y, train_slice), _take(sample_weight, train_slice)
+            (x, y, sample_weight), validation_data = train_validation_split(x, y, sample_weight, validation_split)
         if class_weight is not None:
             if y is None:
                 raise ValueError("`class_weight` needs targets `y`")
-            cw = _class_weights_to_sample_weights(_to_numpy(y), class_weight)
+            cw = class_weight_to_sample_weights(to_numpy(y), class_weight)
             sample_weight = cw if sample_weight is None else np.asarray(sample_weight, np.float32) * cw
-        data = _make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        data = get_data_adapter(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
         val_args = None
         if validation_data is not None:
             if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
@@ -876,7 +658,7 @@ class Trainer:
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
     def _evaluate_loop(self, x: Any, y: Any, sw: Any, batch_size: int, steps: int | None, callbacks: Any) -> dict:
-        data = _make_data(x, y, sw, batch_size, False, steps)
+        data = get_data_adapter(x, y, sw, batch_size, False, steps)
         self.reset_metrics()
         callbacks.on_test_begin()
         logs: dict[str, float] = {}
@@ -904,7 +686,7 @@ class Trainer:
         """[loss, *metrics] over the data (a dict with ``return_dict=True``)."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
-        probe = _make_data(x, y, sample_weight, batch_size, False, steps)
+        probe = get_data_adapter(x, y, sample_weight, batch_size, False, steps)
         cbs = self._make_callbacks(callbacks, verbose, 1, probe.steps, add_history=False)
         logs = self._evaluate_loop(x, y, sample_weight, batch_size or 32, steps, cbs)
         return self._format_result(logs, return_dict)
@@ -920,7 +702,7 @@ class Trainer:
     ) -> Any:
         """The outputs for every sample, as numpy float32, batch by batch."""
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = _make_data(x, None, None, batch_size, False, steps)
+        data = get_data_adapter(x, None, None, batch_size, False, steps)
         cbs = self._make_callbacks(callbacks, verbose, 1, data.steps, add_history=False)
         cbs.on_predict_begin()
         pieces: list[list[np.ndarray]] = []
@@ -948,7 +730,7 @@ class Trainer:
         if (
             leaves
             and not any(isinstance(t, (Tensor, KerasTensor)) for t in leaves)
-            and any(_is_arraylike(t) for t in leaves)
+            and any(is_array_like(t) for t in leaves)
         ):
             x = args[0] if args else kwargs.pop("inputs")
             self._ensure_built_for(x)
@@ -976,9 +758,3 @@ def _input_dtype(array: np.ndarray) -> str:
     if kind == "b":
         return "float32"
     return "float32"
-
-
-def batched(x: Any, batch_size: int) -> Iterator[Any]:
-    n = len(flatten(x)[0])
-    for start in range(0, n, batch_size):
-        yield _take(x, slice(start, start + batch_size))
