@@ -1,8 +1,9 @@
 """``keras.callbacks``: hooks the training loop calls, with Keras 3.15's semantics.
 
 Callback (the hooks), CallbackList (what ``fit`` drives; adds History and the progress
-bar), History, ModelCheckpoint, EarlyStopping, LearningRateScheduler,
-ReduceLROnPlateau, CSVLogger, LambdaCallback, TerminateOnNaN.
+bar), History, ProgbarLogger (the callback; ``utils.Progbar`` draws the bar),
+ModelCheckpoint, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
+LambdaCallback, TerminateOnNaN.
 
 Monitoring callbacks compare ``current - min_delta`` with the best value so far (min
 mode: improvement when it is smaller; max mode: larger). ``mode="auto"`` minimises
@@ -16,11 +17,14 @@ import collections
 import csv
 import math
 import os
+import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
+
+from symgraph.keras.utils.progbar import Progbar
 
 
 def _print(message: str) -> None:
@@ -134,6 +138,88 @@ class History(Callback):
             self.model.history = self
 
 
+class ProgbarLogger(Callback):
+    """The callback ``fit(verbose=1|2)`` adds: "Epoch i/N" (when N > 1) and the bar."""
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__()
+        self.seen = 0
+        self.progbar: Progbar | None = None
+        self.target: int | None = None
+        self.verbose = 1
+        self.epochs = 1
+        self.stream = stream
+        self._called_in_fit = False
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._called_in_fit = True
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if not self._called_in_fit:
+            self._reset_progbar()
+            self._maybe_init_progbar()
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        self._reset_progbar()
+        self._maybe_init_progbar()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._reset_progbar()
+        self._maybe_init_progbar()
+        if self.verbose and self.epochs > 1:
+            out = self.stream if self.stream is not None else sys.stdout
+            out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
+            out.flush()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._update_progbar(batch, logs)
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if not self._called_in_fit:
+            self._update_progbar(batch, logs)
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._update_progbar(batch, None)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._finalize_progbar(logs)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if not self._called_in_fit:
+            self._finalize_progbar(logs)
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        self._finalize_progbar(logs)
+
+    def _reset_progbar(self) -> None:
+        self.seen = 0
+        self.progbar = None
+
+    def _maybe_init_progbar(self) -> None:
+        if self.progbar is None:
+            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step", stream=self.stream)
+
+    def _update_progbar(self, batch: int, logs: dict | None = None) -> None:
+        self._maybe_init_progbar()
+        self.seen = batch + 1
+        if self.verbose == 1:
+            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+
+    def _finalize_progbar(self, logs: dict | None) -> None:
+        self._maybe_init_progbar()
+        if self.target is None:
+            self.target = self.seen
+            self.progbar.target = self.target
+        self.progbar.update(self.target, list((logs or {}).items()), finalize=True)
+
+
 class CallbackList(Callback):
     """The callbacks of one fit/evaluate/predict call, driven as one: each hook calls
     every callback's hook in order, with the logs made Python floats and sorted by key.
@@ -158,9 +244,8 @@ class CallbackList(Callback):
         self.set_params(params)
 
     def _add_default_callbacks(self, add_history: bool, add_progbar: bool) -> None:
-        progbar_class = _progbar_class(required=add_progbar)
         for cb in self.callbacks:
-            if progbar_class is not None and isinstance(cb, progbar_class):
+            if isinstance(cb, ProgbarLogger):
                 self._progbar = cb
             elif isinstance(cb, History):
                 self._history = cb
@@ -168,7 +253,7 @@ class CallbackList(Callback):
             self._history = History()
             self.callbacks.append(self._history)
         if self._progbar is None and add_progbar:
-            self._progbar = progbar_class()
+            self._progbar = ProgbarLogger()
             self.callbacks.append(self._progbar)
 
     def append(self, callback: Callback) -> None:
@@ -257,18 +342,6 @@ def _flatten(callbacks: Any) -> list:
     if isinstance(callbacks, (list, tuple)):
         return [cb for item in callbacks for cb in _flatten(item)]
     return [callbacks]
-
-
-def _progbar_class(required: bool) -> Any:
-    """ProgbarLogger, or None when it is not required and cannot be imported."""
-    # progbar.py imports this module for the base class, so it is imported lazily here.
-    try:
-        from symgraph.keras.progbar import ProgbarLogger
-    except ImportError:
-        if required:
-            raise
-        return None
-    return ProgbarLogger
 
 
 # --- monitoring -------------------------------------------------------------------------
@@ -773,6 +846,7 @@ __all__ = [
     "Callback",
     "CallbackList",
     "History",
+    "ProgbarLogger",
     "MonitorCallback",
     "EarlyStopping",
     "ModelCheckpoint",

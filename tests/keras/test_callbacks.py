@@ -5,14 +5,18 @@ checked against Keras 3.15's callbacks on the same sequences."""
 
 from __future__ import annotations
 
+import ast
 import csv
+import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from symgraph.keras import callbacks as cbs
 from symgraph.keras import metrics
+from symgraph.keras.utils import progbar as progbar_module
 
 
 class FakeOptimizer:
@@ -182,8 +186,27 @@ def test_callback_list_params_history_and_batch_aliases():
 
 
 def test_callback_list_adds_the_progress_bar_only_when_asked():
-    progbar_class = cbs._progbar_class(required=True)
     with_bar = cbs.CallbackList(None, add_progbar=True, model=FakeModel(), verbose=1, epochs=1, steps=1)
-    assert any(isinstance(cb, progbar_class) for cb in with_bar.callbacks)
+    assert any(isinstance(cb, cbs.ProgbarLogger) for cb in with_bar.callbacks)
     without = cbs.CallbackList(None, add_history=True, model=FakeModel())
     assert [type(cb) for cb in without.callbacks] == [cbs.History]
+
+
+def test_progbar_logger_is_a_callback_and_the_bar_draws_without_callbacks():
+    assert issubclass(cbs.ProgbarLogger, cbs.Callback)
+    source = Path(progbar_module.__file__).read_text()
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert not any("callbacks" in module for module in imported)
+    stream = io.StringIO()
+    logger = cbs.ProgbarLogger(stream=stream)
+    logger.set_params({"verbose": 2, "epochs": 2, "steps": 3})
+    logger.on_epoch_begin(0)
+    for batch in range(3):
+        logger.on_train_batch_end(batch, {"loss": 0.5})
+    logger.on_epoch_end(0, {"loss": 0.25})
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[1].startswith("3/3 - ") and lines[1].endswith("loss: 0.2500")

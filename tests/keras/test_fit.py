@@ -263,10 +263,8 @@ class _Terminal:
 
 
 def test_progress_bar_redraws_in_place_on_a_terminal():
-    from symgraph.keras.progbar import Progbar
-
     stream = _Terminal()
-    bar = Progbar(target=4, stream=stream, interval=0.0)
+    bar = keras.utils.Progbar(target=4, stream=stream, interval=0.0)
     for step in range(1, 5):
         bar.update(step, [("loss", 0.5 / step)], finalize=step == 4)
     text = "".join(stream.parts)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from symgraph.keras.progbar import Progbar
+from symgraph.keras.utils.progbar import Progbar
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:

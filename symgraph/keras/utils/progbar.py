@@ -1,4 +1,5 @@
-"""The progress bar of ``fit``/``evaluate``/``predict`` in Keras 3's text format.
+"""``keras.utils.Progbar``: the progress bar of ``fit``/``evaluate``/``predict`` in Keras 3's
+text format (it draws; ``callbacks.ProgbarLogger`` is the callback that drives it).
 
 ```
 Epoch 1/2
@@ -20,28 +21,6 @@ import time
 from typing import Any, TextIO
 
 import numpy as np
-
-try:
-    from symgraph.keras.callbacks import Callback
-except ImportError:  # callbacks.py imports this module; a partial import falls back to a plain base
-
-    class Callback:  # type: ignore[no-redef]
-        """The hooks ProgbarLogger overrides (the real base is keras.callbacks.Callback)."""
-
-        def __init__(self) -> None:
-            self.model = None
-            self.params: dict = {}
-
-        def set_model(self, model: Any) -> None:
-            self.model = model
-
-        def set_params(self, params: dict) -> None:
-            self.params = params
-
-        def __getattr__(self, name: str) -> Any:
-            if name.startswith("on_"):
-                return lambda *args, **kwargs: None
-            raise AttributeError(name)
 
 
 def _format_value(value: Any, verbose: int) -> str:
@@ -199,87 +178,3 @@ class Progbar:
         if current == 1:
             self._time_after_first_step = now
         return per_unit
-
-
-class ProgbarLogger(Callback):
-    """The callback ``fit(verbose=1|2)`` adds: "Epoch i/N" (when N > 1) and the bar."""
-
-    def __init__(self, stream: TextIO | None = None):
-        super().__init__()
-        self.seen = 0
-        self.progbar: Progbar | None = None
-        self.target: int | None = None
-        self.verbose = 1
-        self.epochs = 1
-        self.stream = stream
-        self._called_in_fit = False
-
-    def set_params(self, params: dict) -> None:
-        super_set = getattr(super(), "set_params", None)
-        if super_set is not None:
-            super_set(params)
-        verbose = params.get("verbose", 1)
-        self.verbose = 1 if verbose == "auto" else verbose
-        self.epochs = params.get("epochs", 1)
-        self.target = params.get("steps")
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._called_in_fit = True
-
-    def on_test_begin(self, logs: dict | None = None) -> None:
-        if not self._called_in_fit:
-            self._reset_progbar()
-            self._maybe_init_progbar()
-
-    def on_predict_begin(self, logs: dict | None = None) -> None:
-        self._reset_progbar()
-        self._maybe_init_progbar()
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._reset_progbar()
-        self._maybe_init_progbar()
-        if self.verbose and self.epochs > 1:
-            out = self.stream if self.stream is not None else sys.stdout
-            out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-            out.flush()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._update_progbar(batch, logs)
-
-    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if not self._called_in_fit:
-            self._update_progbar(batch, logs)
-
-    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._update_progbar(batch, None)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._finalize_progbar(logs)
-
-    def on_test_end(self, logs: dict | None = None) -> None:
-        if not self._called_in_fit:
-            self._finalize_progbar(logs)
-
-    def on_predict_end(self, logs: dict | None = None) -> None:
-        self._finalize_progbar(logs)
-
-    def _reset_progbar(self) -> None:
-        self.seen = 0
-        self.progbar = None
-
-    def _maybe_init_progbar(self) -> None:
-        if self.progbar is None:
-            self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step", stream=self.stream)
-
-    def _update_progbar(self, batch: int, logs: dict | None = None) -> None:
-        self._maybe_init_progbar()
-        self.seen = batch + 1
-        if self.verbose == 1:
-            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
-
-    def _finalize_progbar(self, logs: dict | None) -> None:
-        self._maybe_init_progbar()
-        if self.target is None:
-            self.target = self.seen
-            self.progbar.target = self.target
-        self.progbar.update(self.target, list((logs or {}).items()), finalize=True)
