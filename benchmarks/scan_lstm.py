@@ -4,7 +4,7 @@ weight in C (sg.nn.lstm on sg.scan), milliseconds per call.
     python -m benchmarks.scan_lstm [--repeat 9] [--blocks N] [--symbolic-batch]
 
 The batch is static, as in W6, so the C loops run blocks of rows on OpenMP's threads
-(symgraph/codegen/scan.py); ``--blocks 1`` compiles them unsplit (BLAS threads each
+(symgraph/scan/kernel.py); ``--blocks 1`` compiles them unsplit (BLAS threads each
 step's matmul instead), ``--symbolic-batch`` builds for any batch (never split).
 
 Compare with W6 of the benchmark spec (a whole training step of Embedding + LSTM(128) +
@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import symgraph as sg
+from symgraph.scan import rows as scan_rows
 
 BATCH, TIME, FEATURES, UNITS = 64, 80, 64, 128
 
@@ -65,9 +66,7 @@ def main() -> None:
     parser.add_argument("--symbolic-batch", action="store_true")
     args = parser.parse_args()
     if args.blocks is not None:
-        import symgraph.codegen.scan as scan_codegen
-
-        scan_codegen.row_chunks = lambda *sizes: args.blocks
+        scan_rows.row_chunks = lambda *sizes: args.blocks
     start = time.perf_counter()
     forward, step, data = build(symbolic_batch=args.symbolic_batch)
     compile_s = time.perf_counter() - start

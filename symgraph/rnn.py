@@ -1,9 +1,9 @@
 """Recurrent layers as functions on a scan: ``sg.nn.simple_rnn``, ``sg.nn.lstm``,
-``sg.nn.gru`` (Keras' formulas and weight layouts, /work/shared/KERAS.md).
+``sg.nn.gru`` (Keras 3's formulas and weight layouts).
 
 ``x`` is (batch, time, features). The input projection x @ kernel (+ bias) of every step
 is one matmul before the loop, on x transposed to (time, batch, features); the loop
-(``symgraph.ops.scan``, compiled to a C loop) does only the recurrent matmul and the
+(``symgraph.scan``, compiled to a C loop) does only the recurrent matmul and the
 gates. The LSTM with no more features than units instead multiplies each step's rows
 of x by the kernel inside the loop (``_fuse_projection``). Each returns the outputs
 (batch, time, units) with ``return_sequences``, else the last output (batch, units),
@@ -20,8 +20,8 @@ from symgraph.graph.core import Tensor, user_location
 from symgraph.ops.activations import sigmoid
 from symgraph.ops.linalg import matmul
 from symgraph.ops.math import tanh
-from symgraph.ops.scan import trace_scan
 from symgraph.ops.shape_ops import flip, reshape, transpose, zeros
+from symgraph.scan.trace import trace_scan
 
 __all__ = ["simple_rnn", "lstm", "gru"]
 

@@ -52,3 +52,10 @@ def test_rewrite_replaces_and_new_nodes_keep_the_users_line():
     assert out.node.inputs[0].node.location.line == line
     f = sg.function([x], out, passes="O0")
     np.testing.assert_allclose(f(np.array([0, 1, 2], "float32")), 2 * np.exp([0, 1, 2]), rtol=1e-6)
+
+
+def test_only_the_levels_that_hold_passes_are_offered():
+    """O2 is every pass there is; a level above it would promise passes that do not exist."""
+    assert select("O2")[1] == PIPELINE
+    with pytest.raises(sg.errors.InputError, match="O0..O2"):
+        select("O3")

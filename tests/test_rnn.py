@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.scan import rows as scan_rows
 from tests.test_scan import directional_check
 
 MODES = ("py", "c")
@@ -165,9 +166,7 @@ def test_bad_weight_shapes():
 def test_static_batch_runs_blocks_of_rows_in_c(monkeypatch, layer):
     """With a static batch the C loops (forward and BPTT) run blocks of rows on their
     own threads (forced to 4 blocks of 4 rows here); results and gradients agree with py."""
-    import symgraph.codegen.scan as scan_codegen
-
-    monkeypatch.setattr(scan_codegen, "row_chunks", lambda *sizes: 4)
+    monkeypatch.setattr(scan_rows, "row_chunks", lambda *sizes: 4)
     gates, bias = {"lstm": (4, (4 * UNITS,)), "gru": (3, (3 * UNITS,)), "simple": (1, (UNITS,))}[layer.split("_")[0]]
     rng = np.random.default_rng(13)
     shapes = [(16, TIME, FEATURES), (FEATURES, gates * UNITS), (UNITS, gates * UNITS), bias, (16, UNITS), (16, UNITS)]

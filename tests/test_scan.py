@@ -8,7 +8,11 @@ import pytest
 
 import symgraph as sg
 from symgraph.errors import DTypeError, ShapeError
+from symgraph.graph.traversal import toposort
+from symgraph.passes.pipeline import optimize
 from symgraph.runtime import build
+from symgraph.scan import build_scan
+from symgraph.scan import rows as scan_rows
 
 MODES = ("py", "c")
 
@@ -167,10 +171,13 @@ def test_float32_loop_in_c_matches_py(mode):
 def test_step_graph_is_optimized():
     x = sg.placeholder((None, 3), name="x")
     hs, _ = sg.scan(lambda row, h: sg.tanh(h * 0.5 + row) * 2.0 + 1.0, sequences=x, outputs_info=sg.zeros((3,)))
-    inner = hs.node.op.inner
-    names = {n.op.name for n in sg.graph.traversal.toposort(inner.optimized_outputs())}
+    (planned,) = [n for n in toposort(optimize([hs])[0]) if n.op.name == "scan"]
+    names = {n.op.name for n in toposort(planned.op.plan.step.outputs)}
     assert "fused_elementwise" in names
     assert not names & {"tanh", "add", "mul"}
+    traced = {n.op.name for n in toposort(planned.op.inner.outputs)}  # what gradients differentiate
+    assert {"tanh", "add", "mul"} <= traced
+    assert optimize([hs], "O0")[0][0].node.op.plan is None  # O0 runs the step as traced
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -284,17 +291,13 @@ def test_numpy_constants_in_the_step(mode):
 
 
 def _force_row_blocks(monkeypatch, blocks):
-    import symgraph.codegen.scan as scan_codegen
-
-    monkeypatch.setattr(scan_codegen, "row_chunks", lambda *sizes: blocks)
+    monkeypatch.setattr(scan_rows, "row_chunks", lambda *sizes: blocks)
 
 
 def test_rows_the_step_treats_independently_are_split(monkeypatch):
     """h_t = tanh(h @ u + x_t + b) treats each of the 16 rows on its own: the C loops
     (forward and BPTT) run blocks of rows (4 here), each through all the steps, and
     agree with py."""
-    from symgraph.passes.scan import split_rows
-
     _force_row_blocks(monkeypatch, 4)
     x = sg.placeholder((None, 16, 5), "float64", name="x")
     h0 = sg.placeholder((16, 5), "float64", name="h0")
@@ -306,7 +309,7 @@ def test_rows_the_step_treats_independently_are_split(monkeypatch):
         outputs_info=h0,
         non_sequences=[u, b],
     )
-    block = split_rows(hs.node.op.inner, 4)
+    block = scan_rows.split_rows(hs.node.op.inner, 4)
     assert block is not None
     assert [t.shape for t in block.inputs] == [(4, 5), (4, 5), (5, 5), (5,)]
     assert block.outputs[0].shape == (4, 5)
@@ -332,14 +335,12 @@ def test_rows_the_step_treats_independently_are_split(monkeypatch):
     ids=["mean_over_rows", "rows_inside_matmul", "reversed_rows"],
 )
 def test_steps_mixing_rows_are_not_split(monkeypatch, step):
-    from symgraph.passes.scan import split_rows
-
     _force_row_blocks(monkeypatch, 2)
     x = sg.placeholder((None, 8, 8), "float64", name="x")
     h0 = sg.placeholder((8, 8), "float64", name="h0")
     u = sg.placeholder((8, 8), "float64", name="u")
     hs, _ = sg.scan(step, sequences=x, outputs_info=h0, non_sequences=u)
-    assert split_rows(hs.node.op.inner, 2) is None
+    assert scan_rows.split_rows(hs.node.op.inner, 2) is None
     rng = np.random.default_rng(12)
     args = [rng.standard_normal(s) for s in ((5, 8, 8), (8, 8), (8, 8))]
     f = sg.function([x, h0, u], hs, mode="c")
@@ -370,7 +371,6 @@ def _shifted_scan(shift: int, reverse: bool, blocks: bool):
     """A Scan reading x (n, 8, 3) shifted by ``shift`` rows with first row f (8, 3):
     h_t = tanh(h_{t-1} @ m + 2 * row_t), the rows it reads returned as a second output."""
     from symgraph.graph.sources import placeholder
-    from symgraph.ops.scan import build_scan
 
     x = sg.placeholder((None, 8, 3), "float64", name="x")
     first = sg.placeholder((8, 3), "float64", name="first")
@@ -463,8 +463,6 @@ def test_deferred_products_sharing_a_factor_are_one_gemm():
 def test_values_broadcast_to_the_rows_split_with_them(monkeypatch):
     """A value the same in every row broadcast to the rows (a non-sequence, a column of
     ones) does not stop the split: each block broadcasts it to its own rows."""
-    from symgraph.passes.scan import split_rows
-
     _force_row_blocks(monkeypatch, 4)
     x = sg.placeholder((None, 16, 3), "float64", name="x")
     h0 = sg.placeholder((16, 3), "float64", name="h0")
@@ -475,7 +473,7 @@ def test_values_broadcast_to_the_rows_split_with_them(monkeypatch):
         outputs_info=h0,
         non_sequences=c,
     )
-    block = split_rows(hs.node.op.inner, 4)
+    block = scan_rows.split_rows(hs.node.op.inner, 4)
     assert block is not None and block.outputs[0].shape == (4, 3)
     rng = np.random.default_rng(25)
     args = [rng.standard_normal(s) for s in ((5, 16, 3), (16, 3), (3,))]

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from symgraph.codegen import loops
 from symgraph.codegen.cexpr import Names, c_comment, c_literal, c_type
 from symgraph.codegen.instrument import Instrument
 from symgraph.codegen.loops import Operand, elementwise_loop, runtime_checks
@@ -51,9 +52,9 @@ from symgraph.graph.traversal import toposort
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.fused import FusedMatMul
-from symgraph.ops.scan import Scan
 from symgraph.ops.shape_ops import Reshape
 from symgraph.passes.provenance import covers_text, is_fused
+from symgraph.scan.op import Scan
 
 ENTRY = "sg_entry"
 CDEF = (
@@ -98,7 +99,9 @@ def generate(
 ) -> Unit:
     """The unit; ``profile`` times every kernel call, ``nan_guard`` checks every float
     output for NaN (symgraph/codegen/instrument.py; neither changes a plain unit)."""
-    return _UnitWriter(inputs, outputs, updates, Instrument(profile, nan_guard)).write()
+    unit = _UnitWriter(inputs, outputs, updates, Instrument(profile, nan_guard)).write()
+    unit.source = _number_symbols(unit.source, unit.symbols)  # the whole unit's text, steps included
+    return unit
 
 
 class _UnitWriter:
@@ -129,6 +132,7 @@ class _UnitWriter:
         self.slot_of: dict[str, int] = {}
         self.symbols = _symbols_of(inputs)
         self.inplace: dict[int, Variable] = {}  # id of an update's value -> its Variable
+        self.prefix = ""  # of the C names of a scan step's functions (nested steps append theirs)
 
     def write(self) -> Unit:
         last_use = self._last_uses()
@@ -143,7 +147,7 @@ class _UnitWriter:
         for text in self.instrument.support():
             self.support.setdefault(text, None)
         return Unit(
-            source=_number_symbols(self._source(), self.symbols),
+            source=self._source(),
             cdef=self.instrument.cdef(CDEF),
             symbols=self.symbols,
             inputs=self.inputs,
@@ -293,10 +297,9 @@ class _UnitWriter:
 
         ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
         outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
-        if isinstance(node.op, Scan):  # its step graph becomes C of its own: codegen/scan.py
-            from symgraph.codegen.scan import scan_kernel
-
-            return scan_kernel(self, node, ins, outs), params, args
+        if isinstance(node.op, Scan):  # its step graph becomes C of its own, written here
+            context = _NodeContext(self, f"{self.prefix}scan{self.nodes.index(node)}_")
+            return node.op.c_kernel_in(context, node, ins, outs), params, args
         return node.op.c_kernel(ins, outs), params, args
 
     def _matmul_epilogue(self, node: Node) -> str:
@@ -529,6 +532,126 @@ class _UnitWriter:
             f"    {name} = ({ctype} *)((char *)sg_arena + {offsets[slot]});" for name, ctype, slot in self.temporaries
         ]
         return lines
+
+
+STEP_PARALLEL_FACTOR = 8  # a step's kernels go parallel above this many times the unit's threshold
+_STEP_THRESHOLD = f"""\
+#ifndef SG_STEP_PARALLEL_MIN  /* scan steps: parallel loops only for much larger kernels */
+#define SG_STEP_PARALLEL_MIN ({STEP_PARALLEL_FACTOR} * (int64_t)SG_PARALLEL_MIN)
+#endif
+"""
+
+
+@dataclass
+class _NodeContext:
+    """What a kernel that writes more than statements gets from the unit writing it (an
+    ``ops.c_api.KernelContext``: a scan writes its step as a function of the unit)."""
+
+    writer: _UnitWriter
+    prefix: str  # of this node's C names
+
+    @property
+    def is_step(self) -> bool:
+        return isinstance(self.writer, _StepWriter)
+
+    @property
+    def symbols(self) -> list[Sym]:
+        return self.writer.symbols
+
+    def add_support(self, text: str) -> None:
+        self.writer.support.setdefault(text, None)
+
+    def write_step(self, inputs: list[Tensor], outputs: list[Tensor], prefix: str, thread_local: bool) -> str:
+        step = _StepWriter(inputs, outputs, prefix, thread_local=thread_local)
+        unit = step.write()
+        self.add_support(_STEP_THRESHOLD)
+        for text in step.support:  # what the step's ops (and nested scans) need, first
+            self.add_support(text)
+        self.add_support(unit.source)
+        return step.entry
+
+
+class _StepWriter(_UnitWriter):
+    """A unit writer for a step graph: its source is a static function and its kernels."""
+
+    def __init__(self, inputs: list[Tensor], outputs: list[Tensor], prefix: str, thread_local: bool = False):
+        super().__init__(inputs, outputs, [])
+        self.prefix = prefix
+        self.thread_local = thread_local  # blocks of rows run the step on several threads at once
+        self.symbols = []  # sizes are read through the enclosing unit's SG_SYM_ indices
+        self.static_constants: list[str] = []
+
+    @property
+    def entry(self) -> str:
+        return f"{self.prefix}step"
+
+    def write(self):
+        # a step's kernels are small and run once per step: an OpenMP region (waking
+        # the other threads) per kernel and step costs more than it saves, unless a
+        # kernel is much larger than the unit's threshold
+        saved = loops.PARALLEL_MIN_STATIC
+        loops.PARALLEL_MIN_STATIC = STEP_PARALLEL_FACTOR * saved
+        try:
+            return super().write()
+        finally:
+            loops.PARALLEL_MIN_STATIC = saved
+
+    def _place(self, index: int, node: Node, output_slots: dict[int, int]) -> None:
+        if not isinstance(node.op, Constant):
+            super()._place(index, node, output_slots)
+            return
+        # a constant of the step is a literal, or a static array of the unit (it has
+        # no caller's buffer)
+        value = node.op.value
+        out = node.outputs[0]
+        if value.size == 1:  # a pointer, where a kernel needs one, is made from the literal
+            self.storage[id(out)] = Storage(scalar=c_literal(value.reshape(()).item(), value.dtype))
+            return
+        name = f"{self.prefix}c{len(self.static_constants)}"
+        items = ", ".join(c_literal(v, value.dtype) for v in value.reshape(-1)) or "0"
+        ctype = c_type(value.dtype)
+        self.static_constants.append(f"static const {ctype} {name}[{max(1, value.size)}] = {{ {items} }};")
+        self.storage[id(out)] = Storage(pointer=name)
+
+    def _source(self) -> str:
+        rename = {name: self.prefix + name for name in self.kernel_names.values()}
+
+        def renamed(text: str) -> str:
+            for old, new in rename.items():
+                text = re.sub(rf"\b{old}\b", new, text)
+            text = text.replace("SG_OUT + ", f"{len(self.inputs)} + ")
+            text = re.sub(r"\bSG_PARALLEL_MIN\b", "SG_STEP_PARALLEL_MIN", text)
+            text = re.sub(r"\bsg_arena\b", f"{self.prefix}arena", text)
+            return re.sub(r"\bsg_arena_size\b", f"{self.prefix}arena_size", text)
+
+        body = [
+            *(f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries),
+            *self.decls,
+            *self._arena(),
+            *self.body,
+        ]
+        body_text = renamed("\n".join(body))
+        symbols = sorted({int(m) for m in _SYMBOL.findall(body_text)})
+        lines = [*self.static_constants]
+        if self.slots:  # each thread running the step keeps its own temporaries
+            storage = "static _Thread_local" if self.thread_local else "static"
+            lines += [f"{storage} void *{self.prefix}arena = NULL;", f"{storage} size_t {self.prefix}arena_size = 0;"]
+        lines += [renamed(k) for k in self.kernels]
+        lines += [
+            f"static int {self.entry}(void **sg_buf, const int64_t *sg_sizes, SG_ERR_PARAMS)",
+            "{",
+            "    int sg_status = SG_OK;",
+            "    int32_t sg_failed_node = -1, *sg_failed = &sg_failed_node;",
+            "    (void)sg_buf; (void)sg_sizes; (void)sg_failed;",
+            *(f"    const int64_t n_{s} = sg_sizes[SG_SYM_{s}];" for s in symbols),
+            body_text,
+            "    goto done;",
+            "done:",
+            "    return sg_status;",
+            "}",
+            "",
+        ]
+        return "\n".join(lines)
 
 
 def _number_symbols(source: str, symbols: list[Sym]) -> str:

@@ -2,8 +2,10 @@
 
 Read it top to bottom: simplify and fold what the user (and autodiff) wrote, make it
 numerically stable, simplify again what stabilisation exposed, then fuse elementwise
-chains into single loops for the C backend. Levels: O0 runs nothing, O1 the rewrites
-that only simplify, O2 (the default) adds fusion, O3 everything.
+chains into single loops for the C backend, and last give every scan's step graph the
+same treatment. Levels: O0 runs nothing, O1 the rewrites that only simplify, O2 (the
+default, and everything there is) adds fusion. There is no O3: no pass is costly
+enough to be worth a level of its own.
 
 ``sg.function(..., passes=...)`` and the SYMGRAPH_PASSES variable take a spec: a level
 and names to add or remove, e.g. ``"O2"``, ``"O1,+fuse_elementwise"``,
@@ -19,12 +21,20 @@ from dataclasses import dataclass, field
 from symgraph.errors import InputError
 from symgraph.graph.core import Tensor
 from symgraph.graph.traversal import toposort
-from symgraph.passes import fusion, scan, simplify, stabilize
+from symgraph.passes import fusion, simplify, stabilize
 from symgraph.passes.rewrite import Pass
 from symgraph.passes.verify import verify
+from symgraph.scan import rewrites as scan_rewrites
+
+
+def _optimize_scan_steps(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
+    """A step graph goes through the default selection of this same list (its own
+    scans included), whatever the enclosing function chose: the step runs every step."""
+    return scan_rewrites.optimize_scan_steps(outputs, lambda step: optimize(step)[0])
+
 
 PIPELINE: list[Pass] = [
-    Pass("prune_scan_outputs", scan.prune_scan_outputs, 1, "scan outputs nothing reads are not computed"),
+    Pass("prune_scan_outputs", scan_rewrites.prune_scan_outputs, 1, "scan outputs nothing reads are not computed"),
     Pass("canonicalize", simplify.canonicalize, 1, "one form for equivalent expressions"),
     Pass("fold_constants", simplify.fold_constants, 1, "compute constant subgraphs now"),
     Pass("simplify_algebra", simplify.simplify_algebra, 1, "x*1, x+0, x-x, double transpose, ..."),
@@ -34,7 +44,9 @@ PIPELINE: list[Pass] = [
     Pass("fuse_reductions", fusion.fuse_reductions, 2, "an elementwise loop into the reduction reading it"),
     Pass("fuse_matmul_epilogue", fusion.fuse_matmul_epilogue, 2, "bias and activation run on each block of a product"),
     Pass("fuse_conv_epilogue", fusion.fuse_conv_epilogue, 2, "bias and activation run on each block of a convolution"),
+    Pass("optimize_scan_steps", _optimize_scan_steps, 1, "each scan's step through this list"),
 ]
+MAX_LEVEL = 2
 DEFAULT_LEVEL = 2
 
 
@@ -77,8 +89,8 @@ def select(spec: str | list[str] | None) -> tuple[int, list[Pass]]:
     for token in tokens:
         if token[:1] in "Oo" and token[1:].isdigit():
             level = int(token[1:])
-            if not 0 <= level <= 3:
-                raise InputError(f"passes: level {token!r} is not O0..O3")
+            if not 0 <= level <= MAX_LEVEL:
+                raise InputError(f"passes: level {token!r} is not O0..O{MAX_LEVEL}")
             continue
         sign, name = (token[0], token[1:]) if token[0] in "+-" else ("+", token)
         if name not in names:

@@ -26,8 +26,9 @@ from symgraph.errors import InputError, ShapeError
 from symgraph.graph.core import Tensor, user_location
 from symgraph.graph.shape import DimExpr
 from symgraph.graph.sources import as_tensor
-from symgraph.ops.scan import Scan, trace_scan
 from symgraph.ops.shape_ops import flip
+from symgraph.scan.op import Scan
+from symgraph.scan.trace import trace_scan
 
 __all__ = ["scan", "Scan"]
 

@@ -1,59 +1,57 @@
-"""Scan outputs nothing reads are not computed.
+"""Which rows of a scan's step are independent, and the step for a block of them.
 
-A layer may return per-step values only for its gradient (the LSTM's pre-activations,
-which backpropagation through time reads instead of recomputing them): in a function
-that takes no gradient nothing reads them, and this pass rebuilds the Scan without
-them, so the loop neither computes nor stores them. Fed-back states always stay.
-
-``split_rows`` (used by the C backend, symgraph/codegen/scan.py) rebuilds a step that
-treats the rows of its states independently for a block of those rows.
+Where the step treats the rows of its states and sequence rows independently (a
+recurrent layer's batch), a block of rows can go through all the steps on its own
+thread: ``row_chunks`` picks how many blocks, ``split_rows`` rebuilds the step for one
+block of a static number of rows, ``symbolic_rows`` finds a symbolic number of rows the
+same step can run in blocks of (sized at call time). ``optimize_scan_steps``
+(symgraph/scan/rewrites.py) records the choice in the Scan's ``StepPlan``; the C
+(symgraph/scan/kernel.py) follows it.
 """
 
 from __future__ import annotations
 
-from symgraph.graph.core import Node, Tensor, apply
+import os
+
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Tensor
 from symgraph.graph.shape import Dim, DimExpr, Sym
-from symgraph.graph.traversal import toposort
-from symgraph.ops.scan import InnerGraph, Scan
-from symgraph.passes.rewrite import rewrite
+from symgraph.graph.sources import DimValue, placeholder
+from symgraph.graph.traversal import replace, toposort
+from symgraph.ops.elementwise import Elementwise
+from symgraph.ops.indexing import Subtensor
+from symgraph.ops.linalg import MatMul
+from symgraph.ops.shape_ops import BroadcastTo, Concatenate, broadcast_to
+from symgraph.scan.step import InnerGraph
+
+MIN_CHUNK_ROWS = 8  # a block of rows of a split scan has at least this many
+CHUNKS_PER_CORE = 4  # and there are at most this many blocks per core
+CACHED_WEIGHT_BYTES = 1 << 20  # non-sequences up to this size stay in a core's cache
 
 
-def prune_scan_outputs(outputs: list[Tensor]) -> tuple[list[Tensor], int]:
-    """Each Scan with outputs that are not fed back and that nothing reads, rebuilt
-    without them."""
-    order = toposort(outputs)
-    read = {id(t) for t in outputs} | {id(t) for node in order for t in node.inputs}
-    unread: dict[int, list[int]] = {}  # id(op) -> indices of the outputs to drop
-    for node in order:
-        if isinstance(node.op, Scan):
-            drop = [k for k, t in enumerate(node.outputs) if id(t) not in read and node.op.inner.feedback[k] is None]
-            if drop:
-                unread[id(node.op)] = drop
-    if not unread:
-        return outputs, 0
+def weight_bytes_of(inner: InnerGraph) -> int:
+    """The bytes of the step's non-sequences of static shape: the recurrent weights every
+    block of rows reads at every step."""
+    weights = [t for t in inner.non_sequences if all(isinstance(d, int) for d in t.shape)]
+    return sum(t.dtype.itemsize * shp.prod(list(t.shape)) for t in weights)
 
-    def rule(node: Node) -> list[Tensor] | None:
-        drop = unread.get(id(node.op)) if isinstance(node.op, Scan) else None
-        if not drop:
-            return None
-        op = node.op
-        inner = op.inner
-        kept = [k for k in range(len(node.outputs)) if k not in drop]
-        pruned = InnerGraph(
-            inner.sequences,
-            inner.states,
-            inner.non_sequences,
-            [inner.outputs[k] for k in kept],
-            tuple(inner.feedback[k] for k in kept),
-        )
-        kept_history = tuple(op.keep_history[k] for k in kept)
-        new = apply(Scan(pruned, op.n_steps, op.reverse, kept_history, op.shifts), *node.inputs)
-        replacement = list(node.outputs)  # the dropped ones: nothing reads them
-        for position, k in enumerate(kept):
-            replacement[k] = new.outputs[position]
-        return replacement
 
-    return rewrite(outputs, rule)
+def row_chunks(batch: object, weight_bytes: int = 0) -> int:
+    """Blocks of rows a scan whose step treats its ``batch`` rows independently is split
+    into (1: no split): blocks of at least ``MIN_CHUNK_ROWS`` rows dividing the batch
+    evenly, up to ``CHUNKS_PER_CORE`` per core, so that a thread slowed by another
+    process leaves blocks to the others (dynamic schedule); small blocks also suit
+    BLAS (8 x 512 x 128 runs faster per flop than 64 x 512 x 128 on one core). Where
+    the step's non-sequences (the recurrent weights every block reads at every step)
+    outgrow a core's cache, one block per core, so each reads them fewer times."""
+    if not isinstance(batch, int):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    most = cores if weight_bytes > CACHED_WEIGHT_BYTES else CHUNKS_PER_CORE * cores
+    for chunks in range(min(most, batch // MIN_CHUNK_ROWS), 1, -1):
+        if batch % chunks == 0:
+            return chunks
+    return 1
 
 
 def independent_rows(inner: InnerGraph) -> Dim | None:
@@ -67,11 +65,6 @@ def independent_rows(inner: InnerGraph) -> Dim | None:
     along another axis, and row-block @ matrix products; anything else, or a
     non-sequence that has the rows, gives None. A value the same in every row broadcast
     to the rows (``_row_broadcasts``) has them too."""
-    from symgraph.ops.elementwise import Elementwise
-    from symgraph.ops.indexing import Subtensor
-    from symgraph.ops.linalg import MatMul
-    from symgraph.ops.shape_ops import Concatenate
-
     rowed = [*inner.sequences, *inner.states]
     if not rowed or any(t.ndim == 0 for t in rowed):
         return None
@@ -113,8 +106,6 @@ def _row_broadcasts(inner: InnerGraph, batch: Dim) -> list[Tensor]:
     row (no sequence or state reaches it) along ``batch`` rows (a column of ones BPTT
     writes beside its factors): a block of rows of them is the same value broadcast to
     the block's rows."""
-    from symgraph.ops.shape_ops import BroadcastTo
-
     rowed = {id(t) for t in [*inner.sequences, *inner.states]}
     found, dependent = [], set(rowed)
     for node in toposort(inner.outputs):
@@ -131,14 +122,9 @@ def split_rows(inner: InnerGraph, chunks: int) -> InnerGraph | None:
     """The step for one of ``chunks`` equal blocks of its rows, where it treats a static
     number of rows independently (``independent_rows``) that ``chunks`` divides; else
     None."""
-    from symgraph.graph.sources import placeholder
-    from symgraph.graph.traversal import replace
-
     batch = independent_rows(inner)
     if chunks < 2 or not isinstance(batch, int) or batch % chunks:
         return None
-    from symgraph.ops.shape_ops import broadcast_to
-
     block = batch // chunks
     rowed = [*inner.sequences, *inner.states]
     smaller = {t: placeholder((block, *t.shape[1:]), t.dtype, name=t.name) for t in rowed}
@@ -156,13 +142,12 @@ def split_rows(inner: InnerGraph, chunks: int) -> InnerGraph | None:
     )
 
 
-def symbolic_rows(inner: InnerGraph) -> Sym | None:
+def symbolic_rows(inner: InnerGraph, optimized: InnerGraph) -> Sym | None:
     """The symbol that is the number of rows, where the step treats a symbolic number
     of rows independently and uses the symbol for nothing else (no other axis, index,
-    size value or non-sequence mentions it, before or after the passes): run with that
+    size value or non-sequence mentions it, in the traced step ``inner`` or in it
+    ``optimized`` by the passes): run with that
     symbol's size set to a block's rows, the same step computes the block. Else None."""
-    from symgraph.graph.sources import DimValue
-
     batch = independent_rows(inner)
     if not isinstance(batch, DimExpr) or len(batch.symbols()) != 1:
         return None
@@ -178,7 +163,7 @@ def symbolic_rows(inner: InnerGraph) -> Sym | None:
             return any(mentions(v) for v in value)
         return False
 
-    for graph in (inner.outputs, inner.optimized_outputs()):
+    for graph in (inner.outputs, optimized.outputs):
         order = toposort(graph)
         tensors = [*inner.non_sequences, *(t for node in order for t in node.outputs)]
         for t in tensors:
