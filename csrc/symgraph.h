@@ -1,8 +1,10 @@
 /* symgraph.h: the one header every generated unit includes.
  *
- * It pulls in the standard headers generated code relies on, the runtime's status and
- * error reporting, BLAS, and the vectorisable math, and defines the size helpers that
- * symbolic dimensions compile to (symgraph/codegen/cexpr.py: c_dim).
+ * It pulls in the standard headers generated code relies on and every header of the
+ * runtime: status and error reporting, BLAS, the vectorisable math, the random
+ * generator, the size helpers that symbolic dimensions compile to, and the convolution
+ * and pooling kernels. Each of those headers also compiles on its own
+ * (tests/codegen/test_headers.py).
  */
 #ifndef SYMGRAPH_H
 #define SYMGRAPH_H
@@ -17,30 +19,9 @@
 #include "symgraph_blas.h"
 #include "symgraph_math.h"
 #include "symgraph_random.h"
+#include "symgraph_sizes.h"
 
-/* Elementwise loops with at least this many elements run on every OpenMP thread;
- * smaller ones stay on one (the fork/join costs more than it saves). Measured with
- * benchmarks/parallel_threshold.py on the 2-core development machine: a cheap loop
- * (x*1.5+0.5) gains from 32768 elements (1.34x), a tanh loop already from 2048.
- * symgraph/codegen/loops.py's PARALLEL_MIN_STATIC must hold the same number. */
-#ifndef SG_PARALLEL_MIN
-#define SG_PARALLEL_MIN 32768
-#endif
-
-/* Python's floor division on sizes (C's / truncates toward zero). */
-static inline int64_t sg_floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static inline int64_t sg_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
-static inline size_t sg_max_size(size_t a, size_t b) { return a > b ? a : b; }
-/* temporaries start on 64-byte boundaries: a cache line, an AVX-512 vector */
-static inline size_t sg_align64(size_t n) { return (n + 63) & ~(size_t)63; }
-static inline int64_t sg_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-#include "symgraph_conv.h" /* convolution and pooling kernels (uses the helpers above) */
-#include "symgraph_pool.h" /* max pooling on threads (uses sg_conv_geom) */
+#include "symgraph_conv.h"
+#include "symgraph_pool.h"
 
 #endif /* SYMGRAPH_H */

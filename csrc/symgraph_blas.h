@@ -10,10 +10,14 @@
 #ifndef SYMGRAPH_BLAS_H
 #define SYMGRAPH_BLAS_H
 
+#include <stdint.h>
+
 #include <cblas.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#include "symgraph_paste.h"
 
 #define SG_BLAS_PREFIX scipy_
 #define SG_CBLAS(name) scipy_cblas_##name
@@ -70,39 +74,21 @@ static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int pa
     return plan;
 }
 
-/* c = op(a) @ op(b), row-major, m x n with inner size k (op transposes where ta / tb),
- * leading dimensions lda, ldb, ldc; spread over OpenMP's threads when `parallel` and
- * the product is large, each thread calling BLAS on its block of rows or columns.
- * BLAS itself runs on one thread (sg_blas_one_thread): the threads of a product are
- * OpenMP's, the same ones every other kernel uses. */
-#define SG__DEFINE_GEMM(NAME, T, GEMM)                                                                      \
-    static inline void NAME(int ta, int tb, int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,     \
-                            const T *b, int64_t ldb, T *c, int64_t ldc, int parallel)                     \
-    {                                                                                                     \
-        const enum CBLAS_TRANSPOSE op_a = ta ? CblasTrans : CblasNoTrans;                                 \
-        const enum CBLAS_TRANSPOSE op_b = tb ? CblasTrans : CblasNoTrans;                                 \
-        const sg_gemm_split plan = sg_gemm_plan(m, n, k, parallel);                                       \
-        sg_blas_one_thread();                                                                             \
-        if (plan.parts == 1) {                                                                            \
-            GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)n, (blasint)k, 1, a, (blasint)lda, b,    \
-                 (blasint)ldb, 0, c, (blasint)ldc);                                                       \
-            return;                                                                                       \
-        }                                                                                                 \
-        _Pragma("omp parallel for schedule(static)")                                                      \
-        for (int part = 0; part < plan.parts; part++) {                                                   \
-            const int64_t lo = part * plan.chunk;                                                         \
-            const int64_t len = (plan.by_rows ? m : n) - lo < plan.chunk ? (plan.by_rows ? m : n) - lo    \
-                                                                          : plan.chunk;                   \
-            if (plan.by_rows)                                                                             \
-                GEMM(CblasRowMajor, op_a, op_b, (blasint)len, (blasint)n, (blasint)k, 1,                  \
-                     a + (ta ? lo : lo * lda), (blasint)lda, b, (blasint)ldb, 0, c + lo * ldc, (blasint)ldc); \
-            else                                                                                          \
-                GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)len, (blasint)k, 1, a, (blasint)lda, \
-                     b + (tb ? lo * ldb : lo), (blasint)ldb, 0, c + lo, (blasint)ldc);                    \
-        }                                                                                                 \
-    }
+/* sg_gemm_f32 and sg_gemm_f64: c = op(a) @ op(b) on OpenMP's threads (symgraph_gemm_template.h). */
+#define SG_T float
+#define SG_SFX f32
+#define SG_GEMM SG_CBLAS(sgemm)
+#include "symgraph_gemm_template.h"
+#undef SG_T
+#undef SG_SFX
+#undef SG_GEMM
 
-SG__DEFINE_GEMM(sg_gemm_f32, float, SG_CBLAS(sgemm))
-SG__DEFINE_GEMM(sg_gemm_f64, double, SG_CBLAS(dgemm))
+#define SG_T double
+#define SG_SFX f64
+#define SG_GEMM SG_CBLAS(dgemm)
+#include "symgraph_gemm_template.h"
+#undef SG_T
+#undef SG_SFX
+#undef SG_GEMM
 
 #endif /* SYMGRAPH_BLAS_H */
