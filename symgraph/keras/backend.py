@@ -3,6 +3,8 @@ and ``clear_session``, which restarts the automatic layer names."""
 
 from __future__ import annotations
 
+from symgraph.keras import naming
+
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
@@ -58,8 +60,6 @@ def standardize_data_format(data_format: str | None) -> str:
 
 def clear_session() -> None:
     """Forget the automatic layer and model names, so the next ``Dense`` is ``dense`` again."""
-    from symgraph.keras import naming
-
     naming.reset()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from symgraph.keras.layers.base import flatten
+from symgraph.keras.tree import flatten
 
 
 def is_array_like(x: Any) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 import symgraph as sg
 from symgraph.graph import Tensor
 from symgraph.keras import backend
+from symgraph.keras.masking import get_mask
 
 
 def epsilon() -> float:
@@ -94,8 +95,6 @@ def apply_mask(sample_weight: Any, mask: Tensor | None, reduction: str | None) -
 def prediction_mask(y_pred: Any) -> Tensor | None:
     """The mask Keras attaches to a prediction (Embedding(mask_zero=True) passed on by
     the layers after it), or None."""
-    from symgraph.keras.layers.base import get_mask
-
     return get_mask(y_pred)
 
 

@@ -18,7 +18,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from symgraph.keras.layers.base import KerasTensor, Layer, flatten, map_structure
+from symgraph.keras import initializers
+from symgraph.keras import layers as layers_module
+from symgraph.keras.layers.core import Input, InputLayer
+from symgraph.keras.layers.keras_tensor import KerasTensor
+from symgraph.keras.layers.layer import Layer
+from symgraph.keras.models.functional import Functional
+from symgraph.keras.models.sequential import Sequential
+from symgraph.keras.tree import flatten, map_structure
 
 # ---------------------------------------------------------------- writing
 
@@ -52,10 +59,6 @@ def _history_triple(t: KerasTensor) -> list:
 
 def layer_to_config(layer: Layer, nodes: list | None = None) -> dict:
     """One layer's entry; ``nodes`` are its calls inside the model being written."""
-    from symgraph.keras.layers.core import InputLayer
-    from symgraph.keras.models.functional import Functional
-    from symgraph.keras.models.sequential import Sequential
-
     if isinstance(layer, (Sequential, Functional)):
         entry = model_to_config(layer)
     elif isinstance(layer, InputLayer):
@@ -106,8 +109,6 @@ def layer_to_config(layer: Layer, nodes: list | None = None) -> dict:
 def model_to_config(model: Any) -> dict:
     """The ``{"module", "class_name", "config", ...}`` entry of a Sequential or functional
     model (the top level of config.json, less compile_config)."""
-    from symgraph.keras.models.sequential import Sequential
-
     if isinstance(model, Sequential):
         layers = []
         if model._input_layer is not None:
@@ -173,8 +174,6 @@ def _construct(cls: type, config: dict) -> Any:
 
 def layer_from_config(entry: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> Layer:
     """A built-in layer (or a ``custom_objects`` class) from its config entry."""
-    from symgraph.keras import layers as layers_module
-
     class_name = entry["class_name"]
     if class_name in ("Sequential", "Functional", "Model"):
         return model_from_config(entry, custom_objects, safe_mode)
@@ -209,8 +208,6 @@ def layer_from_config(entry: dict, custom_objects: dict | None = None, safe_mode
 def _initializer_from_config(entry: dict) -> Any:
     """An initializer from Keras' entry, leaving out arguments newer Keras versions
     added (e.g. GlorotUniform's input_axes)."""
-    from symgraph.keras import initializers
-
     cls = getattr(initializers, entry.get("class_name", ""), None)
     if not isinstance(cls, type):
         return initializers.get(entry)
@@ -218,8 +215,6 @@ def _initializer_from_config(entry: dict) -> Any:
 
 
 def _input_from_config(entry: dict) -> KerasTensor:
-    from symgraph.keras.layers.core import Input
-
     config = entry["config"]
     shape = config.get("batch_shape") or config.get("batch_input_shape")
     return Input(batch_shape=tuple(shape), dtype=config.get("dtype", "float32"), name=config.get("name"))
@@ -228,9 +223,6 @@ def _input_from_config(entry: dict) -> KerasTensor:
 def model_from_config(config: dict, custom_objects: dict | None = None, safe_mode: bool = True) -> Any:
     """A Sequential or functional model from its config entry (subclassed models need
     their code, so they are refused)."""
-    from symgraph.keras.models.functional import Functional
-    from symgraph.keras.models.sequential import Sequential
-
     class_name, inner = config["class_name"], config["config"]
     if class_name == "Sequential":
         layers: list[Any] = []

@@ -15,6 +15,7 @@ names. Loading reads the same paths; nothing in the file is ever executed.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import tempfile
@@ -23,13 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from symgraph.keras import naming
-from symgraph.keras.layers.base import Layer
+from symgraph.keras import losses, metrics, naming, optimizers
+from symgraph.keras.layers.layer import Layer
+from symgraph.keras.model_config import model_from_config, model_to_config
+from symgraph.keras.models.functional import Functional
+from symgraph.keras.models.sequential import Sequential
 
 
 def _h5py() -> Any:
     try:
-        import h5py
+        import h5py  # deferred: a 0.16 s import that only saving and loading weights need
     except ImportError as exc:  # pragma: no cover - h5py is a dependency
         raise ImportError("save_weights/load_weights need h5py (pip install h5py)") from exc
     return h5py
@@ -38,9 +42,6 @@ def _h5py() -> Any:
 def _children(obj: Any) -> list[tuple[str, Any]]:
     """(attribute path, child) in Keras' order: a model's ``layers`` first, then the
     public attributes sorted, then the private ones sorted."""
-    from symgraph.keras.models.functional import Functional
-    from symgraph.keras.models.sequential import Sequential
-
     result: list[tuple[str, Any]] = []
     if isinstance(obj, (Sequential, Functional)):
         result.append(("layers", list(obj.layers)))
@@ -209,10 +210,6 @@ def save_model(model: Any, filepath: str, overwrite: bool = True) -> None:
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists and overwrite=False")
     metadata = {"keras_version": "3.15.0", "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
-    from symgraph.keras.model_config import model_to_config
-    from symgraph.keras.models.functional import Functional
-    from symgraph.keras.models.sequential import Sequential
-
     if isinstance(model, (Sequential, Functional)):
         config = model_to_config(model)
     else:  # a subclassed model: its code rebuilds it; the file keeps the weights
@@ -255,8 +252,6 @@ def _compile_config(model: Any) -> dict | None:
     """Keras' compile_config: the optimizer serialized, losses and metrics as given."""
     if not getattr(model, "compiled", False):
         return None
-    from symgraph.keras import losses, metrics, optimizers
-
     return {
         "optimizer": optimizers.serialize(model.optimizer) if model.optimizer is not None else None,
         "loss": _serialize_spec(model.loss, losses.serialize),
@@ -275,10 +270,6 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
     compile_config (compile=True), then the weights (and optimizer state) loaded. No code
     from the file runs: Lambda layers need safe_mode=False, custom classes
     ``custom_objects``."""
-    import io
-
-    from symgraph.keras.model_config import model_from_config
-
     filepath = os.fspath(filepath)
     if filepath.endswith(".weights.h5"):
         raise ValueError("A .weights.h5 file holds weights only: build the model, then call model.load_weights().")
@@ -290,8 +281,6 @@ def load_model(filepath: str, custom_objects: dict | None = None, compile: bool 
     model = model_from_config(config, custom_objects, safe_mode)
     compile_config = config.get("compile_config")
     if compile and compile_config:
-        from symgraph.keras import optimizers
-
         model.compile(
             optimizer=optimizers.get(compile_config.get("optimizer") or "rmsprop"),
             loss=compile_config.get("loss"),

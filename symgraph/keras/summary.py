@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from symgraph.keras.layers.layer import Layer
+from symgraph.keras.layers.merging import Merge
+from symgraph.keras.models.functional import Functional
+from symgraph.keras.tree import flatten, map_structure
+
 
 def _ratio_reduce(total: int, ratios: list[int], maximums: list[int], values: list[int]) -> list[int]:
     """rich's ``ratio_reduce``: take ``total`` away from ``values`` in proportion to ``ratios``."""
@@ -93,16 +98,12 @@ def _format_shape(shape: Any) -> str:
 
 
 def _layer_output_shape(layer: Any) -> str:
-    from symgraph.keras.layers.base import flatten
-
     if not layer._inbound_nodes:
         return _built_output_shape(layer)
     outputs = layer._inbound_nodes[-1].outputs
     leaves = flatten(outputs)
     if len(leaves) == 1:
         return _format_shape(leaves[0].shape)
-    from symgraph.keras.layers.base import map_structure
-
     return _format_shape(map_structure(lambda t: t.shape, outputs))
 
 
@@ -111,11 +112,8 @@ def _built_output_shape(layer: Any) -> str:
     shows compute_output_shape(the shape it was built with), and "?" for layers whose
     class keeps the default ``build`` (Dropout, Activation, Flatten, pooling), which
     Keras marks built at construction without recording a shape."""
-    from symgraph.keras.layers.base import Layer
-    from symgraph.keras.layers.merging import _Merge
-
     shape = getattr(layer, "_build_input_shape", None)
-    if shape is None or (type(layer).build is Layer.build and not isinstance(layer, _Merge)):
+    if shape is None or (type(layer).build is Layer.build and not isinstance(layer, Merge)):
         return "?"
     try:
         return _format_shape(layer.compute_output_shape(shape))
@@ -148,8 +146,6 @@ def _render_table(headers: list[str], align: list[str], widths: list[int], rows:
 
 
 def _is_sequential_like(model: Any) -> bool:
-    from symgraph.keras.models.functional import Functional
-
     if not isinstance(model, Functional):
         return True
     seen_layers: set[int] = set()
@@ -170,8 +166,6 @@ def _is_sequential_like(model: Any) -> bool:
 
 
 def summary_lines(model: Any, line_length: int | None = None, positions: list | None = None) -> list[str]:
-    from symgraph.keras.models.functional import Functional
-
     sequential_like = _is_sequential_like(model)
     layers = model.layers
     if sequential_like:

@@ -31,6 +31,7 @@ from symgraph.graph.sources import Variable, dim_value
 from symgraph.keras import losses as losses_module
 from symgraph.keras import metrics as metrics_module
 from symgraph.keras import optimizers as optimizers_module
+from symgraph.keras.callbacks import CallbackList, History
 from symgraph.keras.data_adapters import (
     class_weight_to_sample_weights,
     data_cardinality_error,
@@ -39,7 +40,10 @@ from symgraph.keras.data_adapters import (
     to_numpy,
     train_validation_split,
 )
-from symgraph.keras.layers.base import flatten, graph_scope, pack_like
+from symgraph.keras.layers.call_context import graph_scope, recording_batch
+from symgraph.keras.layers.keras_tensor import KerasTensor
+from symgraph.keras.layers.layer import Layer
+from symgraph.keras.tree import flatten, pack_like
 
 NOT_COMPILED = "You must call `compile()` before using the model."
 
@@ -338,8 +342,6 @@ class Trainer:
         key = self._signature(kind, x_flat, y_flat)
         step = self._steps.get(key)
         if step is None:
-            from symgraph.keras.layers.base import recording_batch
-
             first_build = not self.built and getattr(self, "_functional", "absent") == "absent"
             with recording_batch(len(x_flat[0]) if first_build and x_flat else None):
                 step = self._build_step(kind, x, x_flat, y_flat)
@@ -510,8 +512,6 @@ class Trainer:
         return order + sorted(k for k in logs if k not in order)
 
     def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: int | None, add_history: bool) -> Any:
-        from symgraph.keras.callbacks import CallbackList
-
         if isinstance(callbacks, CallbackList):
             return callbacks
         return CallbackList(
@@ -611,8 +611,6 @@ class Trainer:
         cbs.on_train_end(logs)
         history = getattr(cbs, "history", None)
         if history is None:
-            from symgraph.keras.callbacks import History
-
             history = next((c for c in getattr(cbs, "callbacks", []) if isinstance(c, History)), None)
         self.history = history
         return history
@@ -724,8 +722,6 @@ class Trainer:
 
     # -- calling the model on data directly
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from symgraph.keras.layers.base import KerasTensor, Layer
-
         leaves = flatten([args, kwargs])
         if (
             leaves

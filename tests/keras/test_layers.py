@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from symgraph import keras
+from symgraph.keras.layers.layer import evaluate_eagerly
+from symgraph.keras.variables import KerasVariable
 
 L = keras.layers
 RNG = np.random.default_rng(0)
@@ -261,8 +263,7 @@ def test_initializers_follow_keras_formulas():
 
 
 def test_regularizer_penalties():
-    w = keras.layers.base.KerasVariable(np.array([1.0, -2.0], np.float32), name="w", path="w")
-    from symgraph.keras.layers.base import evaluate_eagerly
+    w = KerasVariable(np.array([1.0, -2.0], np.float32), name="w", path="w")
 
     assert np.isclose(evaluate_eagerly(keras.regularizers.get("l2")(w)), 0.01 * 5)
     assert np.isclose(evaluate_eagerly(keras.regularizers.L1(0.1)(w)), 0.3)

@@ -2,7 +2,6 @@
 
 # ruff: noqa: F401
 
-from symgraph.keras.layers.base import InputSpec, KerasTensor, Layer
 from symgraph.keras.layers.conv import Conv1D, Conv2D, Convolution1D, Convolution2D
 from symgraph.keras.layers.core import (
     Activation,
@@ -20,6 +19,9 @@ from symgraph.keras.layers.core import (
     Reshape,
     Softmax,
 )
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.keras_tensor import KerasTensor
+from symgraph.keras.layers.layer import Layer
 from symgraph.keras.layers.merging import (
     Add,
     Average,

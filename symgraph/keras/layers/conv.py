@@ -10,13 +10,8 @@ from typing import Any
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
-from symgraph.keras.layers.base import (
-    _KERNEL_LAYER_LEGACY_KEYWORDS,
-    InputSpec,
-    Layer,
-    _pop_legacy_keywords,
-    _warn_legacy,
-)
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.layer import KERNEL_LAYER_LEGACY_KEYWORDS, Layer, pop_legacy_keywords, warn_legacy
 
 
 def _tuple(value: Any, rank: int, what: str) -> tuple[int, ...]:
@@ -51,13 +46,13 @@ class _Conv(Layer):
         bias_constraint: Any = None,
         **kwargs: Any,
     ):
-        legacy = _pop_legacy_keywords(
+        legacy = pop_legacy_keywords(
             kwargs,
             {
                 "nb_filter": "filters",
                 "border_mode": "padding",
                 "subsample": "strides",
-                **_KERNEL_LAYER_LEGACY_KEYWORDS,
+                **KERNEL_LAYER_LEGACY_KEYWORDS,
                 "subsample_length": "strides",
                 "filter_length": "kernel_size",
             },
@@ -72,11 +67,11 @@ class _Conv(Layer):
         use_bias = legacy.get("use_bias", use_bias)
         kernel_size = legacy.get("kernel_size", kernel_size)
         if "nb_row" in kwargs or "nb_col" in kwargs:
-            _warn_legacy("Convolution2D(nb_filter, nb_row, nb_col)", "Conv2D(filters, kernel_size=(rows, cols))")
+            warn_legacy("Convolution2D(nb_filter, nb_row, nb_col)", "Conv2D(filters, kernel_size=(rows, cols))")
             kernel_size = (kwargs.pop("nb_row"), kwargs.pop("nb_col"))
         if "dim_ordering" in kwargs:
             ordering = kwargs.pop("dim_ordering")
-            _warn_legacy("dim_ordering=", "data_format=")
+            warn_legacy("dim_ordering=", "data_format=")
             data_format = {"th": "channels_first", "tf": "channels_last"}.get(ordering, data_format)
         if filters is None or kernel_size is None:
             raise TypeError(f"{type(self).__name__}() needs `filters` and `kernel_size`")
@@ -208,7 +203,7 @@ class Convolution2D(Conv2D):
 
     def __init__(self, filters: int | None = None, *args: Any, **kwargs: Any):
         if len(args) >= 2 and isinstance(args[0], int) and isinstance(args[1], int):
-            _warn_legacy("Convolution2D(nb_filter, nb_row, nb_col)", "Conv2D(filters, kernel_size=(rows, cols))")
+            warn_legacy("Convolution2D(nb_filter, nb_row, nb_col)", "Conv2D(filters, kernel_size=(rows, cols))")
             kwargs["kernel_size"] = (args[0], args[1])
             args = args[2:]
         super().__init__(filters, *args, **kwargs)

@@ -13,15 +13,9 @@ import symgraph as sg
 from symgraph.errors import UnsupportedError
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
-from symgraph.keras.layers.base import (
-    _KERNEL_LAYER_LEGACY_KEYWORDS,
-    InputSpec,
-    KerasTensor,
-    Layer,
-    _pop_legacy_keywords,
-    _warn_legacy,
-    static_shape,
-)
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.keras_tensor import KerasTensor, Node, static_shape
+from symgraph.keras.layers.layer import KERNEL_LAYER_LEGACY_KEYWORDS, Layer, pop_legacy_keywords, warn_legacy
 
 
 class InputLayer(Layer):
@@ -56,8 +50,6 @@ class InputLayer(Layer):
         placeholder = sg.placeholder(self.batch_shape, self.dtype, name=self.name)
         self.built = True
         self.output_tensor = KerasTensor(placeholder, (self, 0, 0), name=self.name)
-        from symgraph.keras.layers.base import Node
-
         self._inbound_nodes.append(Node(self, (), {}, self.output_tensor))
 
     def call(self, inputs: Any) -> Any:
@@ -99,9 +91,9 @@ class Dense(Layer):
         bias_constraint: Any = None,
         **kwargs: Any,
     ):
-        legacy = _pop_legacy_keywords(
+        legacy = pop_legacy_keywords(
             kwargs,
-            {"output_dim": "units", **_KERNEL_LAYER_LEGACY_KEYWORDS},
+            {"output_dim": "units", **KERNEL_LAYER_LEGACY_KEYWORDS},
             "Dense",
         )
         units = legacy.get("units", units)
@@ -301,7 +293,7 @@ class Dropout(Layer):
         self, rate: float | None = None, noise_shape: tuple | None = None, seed: int | None = None, **kwargs: Any
     ):
         if "p" in kwargs:
-            _warn_legacy("Dropout(p=...)", "Dropout(rate=...)")
+            warn_legacy("Dropout(p=...)", "Dropout(rate=...)")
             rate = kwargs.pop("p")
         if rate is None:
             raise TypeError("Dropout.__init__() missing 1 required positional argument: 'rate'")
@@ -344,10 +336,10 @@ class Embedding(Layer):
         **kwargs: Any,
     ):
         if "input_length" in kwargs:
-            _warn_legacy("Embedding(input_length=...)", "keras.Input(shape=(length,))")
+            warn_legacy("Embedding(input_length=...)", "keras.Input(shape=(length,))")
             kwargs.pop("input_length")
         if "init" in kwargs:
-            _warn_legacy("init=", "embeddings_initializer=")
+            warn_legacy("init=", "embeddings_initializer=")
             embeddings_initializer = kwargs.pop("init")
         super().__init__(**kwargs)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)

@@ -8,10 +8,11 @@ from typing import Any
 
 import symgraph as sg
 from symgraph.graph.core import Tensor
-from symgraph.keras.layers.base import Layer, _MultiInput, static_shape
+from symgraph.keras.layers.keras_tensor import static_shape
+from symgraph.keras.layers.layer import Layer, MultiInput
 
 
-class _Merge(_MultiInput, Layer):
+class Merge(MultiInput, Layer):
     """Elementwise merge of a list of at least two tensors of broadcastable shapes."""
 
     def _check(self, inputs: Any) -> list[Tensor]:
@@ -36,39 +37,39 @@ class _Merge(_MultiInput, Layer):
         raise NotImplementedError
 
 
-class Add(_Merge):
+class Add(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         return reduce(lambda a, b: a + b, inputs)
 
 
-class Subtract(_Merge):
+class Subtract(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         if len(inputs) != 2:
             raise ValueError(f"A `Subtract` layer should be called on exactly 2 inputs. Received: inputs={inputs}")
         return inputs[0] - inputs[1]
 
 
-class Multiply(_Merge):
+class Multiply(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         return reduce(lambda a, b: a * b, inputs)
 
 
-class Average(_Merge):
+class Average(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         return reduce(lambda a, b: a + b, inputs) / float(len(inputs))
 
 
-class Maximum(_Merge):
+class Maximum(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         return reduce(sg.maximum, inputs)
 
 
-class Minimum(_Merge):
+class Minimum(Merge):
     def _merge(self, inputs: list[Tensor]) -> Tensor:
         return reduce(sg.minimum, inputs)
 
 
-class Concatenate(_MultiInput, Layer):
+class Concatenate(MultiInput, Layer):
     def __init__(self, axis: int = -1, **kwargs: Any):
         super().__init__(**kwargs)
         self.axis = axis
@@ -93,7 +94,7 @@ class Concatenate(_MultiInput, Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class Dot(_MultiInput, Layer):
+class Dot(MultiInput, Layer):
     """Batched dot product along ``axes`` of two (batch, n) tensors."""
 
     def __init__(self, axes: int, normalize: bool = False, **kwargs: Any):

@@ -7,7 +7,9 @@ from typing import Any
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import initializers, regularizers
-from symgraph.keras.layers.base import InputSpec, Layer, add_update
+from symgraph.keras.layers.call_context import add_update
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.layer import Layer
 
 
 def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor]:

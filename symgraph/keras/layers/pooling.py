@@ -8,7 +8,8 @@ from typing import Any
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import backend
-from symgraph.keras.layers.base import InputSpec, Layer, _warn_legacy
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.layer import Layer, warn_legacy
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -27,10 +28,10 @@ class _Pool2D(Layer):
         **kwargs: Any,
     ):
         if "border_mode" in kwargs:
-            _warn_legacy("border_mode=", "padding=")
+            warn_legacy("border_mode=", "padding=")
             padding = kwargs.pop("border_mode")
         if "dim_ordering" in kwargs:
-            _warn_legacy("dim_ordering=", "data_format=")
+            warn_legacy("dim_ordering=", "data_format=")
             data_format = {"th": "channels_first", "tf": "channels_last"}.get(kwargs.pop("dim_ordering"))
         super().__init__(**kwargs)
         self.pool_size = _pair(pool_size)
@@ -80,7 +81,7 @@ class _Pool1D(Layer):
         **kwargs: Any,
     ):
         if "pool_length" in kwargs:
-            _warn_legacy("pool_length=", "pool_size=")
+            warn_legacy("pool_length=", "pool_size=")
             pool_size = kwargs.pop("pool_length")
         super().__init__(**kwargs)
         self.pool_size = int(pool_size if isinstance(pool_size, int) else pool_size[0])

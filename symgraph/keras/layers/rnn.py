@@ -19,7 +19,10 @@ import numpy as np
 import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, initializers, regularizers
-from symgraph.keras.layers.base import InputSpec, Layer, add_update, static_shape
+from symgraph.keras.layers.call_context import add_update
+from symgraph.keras.layers.input_spec import InputSpec
+from symgraph.keras.layers.keras_tensor import static_shape
+from symgraph.keras.layers.layer import Layer, warn_legacy
 
 
 class _Cell(Layer):
@@ -421,9 +424,7 @@ def _split(kwargs: dict) -> tuple[dict, dict]:
 def _legacy_units(layer_name: str, units: int | None, kwargs: dict) -> int:
     """Keras 1's ``output_dim=`` (with a warning naming ``units=``)."""
     if "output_dim" in kwargs:
-        from symgraph.keras.layers.base import _warn_legacy
-
-        _warn_legacy(f"{layer_name}(output_dim=...)", f"{layer_name}(units=...)")
+        warn_legacy(f"{layer_name}(output_dim=...)", f"{layer_name}(units=...)")
         units = kwargs.pop("output_dim")
     if units is None:
         raise TypeError(f"{layer_name}.__init__() missing 1 required positional argument: 'units'")

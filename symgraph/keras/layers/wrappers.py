@@ -17,7 +17,7 @@ import numpy as np
 
 import symgraph as sg
 from symgraph.graph.core import Tensor
-from symgraph.keras.layers.base import Layer
+from symgraph.keras.layers.layer import Layer
 
 
 class Bidirectional(Layer):
@@ -87,6 +87,7 @@ class Bidirectional(Layer):
         return mask if self.return_sequences and not self.return_state else None
 
     def get_config(self) -> dict:
+        # Cycle: model_config.py imports the layers package (which imports this module).
         from symgraph.keras.model_config import layer_to_config
 
         return {
@@ -98,6 +99,7 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> Bidirectional:
+        # Cycle: model_config.py imports the layers package (which imports this module).
         from symgraph.keras.model_config import layer_from_config
 
         config = dict(config)
@@ -128,12 +130,14 @@ class TimeDistributed(Layer):
         return sg.reshape(out, (batch, steps, *out.shape[1:]))
 
     def get_config(self) -> dict:
+        # Cycle: model_config.py imports the layers package (which imports this module).
         from symgraph.keras.model_config import layer_to_config
 
         return {**super().get_config(), "layer": layer_to_config(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> TimeDistributed:
+        # Cycle: model_config.py imports the layers package (which imports this module).
         from symgraph.keras.model_config import layer_from_config
 
         config = dict(config)

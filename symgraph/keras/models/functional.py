@@ -8,9 +8,11 @@ from typing import Any
 
 from symgraph.graph.core import Tensor
 from symgraph.keras import naming
-from symgraph.keras.layers.base import KerasTensor, Layer, Node, flatten, map_structure, pack_like
 from symgraph.keras.layers.core import InputLayer
+from symgraph.keras.layers.keras_tensor import KerasTensor, Node
+from symgraph.keras.layers.layer import Layer
 from symgraph.keras.models.model import Model
+from symgraph.keras.tree import flatten, map_structure, pack_like
 
 
 def _topological_nodes(outputs: list[KerasTensor]) -> list[Node]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from symgraph.keras import naming
-from symgraph.keras.layers.base import Layer
+from symgraph.keras.layers.layer import Layer
 from symgraph.keras.trainer import Trainer
 
 
@@ -21,6 +21,7 @@ class Model(Trainer, Layer):
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         functional_args = args or any(k in kwargs for k in ("inputs", "outputs", "input", "output"))
         if cls is Model and functional_args:
+            # Cycle: functional.py defines Functional as a subclass of this Model.
             from symgraph.keras.models.functional import Functional
 
             return object.__new__(Functional)
@@ -61,21 +62,25 @@ class Model(Trainer, Layer):
         show_trainable: bool = False,
         layer_range: Any = None,
     ) -> None:
+        # Cycle: summary.py imports models.functional, which subclasses this Model.
         from symgraph.keras.summary import print_summary
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        # Cycle: saving.py imports models.functional and models.sequential (subclasses of Model).
         from symgraph.keras.saving import save_weights
 
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        # Cycle: saving.py imports models.functional and models.sequential (subclasses of Model).
         from symgraph.keras.saving import load_weights
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def save(self, filepath: str, overwrite: bool = True, **kwargs: Any) -> None:
+        # Cycle: saving.py imports models.functional and models.sequential (subclasses of Model).
         from symgraph.keras.saving import save_model
 
         save_model(self, filepath, overwrite=overwrite)

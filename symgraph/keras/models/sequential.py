@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from symgraph.keras import naming
-from symgraph.keras.layers.base import KerasTensor, Layer, name_scope
+from symgraph.keras.layers.call_context import name_scope
 from symgraph.keras.layers.core import Input, InputLayer
+from symgraph.keras.layers.keras_tensor import KerasTensor
+from symgraph.keras.layers.layer import Layer
 from symgraph.keras.models.functional import Functional
 from symgraph.keras.models.model import Model
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
 
+import symgraph as sg
+from symgraph.keras import initializers
 from symgraph.keras.utils.progbar import Progbar
 
 
@@ -34,11 +37,6 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
 
 def set_random_seed(seed: int) -> None:
     """Seeds Python's, numpy's and symgraph's generators, and the weight initializers."""
-    import random
-
-    import symgraph as sg
-    from symgraph.keras import initializers
-
     random.seed(seed)
     np.random.seed(seed)
     initializers.set_seed(seed)

@@ -1,420 +1,43 @@
-"""The Layer base class, Keras' symbolic tensors (``KerasTensor``) and the call context.
+"""The Layer base class: weights (``add_weight``), ``build(input_shape)`` on the first
+call, ``call(inputs, ...)`` building symgraph graph, and ``get_config``.
 
-A layer's ``call`` builds symgraph graph from symgraph Tensors. Called on ``KerasTensor``s
-(the outputs of ``keras.Input``), a layer records a ``Node`` (which layer consumed which
-tensors) so a functional model can replay the calls later on fresh placeholders, once
-for the training graph and once for the inference graph. Shapes are inferred by running
-``call`` on the symgraph tensors behind the KerasTensors: symgraph's own shape rules do
-the work, so no layer needs a ``compute_output_shape``.
-
-The call context carries the ``training`` flag (inherited by nested calls whose caller
-did not pass one) and collects the state updates (batch-norm moving statistics) and
-extra losses (activity regularizers, ``add_loss``) the model folds into its train step.
+A layer called on symgraph Tensors builds graph; on ``KerasTensor``s it records a
+``Node`` for a functional model; on numpy data it builds the graph on constants and
+evaluates it at once (``evaluate_eagerly``). Every call runs inside a call context
+(``call_context``) that gives it the ``training`` flag and collects its state updates
+and extra losses.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import threading
 import warnings
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import symgraph as sg
-from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor, user_stacklevel
-from symgraph.graph.sources import Variable, dim_value
+from symgraph.graph.sources import dim_value
 from symgraph.keras import backend, initializers, naming, regularizers
-
-# ---------------------------------------------------------------- structures
-
-
-def flatten(structure: Any) -> list:
-    """The leaves of nested lists/tuples/dicts, in order (dicts by sorted key, as Keras)."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:
-    if isinstance(structure, list):
-        return [map_structure(fn, item) for item in structure]
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, item) for item in structure)
-    if isinstance(structure, dict):
-        return {key: map_structure(fn, value) for key, value in structure.items()}
-    return fn(structure)
-
-
-def pack_like(structure: Any, leaves: list) -> Any:
-    """``leaves`` (in ``flatten`` order) put back into the shape of ``structure``."""
-    it = iter(leaves)
-
-    def rebuild(s: Any) -> Any:
-        if isinstance(s, list):
-            return [rebuild(item) for item in s]
-        if isinstance(s, tuple):
-            return tuple(rebuild(item) for item in s)
-        if isinstance(s, dict):
-            rebuilt = {key: rebuild(s[key]) for key in sorted(s)}
-            return {key: rebuilt[key] for key in s}
-        return next(it)
-
-    return rebuild(structure)
-
-
-def static_shape(t: Tensor) -> tuple:
-    """A tensor's shape with None for every size known only at call time."""
-    return tuple(d if isinstance(d, int) else None for d in t.shape)
-
-
-# ---------------------------------------------------------------- masks
-
-# Keras attaches a boolean mask (batch, time) to the outputs of Embedding(mask_zero=True);
-# layers that support masking pass it on, recurrent layers read it. symgraph tensors
-# have fixed slots, so the masks are kept beside them by id, with a weak reference to
-# check the id still names the same tensor (tensors compare symbolically, so no dict key).
-_MASKS: dict[int, tuple[weakref.ref, Tensor]] = {}
-
-
-def get_mask(t: Any) -> Tensor | None:
-    if not isinstance(t, Tensor):
-        return None
-    entry = _MASKS.get(id(t))
-    return entry[1] if entry is not None and entry[0]() is t else None
-
-
-def set_mask(t: Tensor, mask: Tensor) -> None:
-    key = id(t)
-    _MASKS[key] = (weakref.ref(t, lambda _, key=key: _MASKS.pop(key, None)), mask)
-
-
-# ---------------------------------------------------------------- build batch
-
-# A subclassed model first called on data builds its layers inside a compiled step,
-# on a batch dimension known only at run time. Keras records the concrete batch size of
-# that first call in each layer's build shape (summary() shows it), so the step builder
-# names it here while the layers build.
-_RECORDED_BATCH = threading.local()
-
-
-@contextlib.contextmanager
-def recording_batch(batch: int | None) -> Iterator[None]:
-    previous = getattr(_RECORDED_BATCH, "value", None)
-    _RECORDED_BATCH.value = batch
-    try:
-        yield
-    finally:
-        _RECORDED_BATCH.value = previous
-
-
-def _with_recorded_batch(shapes: Any) -> Any:
-    batch = getattr(_RECORDED_BATCH, "value", None)
-    if batch is None:
-        return shapes
-
-    def fill(shape: Any) -> Any:
-        if isinstance(shape, tuple) and shape and shape[0] is None:
-            return (batch, *shape[1:])
-        return shape
-
-    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
-        return fill(shapes)
-    if isinstance(shapes, (list, tuple)):
-        return type(shapes)(fill(s) for s in shapes)
-    return shapes
-
-
-# ---------------------------------------------------------------- name scopes
-
-# Keras opens a name scope around every layer call (and a Sequential's build), so a
-# variable's path names the models and layers it was created inside:
-# "sequential/dense/kernel", "lstm/lstm_cell/kernel", "net/dense/kernel".
-_NAME_SCOPES = threading.local()
-
-
-@contextlib.contextmanager
-def name_scope(name: str) -> Iterator[None]:
-    stack = _NAME_SCOPES.__dict__.setdefault("stack", [])
-    stack.append(name)
-    try:
-        yield
-    finally:
-        stack.pop()
-
-
-def _variable_path(owner: str, name: str) -> str:
-    scopes = list(getattr(_NAME_SCOPES, "stack", []))
-    if not scopes or scopes[-1] != owner:
-        scopes.append(owner)
-    return "/".join([*scopes, name])
-
-
-# ---------------------------------------------------------------- variables
-
-
-class KerasVariable(Variable):
-    """A symgraph Variable with Keras' conveniences: ``numpy()``, ``assign``, ``path``,
-    ``trainable``, and the regularizer it carries."""
-
-    __slots__ = ("trainable", "path", "regularizer", "constraint")
-
-    def __init__(
-        self,
-        value: Any,
-        name: str,
-        path: str,
-        trainable: bool = True,
-        regularizer: Any = None,
-        constraint: Any = None,
-    ):
-        super().__init__(value, name=name)
-        self.trainable = trainable
-        self.path = path
-        self.regularizer = regularizer
-        self.constraint = constraint
-
-    def numpy(self) -> np.ndarray:
-        return self.get_value()
-
-    @property
-    def value(self) -> np.ndarray:
-        return self.get_value()
-
-    def assign(self, value: Any) -> KerasVariable:
-        self.set_value(np.asarray(value))
-        return self
-
-    def assign_add(self, value: Any) -> KerasVariable:
-        self.set_value(self.get_value() + np.asarray(value))
-        return self
-
-    def assign_sub(self, value: Any) -> KerasVariable:
-        self.set_value(self.get_value() - np.asarray(value))
-        return self
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        value = self.get_value()
-        return value if dtype is None else value.astype(dtype)
-
-    def __repr__(self) -> str:
-        return f"<KerasVariable shape={self.shape}, dtype={self.dtype.name}, path={self.path}>"
-
-
-# ---------------------------------------------------------------- call context
-
-
-class _Context:
-    def __init__(self, training: bool | None, collect: bool):
-        self.training = training
-        self.collect = collect
-        self.updates: list[tuple[Variable, Tensor]] = []
-        self.losses: list[Tensor] = []
-
-
-_STATE = threading.local()
-
-
-def _stack() -> list[_Context]:
-    if not hasattr(_STATE, "stack"):
-        _STATE.stack = []
-    return _STATE.stack
-
-
-@contextlib.contextmanager
-def graph_scope(training: bool, collect: bool = True) -> Iterator[_Context]:
-    """The scope a model builds one graph in: it fixes ``training`` for every layer call
-    that does not pass its own, and collects their state updates and extra losses."""
-    ctx = _Context(training, collect)
-    _stack().append(ctx)
-    try:
-        yield ctx
-    finally:
-        _stack().pop()
-
-
-def current_training() -> bool:
-    for ctx in reversed(_stack()):
-        if ctx.training is not None:
-            return bool(ctx.training)
-    return False
-
-
-def add_update(variable: Variable, value: Tensor) -> None:
-    """Record a state update (e.g. moving statistics) for the graph being built."""
-    stack = _stack()
-    if stack and stack[-1].collect:
-        stack[-1].updates.append((variable, value))
-
-
-def _add_graph_loss(loss: Tensor) -> None:
-    stack = _stack()
-    if stack and stack[-1].collect:
-        stack[-1].losses.append(loss)
-
-
-# ---------------------------------------------------------------- KerasTensor and Node
-
-
-class KerasTensor:
-    """A symbolic tensor of a functional model: shape (None for the batch), dtype, and the
-    layer call that made it (``_keras_history``: layer, node index, tensor index)."""
-
-    def __init__(self, tensor: Tensor, history: tuple | None = None, name: str | None = None):
-        self.tensor = tensor
-        self._keras_history = history
-        self.name = name
-
-    @property
-    def shape(self) -> tuple:
-        return static_shape(self.tensor)
-
-    @property
-    def dtype(self) -> str:
-        return self.tensor.dtype.name
-
-    @property
-    def ndim(self) -> int:
-        return self.tensor.ndim
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    def __bool__(self) -> bool:
-        raise TypeError("A symbolic KerasTensor has no truth value")
-
-    # Arithmetic between KerasTensors becomes a node (as Keras 3's operations).
-    def _op(self, fn: Callable[..., Tensor], *others: Any, name: str) -> KerasTensor:
-        return _OperationLayer(fn, name=naming.unique_name(name))([self, *others])
-
-    def __add__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a + b, other, name="add")
-
-    def __radd__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: b + a, other, name="add")
-
-    def __sub__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a - b, other, name="subtract")
-
-    def __rsub__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: b - a, other, name="subtract")
-
-    def __mul__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a * b, other, name="multiply")
-
-    def __rmul__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: b * a, other, name="multiply")
-
-    def __truediv__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a / b, other, name="divide")
-
-    def __rtruediv__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: b / a, other, name="divide")
-
-    def __matmul__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a @ b, other, name="matmul")
-
-    def __neg__(self) -> KerasTensor:
-        return _OperationLayer(lambda a: -a, name=naming.unique_name("negative"))(self)
-
-    def __pow__(self, other: Any) -> KerasTensor:
-        return self._op(lambda a, b: a**b, other, name="power")
-
-    def __getitem__(self, index: Any) -> KerasTensor:
-        return _OperationLayer(lambda a: a[index], name=naming.unique_name("get_item"))(self)
-
-
-class Node:
-    """One call of a layer on KerasTensors: the arguments (with the KerasTensors in
-    place), and the output KerasTensors."""
-
-    def __init__(self, layer: Layer, call_args: tuple, call_kwargs: dict, outputs: Any):
-        self.layer = layer
-        self.call_args = call_args
-        self.call_kwargs = call_kwargs
-        self.outputs = outputs
-        self.input_tensors = [t for t in flatten([call_args, call_kwargs]) if isinstance(t, KerasTensor)]
-        self.output_tensors = [t for t in flatten(outputs) if isinstance(t, KerasTensor)]
-
-    @property
-    def parent_nodes(self) -> list[Node]:
-        parents = []
-        for t in self.input_tensors:
-            layer, node_index, _ = t._keras_history
-            node = layer._inbound_nodes[node_index]
-            if node not in parents:
-                parents.append(node)
-        return parents
-
-
-# ---------------------------------------------------------------- InputSpec
-
-
-class InputSpec:
-    """What a layer accepts: rank (exact or minimum) and fixed sizes on some axes."""
-
-    def __init__(
-        self,
-        ndim: int | None = None,
-        min_ndim: int | None = None,
-        max_ndim: int | None = None,
-        axes: dict[int, int] | None = None,
-        shape: tuple | None = None,
-        dtype: Any = None,
-        allow_last_axis_squeeze: bool = False,
-        name: str | None = None,
-    ):
-        self.ndim = len(shape) if shape is not None else ndim
-        self.min_ndim = min_ndim
-        self.max_ndim = max_ndim
-        self.axes = dict(axes or {})
-        self.shape = shape
-
-
-def check_input_spec(layer: Layer, index: int, shape: tuple) -> None:
-    """Keras' message for an input that does not fit, naming the layer and the shapes."""
-    spec = layer.input_spec
-    if spec is None:
-        return
-    specs = spec if isinstance(spec, (list, tuple)) else [spec]
-    if index >= len(specs) or specs[index] is None:
-        return
-    spec = specs[index]
-    head = f'Input {index} of layer "{layer.name}" is incompatible with the layer: '
-    rank = len(shape)
-    if spec.ndim is not None and rank != spec.ndim:
-        raise ValueError(f"{head}expected ndim={spec.ndim}, found ndim={rank}. Full shape received: {shape}")
-    if spec.min_ndim is not None and rank < spec.min_ndim:
-        raise ValueError(f"{head}expected min_ndim={spec.min_ndim}, found ndim={rank}. Full shape received: {shape}")
-    if spec.max_ndim is not None and rank > spec.max_ndim:
-        raise ValueError(f"{head}expected max_ndim={spec.max_ndim}, found ndim={rank}. Full shape received: {shape}")
-    for axis, value in spec.axes.items():
-        if value is None or not -rank <= axis < rank:
-            continue
-        got = shape[axis]
-        if got is not None and got != value:
-            raise ValueError(
-                f"{head}expected axis {axis} of input shape to have value {value}, "
-                f"but received input with shape {shape}"
-            )
-    if spec.shape is not None:
-        for want, got in zip(spec.shape, shape):
-            if want is not None and got is not None and want != got:
-                raise ValueError(f"{head}expected shape={spec.shape}, found shape={shape}")
-
-
-# ---------------------------------------------------------------- Layer
-
-_LAYER_BASE_KWARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size"}
-
-
-def _warn_legacy(old: str, new: str) -> None:
+from symgraph.keras.layers.call_context import (
+    add_graph_loss,
+    current_training,
+    graph_scope,
+    layer_call_scope,
+    name_scope,
+    variable_path,
+    with_recorded_batch,
+)
+from symgraph.keras.layers.input_spec import check_input_spec
+from symgraph.keras.layers.keras_tensor import KerasTensor, Node, static_shape
+from symgraph.keras.masking import get_mask, set_mask
+from symgraph.keras.tree import flatten, map_structure, pack_like
+from symgraph.keras.variables import KerasVariable
+
+
+def warn_legacy(old: str, new: str) -> None:
     warnings.warn(
         f"`{old}` is a Keras 1/2 spelling; use `{new}` (accepted here, rejected by Keras 3)",
         DeprecationWarning,
@@ -423,7 +46,7 @@ def _warn_legacy(old: str, new: str) -> None:
 
 
 # The Keras 1 keywords of a layer with a kernel and a bias (Dense, the convolutions).
-_KERNEL_LAYER_LEGACY_KEYWORDS = {
+KERNEL_LAYER_LEGACY_KEYWORDS = {
     "init": "kernel_initializer",
     "W_regularizer": "kernel_regularizer",
     "b_regularizer": "bias_regularizer",
@@ -431,14 +54,14 @@ _KERNEL_LAYER_LEGACY_KEYWORDS = {
 }
 
 
-def _pop_legacy_keywords(kwargs: dict, renames: dict[str, str], owner: str) -> dict[str, Any]:
+def pop_legacy_keywords(kwargs: dict, renames: dict[str, str], owner: str) -> dict[str, Any]:
     """Pops the Keras 1/2 keywords of ``renames`` (old name -> Keras 3 name) out of
     ``kwargs``, warning with the Keras 3 name for each; returns {Keras 3 name: value}."""
     found = {}
     for old, new in renames.items():
         if old in kwargs:
-            # One frame deeper than a direct _warn_legacy call from the layer's __init__.
-            _warn_legacy(f"{owner}({old}=...)", f"{new}=")
+            # One frame deeper than a direct warn_legacy call from the layer's __init__.
+            warn_legacy(f"{owner}({old}=...)", f"{new}=")
             found[new] = kwargs.pop(old)
     return found
 
@@ -546,7 +169,7 @@ class Layer:
         var = KerasVariable(
             value,
             name=name,
-            path=_variable_path(self.name, name),
+            path=variable_path(self.name, name),
             trainable=trainable,
             regularizer=regularizers.get(regularizer),
             constraint=constraint,
@@ -648,7 +271,7 @@ class Layer:
     def add_loss(self, loss: Any) -> None:
         """An extra loss term (graph built in ``call``), added to the training loss."""
         if isinstance(loss, Tensor):
-            _add_graph_loss(loss)
+            add_graph_loss(loss)
         else:
             self._eager_losses.append(loss)
 
@@ -660,9 +283,9 @@ class Layer:
         if self.built:
             return
         shapes = map_structure(lambda t: static_shape(t) if isinstance(t, Tensor) else None, inputs)
-        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(self, _MultiInput):
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(self, MultiInput):
             shapes = shapes[0]
-        self._build_input_shape = _with_recorded_batch(shapes)
+        self._build_input_shape = with_recorded_batch(shapes)
         self.build(shapes)
         self.built = True
 
@@ -705,22 +328,13 @@ class Layer:
             training = current_training()
         if self._call_has_training:
             kwargs["training"] = bool(training)
-        stack = _stack()
-        parent = stack[-1] if stack else None
-        inner = _Context(bool(training), parent.collect if parent is not None else False)
-        stack.append(inner)
-        try:
+        with layer_call_scope(bool(training)):
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
                 for out in flatten(outputs):
                     if isinstance(out, Tensor) and out.ndim:
                         batch = sg.cast(dim_value(out.shape[0]), out.dtype)
-                        _add_graph_loss(self.activity_regularizer(out) / batch)
-        finally:
-            stack.pop()
-        if parent is not None:
-            parent.updates.extend(inner.updates)
-            parent.losses.extend(inner.losses)
+                        add_graph_loss(self.activity_regularizer(out) / batch)
         output_mask = self.compute_mask(inputs, input_mask)
         if output_mask is not None:
             for out in flatten(outputs):
@@ -835,11 +449,11 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-class _MultiInput:
+class MultiInput:
     """Marker: the layer takes a list of tensors and builds from the list of shapes."""
 
 
-class _OperationLayer(Layer):
+class OperationLayer(Layer):
     """A function of KerasTensors (``a + b``, ``x[:, 0]``) as a node of a functional model."""
 
     def __init__(self, fn: Callable[..., Tensor], name: str | None = None):
@@ -898,7 +512,3 @@ def evaluate_eagerly(outputs: Any) -> Any:
             array._keras_mask = np.asarray(next(mask_values), dtype=bool)
         result.append(array)
     return pack_like(outputs, result)
-
-
-def shape_str(shape: Any) -> str:
-    return shp.shape_str(shape)
