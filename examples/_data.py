@@ -34,8 +34,6 @@ DATA_DIR_HELP = (
     "a directory holding mnist.npz or the IDX files (default: $SYMGRAPH_MNIST_DIR if set, else the "
     "repository's copy in examples/data/mnist)"
 )
-# Until tests/keras/test_examples_keras.py reads MNIST_DIR: the name it still imports.
-SIBLING_DATA_DIR = MNIST_DIR
 
 
 def default_data_dir() -> str | None:

@@ -1,5 +1,5 @@
-"""The Keras examples run and learn (the small ones on their own data; MNIST when the
-project's copy or SYMGRAPH_MNIST_DIR is there, on a slice so the suite stays quick)."""
+"""The Keras examples run and learn (the small ones on their own data; MNIST from the
+repository's copy, on a slice so the suite stays quick)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
-import _data  # noqa: E402
 import keras_functional_add  # noqa: E402
 import keras_history_plot  # noqa: E402
 import keras_linear_regression  # noqa: E402
 import keras_mlp_random  # noqa: E402
 import keras_mnist_mlp  # noqa: E402
-
-needs_mnist = pytest.mark.skipif(
-    not (os.environ.get("SYMGRAPH_MNIST_DIR") or _data.SIBLING_DATA_DIR.is_dir()),
-    reason="MNIST not available: neither SYMGRAPH_MNIST_DIR nor ../shared/data/mnist beside the repository",
-)
 
 
 def test_linear_regression_finds_slope_and_intercept(capsys):
@@ -48,7 +40,6 @@ def test_history_plot_text_fallback(capsys):
     assert history["val_accuracy"][-1] > 0.7
 
 
-@needs_mnist
 def test_mnist_mlp_on_a_slice(capsys):
     accuracy = keras_mnist_mlp.main(["--epochs", "1", "--train-samples", "5000", "--verbose", "0"])
     # 40 RMSprop steps: Keras 3 itself lands between about 0.78 and 0.89 here, by seed
