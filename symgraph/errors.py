@@ -21,9 +21,52 @@ Every class subclasses the builtin a user would catch for the same mistake in nu
 
 Messages name the op, the input types (dtype and shape) and the user's file:line that
 created the node, so an error raised deep in a compiled function points at user code.
+Finding that line (``user_location``, a ``Location``) lives here, below the graph IR,
+because every error records it and every node does too.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's code a node was created, or an error raised."""
+
+    file: str
+    line: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+    @property
+    def short(self) -> str:
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+
+def user_location() -> Location | None:
+    """The innermost stack frame outside the symgraph package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return Location(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+
+def user_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel, for a warning issued by this function's caller,
+    that points at the innermost frame outside the symgraph package (the user's line)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class SymgraphError(Exception):
@@ -37,8 +80,6 @@ class SymgraphError(Exception):
 
     def __init__(self, *args: object):
         super().__init__(*args)
-        from symgraph.graph.core import user_location  # core imports this module
-
         self.location = user_location()
 
     def __str__(self) -> str:

@@ -16,54 +16,21 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
-import sys
 import weakref
-from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from symgraph.errors import SymgraphError, plain_message
+from symgraph.errors import (
+    GradientError,
+    Location,
+    SymgraphError,
+    plain_message,
+    user_location,
+    user_stacklevel,  # noqa: F401 - keras.layers.base imports it from here
+)
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Dim, Shape
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where in the user's code a node was created."""
-
-    file: str
-    line: int
-    function: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line} in {self.function}"
-
-    @property
-    def short(self) -> str:
-        return f"{os.path.basename(self.file)}:{self.line}"
-
-
-def user_location() -> Location | None:
-    """The innermost stack frame outside the symgraph package."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    return Location(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-
-
-def user_stacklevel() -> int:
-    """``warnings.warn``'s stacklevel, for a warning issued by this function's caller,
-    that points at the innermost frame outside the symgraph package (the user's line)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class TensorType(NamedTuple):
@@ -115,8 +82,6 @@ class Op:
     def grad(
         self, inputs: list[Tensor], outputs: list[Tensor], output_grads: list[Tensor | None]
     ) -> list[Tensor | None]:
-        from symgraph.errors import GradientError
-
         raise GradientError(f"{self.name} has no gradient")
 
     def attributes(self) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from symgraph import dtypes
-from symgraph.errors import DTypeError, ShapeError
+from symgraph.errors import DTypeError, ShapeError, user_location
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, Op, Tensor, TensorType, apply, user_location
+from symgraph.graph.core import Node, Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 
 _serials = itertools.count()
