@@ -11,6 +11,8 @@ import numpy as np
 
 from symgraph import dtypes
 from symgraph.graph.core import Tensor, TensorType, apply
+from symgraph.ops import math as ops_math
+from symgraph.ops import shape_ops
 from symgraph.ops.c_api import c_math
 from symgraph.ops.elementwise import (
     ANY,
@@ -26,6 +28,7 @@ from symgraph.ops.elementwise import (
     c_negate,
     c_type,
     c_wrap,
+    cast,
     promote,
     sum_to_shape,
 )
@@ -166,10 +169,11 @@ class FloorDiv(Elementwise):
         return f"(({ctype})({b} == 0 ? 0 : ({b} == -1 ? {c_negate(a, dtype)} : {floor})))"
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.shape_ops import zeros_like
-
         a, b = inputs
-        return [zeros_like(a) if _float_grad(a) else None, zeros_like(b) if _float_grad(b) else None]
+        return [
+            shape_ops.zeros_like(a) if _float_grad(a) else None,
+            shape_ops.zeros_like(b) if _float_grad(b) else None,
+        ]
 
 
 @register
@@ -196,12 +200,10 @@ class Mod(Elementwise):
         return f"(({ctype})(({b} == 0 || {b} == -1) ? 0 : {r} + (({r} != 0 && (({r} < 0) != ({b} < 0))) ? {b} : 0)))"
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.math import floor
-
         (a, b), (g,) = inputs, output_grads
         if not _float_grad(a):
             return [None, None]
-        return [sum_to_shape(g, a.shape), sum_to_shape(neg(mul(g, floor(true_divide(a, b)))), b.shape)]
+        return [sum_to_shape(g, a.shape), sum_to_shape(neg(mul(g, ops_math.floor(true_divide(a, b)))), b.shape)]
 
 
 @register
@@ -274,15 +276,13 @@ class Pow(Elementwise):
         ]
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.math import log
-
         (a, b), (out,), (g,) = inputs, outputs, output_grads
         if not _float_grad(a):
             return [None, None]
         ga = mul(g, mul(b, power(a, sub(b, 1))))
         # log(a) is taken where a != 0 only: there out is 0 (b > 0) and the term vanishes
         safe_a = where(equal(a, 0), 1, a)
-        gb = mul(g, mul(out, log(safe_a)))
+        gb = mul(g, mul(out, ops_math.log(safe_a)))
         return [sum_to_shape(ga, a.shape), sum_to_shape(gb, b.shape)]
 
 
@@ -347,9 +347,7 @@ class Sign(Elementwise):
         return f"(({c_type(dtype)})(({x} > 0) - ({x} < 0)))"
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.shape_ops import zeros_like
-
-        return [zeros_like(inputs[0]) if _float_grad(inputs[0]) else None]
+        return [shape_ops.zeros_like(inputs[0]) if _float_grad(inputs[0]) else None]
 
 
 @register
@@ -395,8 +393,6 @@ def _minmax_grad(wins, inputs, output_grads):
 
 
 def cast_like(x: Tensor, like: Tensor) -> Tensor:
-    from symgraph.ops.elementwise import cast
-
     return cast(x, like.dtype)
 
 
@@ -700,9 +696,7 @@ class StopGradient(Elementwise):
         return f"({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.shape_ops import zeros_like
-
-        return [zeros_like(inputs[0]) if _float_grad(inputs[0]) else None]
+        return [shape_ops.zeros_like(inputs[0]) if _float_grad(inputs[0]) else None]
 
 
 stop_gradient = StopGradient()

@@ -42,13 +42,14 @@ from typing import Any, Union
 
 import numpy as np
 
-from symgraph.errors import DTypeError, ShapeError, UnsupportedError
+from symgraph.errors import DTypeError, ShapeError, UnsupportedError, user_location
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply, describe_failure, user_location
+from symgraph.graph.core import Op, Tensor, TensorType, apply, describe_failure
 from symgraph.graph.shape import Dim
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import FLOAT, TensorLike, promote
 from symgraph.ops.registry import register
+from symgraph.ops.shape_ops import expand_dims, squeeze, transpose
 
 Pair = tuple[int, int]
 # "same", or explicit ((top, bottom), (left, right)) zero padding
@@ -480,8 +481,6 @@ def conv2d(
     ((top, bottom), (left, right)). No bias: add it. Batch and spatial sizes may be
     symbolic. Integer operands are converted to float.
     """
-    from symgraph.ops.shape_ops import transpose
-
     x, w = promote((x, w), FLOAT)
     inputs = (x, w)
     strides_ = int_pair(strides, "strides", "conv2d", inputs)
@@ -513,8 +512,6 @@ def conv1d(
     ("NCW"); w is (kw, c // groups, out_channels). ``padding``: "valid", "same",
     "causal" (dilation*(kw - 1) zeros on the left only: output t sees inputs <= t) or an
     explicit (left, right) pair."""
-    from symgraph.ops.shape_ops import expand_dims, squeeze, transpose
-
     x, w = promote((x, w), FLOAT)
     inputs = (x, w)
     channels_first = data_format_arg(data_format, ("NWC", "NCW"), "conv1d", inputs)

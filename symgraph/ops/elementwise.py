@@ -210,7 +210,7 @@ class Elementwise(Op):
 
 def sum_to_shape(grad: Tensor, shape: Shape) -> Tensor:
     """``grad`` summed over the axes that broadcasting expanded from ``shape``."""
-    from symgraph.ops import reduction, shape_ops
+    from symgraph.ops import reduction, shape_ops  # cycle: both import this module's names at import time
 
     extra = grad.ndim - len(shape)
     axes = list(range(extra))

@@ -13,6 +13,8 @@ import numpy as np
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.ops import arithmetic as ar
+from symgraph.ops import shape_ops
 from symgraph.ops.c_api import CArray
 from symgraph.ops.elementwise import ANY, TensorLike, broadcast_shapes, promote, sum_to_shape
 from symgraph.ops.registry import register
@@ -218,10 +220,8 @@ def _matmul_kernel(a: CArray, b: CArray, out: CArray, ta: bool = False, tb: bool
 def _unswapped(x: Tensor) -> tuple[Tensor, bool]:
     """(y, True) when x is y with its last two axes swapped (a transpose node), so the
     product can take y with a flag; else (x, False)."""
-    from symgraph.ops.shape_ops import Transpose
-
     op = x.node.op
-    if isinstance(op, Transpose) and x.ndim >= 2:
+    if isinstance(op, shape_ops.Transpose) and x.ndim >= 2:
         swap = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
         if op.perm == swap:
             return x.node.inputs[0], True
@@ -230,30 +230,26 @@ def _unswapped(x: Tensor) -> tuple[Tensor, bool]:
 
 def swap_last(x: Tensor) -> Tensor:
     """x with its last two axes exchanged."""
-    from symgraph.ops.shape_ops import transpose
-
     perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
-    return transpose(x, perm)
+    return shape_ops.transpose(x, perm)
 
 
 def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """numpy's matmul: 1-D operands are promoted to matrices and the added axis removed."""
-    from symgraph.ops.shape_ops import expand_dims, squeeze
-
     a, b = promote((a, b), ANY)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
             f"matmul: operands must have rank >= 1, got {shp.shape_str(a.shape)} @ {shp.shape_str(b.shape)} "
             "(use * for scalars)"
         )
-    a2 = expand_dims(a, 0) if a.ndim == 1 else a
-    b2 = expand_dims(b, -1) if b.ndim == 1 else b
+    a2 = shape_ops.expand_dims(a, 0) if a.ndim == 1 else a
+    b2 = shape_ops.expand_dims(b, -1) if b.ndim == 1 else b
     (a2, ta), (b2, tb) = _unswapped(a2), _unswapped(b2)
     out = _product(a2, b2, ta, tb)
     if a.ndim == 1:
-        out = squeeze(out, -2)
+        out = shape_ops.squeeze(out, -2)
     if b.ndim == 1:
-        out = squeeze(out, -1)
+        out = shape_ops.squeeze(out, -1)
     return out
 
 
@@ -262,8 +258,6 @@ def dot(a: TensorLike, b: TensorLike) -> Tensor:
     matmul (a 1-D . 1-D is the inner product); otherwise the sum over the last axis of
     ``a`` and the second-to-last of ``b`` (the last, if ``b`` is 1-D), with result shape
     a.shape[:-1] + b.shape[:-2] + b.shape[-1:]."""
-    from symgraph.ops import arithmetic as ar
-
     a, b = promote((a, b), ANY)
     if a.ndim == 0 or b.ndim == 0:
         return ar.mul(a, b)
@@ -312,9 +306,6 @@ def tensordot(a: TensorLike, b: TensorLike, axes: int | tuple = 2) -> Tensor:
     axes it is the outer product, a broadcast multiply. Summed sizes must agree: static
     ones are checked here, symbolic ones when the function is called.
     """
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops import shape_ops
-
     a, b = promote((a, b), ANY)
     sum_a, sum_b = _tensordot_axes(axes, a, b)
     for i, j in zip(sum_a, sum_b):

@@ -23,8 +23,22 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim
 from symgraph.graph.sources import as_tensor, constant
+from symgraph.ops import arithmetic as ar
+from symgraph.ops import reduction, shape_ops
+from symgraph.ops.activations import c_log1p_exp_neg_abs, sigmoid
 from symgraph.ops.c_api import CArray, c_math
-from symgraph.ops.elementwise import FLOAT, Elementwise, TensorLike, broadcast_shapes, cast, promote, sum_to_shape
+from symgraph.ops.elementwise import (
+    FLOAT,
+    Elementwise,
+    TensorLike,
+    broadcast_shapes,
+    c_const,
+    c_maximum,
+    cast,
+    promote,
+    sum_to_shape,
+)
+from symgraph.ops.math import exp
 from symgraph.ops.registry import register
 
 
@@ -141,11 +155,11 @@ def _slice_max(x: CArray) -> list[str]:
 
 def _slice_log_sum(x: CArray) -> list[str]:
     """sm_m as _slice_max, and sm_l = log(sum(exp(x - sm_m))) summed in double."""
-    exp = c_math("exp", x.dtype)
+    c_exp = c_math("exp", x.dtype)
     return _slice_max(x) + [
         "double sm_s = 0.0;",
         "#pragma omp simd reduction(+:sm_s)",
-        f"for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) sm_s += (double){exp}(sm_x[sm_c*sm_xs] - sm_m);",
+        f"for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) sm_s += (double){c_exp}(sm_x[sm_c*sm_xs] - sm_m);",
         "const double sm_l = log(sm_s);",
     ]
 
@@ -191,7 +205,7 @@ class Softmax(_AlongClasses):
         """Per slice: the max, exp(x - max) stored and summed in double, then scaled by
         the sum's reciprocal (in double: within an ulp of dividing)."""
         (x,), (y,) = inputs, outputs
-        exp = c_math("exp", x.dtype)
+        c_exp = c_math("exp", x.dtype)
         body = [
             f"const {x.ctype} *sm_x = {x.ptr} + sm_b0;",
             "const int64_t sm_xs = sm_cs0;",
@@ -201,7 +215,7 @@ class Softmax(_AlongClasses):
             "double sm_s = 0.0;",
             "#pragma omp simd reduction(+:sm_s)",
             "for (int64_t sm_c = 0; sm_c < sm_C; sm_c++) {",
-            f"    const {x.ctype} sm_e = {exp}(sm_x[sm_c*sm_xs] - sm_m);",
+            f"    const {x.ctype} sm_e = {c_exp}(sm_x[sm_c*sm_xs] - sm_m);",
             "    sm_y[sm_c*sm_ys] = sm_e;",
             "    sm_s += sm_e;",
             "}",
@@ -211,11 +225,8 @@ class Softmax(_AlongClasses):
         return "\n".join(_class_loops([x, y], self.axis, body, self.name))
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops.reduction import sum
-
         (y,), (g,) = outputs, output_grads
-        return [ar.mul(y, ar.sub(g, sum(ar.mul(g, y), self.axis, keepdims=True)))]
+        return [ar.mul(y, ar.sub(g, reduction.sum(ar.mul(g, y), self.axis, keepdims=True)))]
 
 
 @register
@@ -247,12 +258,8 @@ class LogSoftmax(_AlongClasses):
         return "\n".join(_class_loops([x, y], self.axis, body, self.name))
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops.math import exp
-        from symgraph.ops.reduction import sum
-
         (y,), (g,) = outputs, output_grads
-        return [ar.sub(g, ar.mul(exp(y), sum(g, self.axis, keepdims=True)))]
+        return [ar.sub(g, ar.mul(exp(y), reduction.sum(g, self.axis, keepdims=True)))]
 
 
 def softmax(x: TensorLike, axis: int = -1) -> Tensor:
@@ -271,9 +278,6 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
 
 def _one_hot_along(labels: Tensor, depth: Dim, axis: int, dtype: np.dtype) -> Tensor:
     """onehot[..., c, ...] = (labels[...] == c), with the class axis c inserted at ``axis``."""
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops import reduction, shape_ops
-
     ndim = labels.ndim + 1
     if isinstance(depth, int):
         iota = constant(np.arange(depth, dtype=dtypes.DEFAULT_INT))
@@ -373,9 +377,6 @@ class SparseSoftmaxCrossEntropy(_AlongClasses):
         return "\n".join(lines + _class_loops([x], self.axis, body, self.name))
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops import shape_ops
-
         (logits, labels), (g,) = inputs, output_grads
         onehot = _one_hot_along(labels, logits.shape[self.axis], self.axis, logits.dtype)
         d_logits = ar.mul(ar.sub(softmax(logits, self.axis), onehot), shape_ops.expand_dims(g, self.axis))
@@ -440,13 +441,9 @@ class SoftmaxCrossEntropy(_AlongClasses):
         return "\n".join(_class_loops([x, t], self.axis, body, self.name))
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops import shape_ops
-        from symgraph.ops.reduction import sum
-
         (logits, targets), (g,) = inputs, output_grads
         g = shape_ops.expand_dims(g, self.axis)
-        total = sum(targets, self.axis, keepdims=True)
+        total = reduction.sum(targets, self.axis, keepdims=True)
         d_logits = ar.mul(ar.sub(ar.mul(softmax(logits, self.axis), total), targets), g)
         d_targets = ar.mul(ar.neg(log_softmax(logits, self.axis)), g)
         return [sum_to_shape(d_logits, logits.shape), sum_to_shape(d_targets, targets.shape)]
@@ -457,8 +454,6 @@ def softmax_cross_entropy(logits: TensorLike, targets: TensorLike, axis: int = -
     example, for dense targets (probabilities, e.g. one-hot or smoothed labels): TF's
     softmax_cross_entropy_with_logits. Differentiable in both arguments; the operands
     are promoted to one float dtype and broadcast to one shape."""
-    from symgraph.ops import shape_ops
-
     logits, targets = promote((logits, targets), FLOAT)
     shape = broadcast_shapes(logits.shape, targets.shape)
     logits, targets = shape_ops.broadcast_to(logits, shape), shape_ops.broadcast_to(targets, shape)
@@ -480,16 +475,10 @@ class SigmoidBinaryCrossEntropy(Elementwise):
         return np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
 
     def c_expr(self, args, dtype):
-        from symgraph.ops.activations import c_log1p_exp_neg_abs
-        from symgraph.ops.elementwise import c_const, c_maximum
-
         x, z = args
         return f"(({c_maximum(x, c_const(0, dtype), dtype)} - {x} * {z}) + {c_log1p_exp_neg_abs(x, dtype)})"
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops.activations import sigmoid
-
         (x, z), (g,) = inputs, output_grads
         return [
             sum_to_shape(ar.mul(g, ar.sub(sigmoid(x), z)), x.shape),

@@ -16,7 +16,8 @@ import math as _math
 
 import numpy as np
 
-from symgraph.ops.arithmetic import add, mul, neg, sub, true_divide
+from symgraph.ops import arithmetic as ar
+from symgraph.ops import shape_ops
 from symgraph.ops.c_api import c_math
 from symgraph.ops.elementwise import FLOAT, NUMERIC, Elementwise, c_const, c_wrap
 from symgraph.ops.registry import register
@@ -24,9 +25,7 @@ from symgraph.ops.registry import register
 
 def _zero_grad(x):
     """The gradient of a piecewise-constant op: zeros for float inputs, none otherwise."""
-    from symgraph.ops.shape_ops import zeros_like
-
-    return zeros_like(x) if x.dtype.kind == "f" else None
+    return shape_ops.zeros_like(x) if x.dtype.kind == "f" else None
 
 
 # ---------------------------------------------------------------- exponentials, logs
@@ -46,7 +45,7 @@ class Exp(Elementwise):
         return f"{c_math('exp', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [mul(output_grads[0], outputs[0])]
+        return [ar.mul(output_grads[0], outputs[0])]
 
 
 @register
@@ -63,7 +62,7 @@ class Expm1(Elementwise):
         return f"{c_math('expm1', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [mul(output_grads[0], add(outputs[0], 1))]
+        return [ar.mul(output_grads[0], ar.add(outputs[0], 1))]
 
 
 @register
@@ -80,7 +79,7 @@ class Log(Elementwise):
         return f"{c_math('log', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [true_divide(output_grads[0], inputs[0])]
+        return [ar.true_divide(output_grads[0], inputs[0])]
 
 
 @register
@@ -97,7 +96,7 @@ class Log1p(Elementwise):
         return f"{c_math('log1p', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [true_divide(output_grads[0], add(inputs[0], 1))]
+        return [ar.true_divide(output_grads[0], ar.add(inputs[0], 1))]
 
 
 # ---------------------------------------------------------------- powers and roots
@@ -117,7 +116,7 @@ class Sqrt(Elementwise):
         return f"{c_math('sqrt', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [true_divide(mul(output_grads[0], 0.5), outputs[0])]
+        return [ar.true_divide(ar.mul(output_grads[0], 0.5), outputs[0])]
 
 
 @register
@@ -135,7 +134,7 @@ class Rsqrt(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
-        return [mul(mul(g, -0.5), mul(out, mul(out, out)))]
+        return [ar.mul(ar.mul(g, -0.5), ar.mul(out, ar.mul(out, out)))]
 
 
 @register
@@ -156,7 +155,7 @@ class Square(Elementwise):
         (x,), (g,) = inputs, output_grads
         if x.dtype.kind != "f":
             return [None]
-        return [mul(g, mul(x, 2))]
+        return [ar.mul(g, ar.mul(x, 2))]
 
 
 @register
@@ -175,7 +174,7 @@ class Reciprocal(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
-        return [neg(mul(g, mul(out, out)))]
+        return [ar.neg(ar.mul(g, ar.mul(out, out)))]
 
 
 # ---------------------------------------------------------------- trigonometric
@@ -195,7 +194,7 @@ class Sin(Elementwise):
         return f"{c_math('sin', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [mul(output_grads[0], cos(inputs[0]))]
+        return [ar.mul(output_grads[0], cos(inputs[0]))]
 
 
 @register
@@ -212,7 +211,7 @@ class Cos(Elementwise):
         return f"{c_math('cos', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [neg(mul(output_grads[0], sin(inputs[0])))]
+        return [ar.neg(ar.mul(output_grads[0], sin(inputs[0])))]
 
 
 @register
@@ -230,7 +229,7 @@ class Tan(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
-        return [mul(g, add(mul(out, out), 1))]
+        return [ar.mul(g, ar.add(ar.mul(out, out), 1))]
 
 
 @register
@@ -248,7 +247,7 @@ class Arcsin(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
-        return [mul(g, rsqrt(sub(1, mul(x, x))))]
+        return [ar.mul(g, rsqrt(ar.sub(1, ar.mul(x, x))))]
 
 
 @register
@@ -266,7 +265,7 @@ class Arccos(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
-        return [neg(mul(g, rsqrt(sub(1, mul(x, x)))))]
+        return [ar.neg(ar.mul(g, rsqrt(ar.sub(1, ar.mul(x, x)))))]
 
 
 @register
@@ -284,7 +283,7 @@ class Arctan(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
-        return [true_divide(g, add(mul(x, x), 1))]
+        return [ar.true_divide(g, ar.add(ar.mul(x, x), 1))]
 
 
 # ---------------------------------------------------------------- hyperbolic
@@ -304,7 +303,7 @@ class Sinh(Elementwise):
         return f"{c_math('sinh', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [mul(output_grads[0], cosh(inputs[0]))]
+        return [ar.mul(output_grads[0], cosh(inputs[0]))]
 
 
 @register
@@ -321,7 +320,7 @@ class Cosh(Elementwise):
         return f"{c_math('cosh', dtype)}({args[0]})"
 
     def grad(self, inputs, outputs, output_grads):
-        return [mul(output_grads[0], sinh(inputs[0]))]
+        return [ar.mul(output_grads[0], sinh(inputs[0]))]
 
 
 @register
@@ -339,7 +338,7 @@ class Tanh(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (out,), (g,) = outputs, output_grads
-        return [mul(g, sub(1, mul(out, out)))]
+        return [ar.mul(g, ar.sub(1, ar.mul(out, out)))]
 
 
 # ---------------------------------------------------------------- special
@@ -369,7 +368,7 @@ class Erf(Elementwise):
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (g,) = inputs, output_grads
-        return [mul(g, mul(exp(neg(mul(x, x))), _TWO_OVER_SQRT_PI))]
+        return [ar.mul(g, ar.mul(exp(ar.neg(ar.mul(x, x))), _TWO_OVER_SQRT_PI))]
 
 
 # ---------------------------------------------------------------- rounding

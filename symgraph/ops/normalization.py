@@ -10,18 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from symgraph.graph.core import Tensor
+from symgraph.ops.arithmetic import add, multiply, subtract
 from symgraph.ops.conv import fail
 from symgraph.ops.elementwise import FLOAT, TensorLike, promote
+from symgraph.ops.math import rsqrt, square
+from symgraph.ops.reduction import mean as reduce_mean
+from symgraph.ops.shape_ops import reshape, squeeze
 
 
 def moments(x: TensorLike, axes: Any, keepdims: bool = False) -> tuple[Tensor, Tensor]:
     """(mean, variance) of x over ``axes`` (an int or a sequence of ints): mean = E[x],
     variance = E[(x - mean)^2] (biased, as tf.nn.moments)."""
-    from symgraph.ops.arithmetic import subtract
-    from symgraph.ops.math import square
-    from symgraph.ops.reduction import mean as reduce_mean
-    from symgraph.ops.shape_ops import squeeze
-
     (x,) = promote((x,), FLOAT)
     axes_ = (axes,) if isinstance(axes, int) else tuple(axes)
     centre = reduce_mean(x, axis=axes_, keepdims=True)
@@ -44,10 +43,6 @@ def batch_norm(
     offset and scale of shape (C,) broadcast along ``axis`` of x (offset/scale None:
     0 and 1). Computed as x * k + (offset - mean * k) with k = scale / sqrt(variance +
     epsilon), so x is read once (the per-channel k and shift are (C,) vectors)."""
-    from symgraph.ops.arithmetic import add, multiply, subtract
-    from symgraph.ops.math import rsqrt
-    from symgraph.ops.shape_ops import reshape
-
     given = [t for t in (x, mean, variance, offset, scale) if t is not None]
     converted = iter(promote(tuple(given), FLOAT))
     x, mean, variance = next(converted), next(converted), next(converted)

@@ -42,7 +42,10 @@ from symgraph.ops.conv import (
     window_slice,
 )
 from symgraph.ops.elementwise import FLOAT, TensorLike, promote
+from symgraph.ops.reduction import max as reduce_max
+from symgraph.ops.reduction import mean
 from symgraph.ops.registry import register
+from symgraph.ops.shape_ops import transpose
 
 
 class _Windows:
@@ -314,8 +317,6 @@ class AvgPool2DGrad(PoolOp):
 
 
 def _pool(op_class: type[PoolOp], name: str, x: TensorLike, pool_size, strides, padding, data_format: str) -> Tensor:
-    from symgraph.ops.shape_ops import transpose
-
     (x,) = promote((x,), FLOAT)
     inputs = (x,)
     pool = int_pair(pool_size, "pool_size", name, inputs)
@@ -363,16 +364,12 @@ def _spatial_axes(x: Tensor, data_format: str, name: str) -> tuple[int, int]:
 
 def global_avg_pool2d(x: TensorLike, data_format: str = "NHWC", keepdims: bool = False) -> Tensor:
     """The mean over the spatial axes: (n, c), or (n, 1, 1, c) / (n, c, 1, 1) with keepdims."""
-    from symgraph.ops.reduction import mean
-
     (x,) = promote((x,), FLOAT)
     return mean(x, axis=_spatial_axes(x, data_format, "global_avg_pool2d"), keepdims=keepdims)
 
 
 def global_max_pool2d(x: TensorLike, data_format: str = "NHWC", keepdims: bool = False) -> Tensor:
     """The maximum over the spatial axes: (n, c), or (n, 1, 1, c) / (n, c, 1, 1) with keepdims."""
-    from symgraph.ops.reduction import max as reduce_max
-
     (x,) = promote((x,), FLOAT)
     return reduce_max(x, axis=_spatial_axes(x, data_format, "global_max_pool2d"), keepdims=keepdims)
 

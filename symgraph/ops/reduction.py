@@ -17,11 +17,15 @@ import numpy as np
 
 from symgraph import dtypes
 from symgraph.errors import ShapeError
+from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Shape
-from symgraph.graph.sources import as_tensor
+from symgraph.graph.sources import as_tensor, dim_value
+from symgraph.ops import arithmetic as ar
+from symgraph.ops import shape_ops
 from symgraph.ops.c_api import CArray
-from symgraph.ops.elementwise import TensorLike
+from symgraph.ops.elementwise import TensorLike, cast
+from symgraph.ops.math import exp, log, sqrt
 from symgraph.ops.registry import register
 
 
@@ -572,8 +576,6 @@ class Reduce(Op):
 
 def expand_reduced(g: Tensor, x: Tensor, axes: tuple[int, ...], keepdims: bool) -> Tensor:
     """``g`` (shaped like a reduction of ``x``) broadcast back to ``x``'s shape."""
-    from symgraph.ops import shape_ops
-
     if not keepdims:
         g = shape_ops.reshape(g, reduced_shape(x.shape, axes, True))
     return shape_ops.broadcast_to(g, x.shape)
@@ -631,10 +633,6 @@ class Prod(Reduce):
         return _reduce_kernel(x, out, self.axes, _one_acc("p", _acc_type(x), "1", mul, simd))
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.graph import shape as shp
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops import shape_ops
-
         (x,), (g,) = inputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
@@ -657,8 +655,6 @@ class Prod(Reduce):
 
 def _product_of_others(x: Tensor, axis: int) -> Tensor:
     """Along ``axis``: out[i] = prod(x[:i]) * prod(x[i+1:]), exact when x holds zeros."""
-    from symgraph.ops import arithmetic as ar
-
     before = apply(Cumprod(axis, exclusive=True, reverse=False), x).outputs[0]
     after = apply(Cumprod(axis, exclusive=True, reverse=True), x).outputs[0]
     return ar.mul(before, after)
@@ -677,9 +673,6 @@ class _Extremum(Reduce):
         return _reduce_kernel(x, out, self.axes, _extremum_pass(x, self.c_compare), empty_error=error)
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops.elementwise import cast
-
         (x,), (out,), (g,) = inputs, outputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
@@ -864,8 +857,6 @@ def all(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # 
 
 
 def _arg_reduce(cls: type[Reduce], x: TensorLike, axis: int | None, keepdims: bool) -> Tensor:
-    from symgraph.ops import shape_ops
-
     x = as_tensor(x)
     if axis is None and x.ndim > 1:
         out = _reduce(cls, shape_ops.reshape(x, (-1,)), 0, False)
@@ -887,19 +878,12 @@ def argmin(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Te
 
 def count(x: Tensor, axes: tuple[int, ...]) -> Tensor:
     """The number of elements reduced over ``axes``, as a scalar of x's float dtype."""
-    from symgraph.graph import shape as shp
-    from symgraph.graph.sources import dim_value
-    from symgraph.ops.elementwise import cast
-
     n = shp.prod([x.shape[a] for a in axes])
     return cast(dim_value(n), dtypes.float_result(x.dtype))
 
 
 def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``; integers average in floatx."""
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops.elementwise import cast
-
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim)
     x = cast(x, dtypes.float_result(x.dtype))
@@ -908,9 +892,6 @@ def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis``: mean(|x - mean(x)|**2) * n / (n - ddof)."""
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops.elementwise import cast
-
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim)
     x = cast(x, dtypes.float_result(x.dtype))
@@ -921,8 +902,6 @@ def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0)
 
 def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Standard deviation over ``axis``: sqrt(var(x))."""
-    from symgraph.ops.math import sqrt
-
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -931,11 +910,6 @@ def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tenso
     with m the (gradient-free) maximum; -inf where every element is -inf (and over an
     axis of static size 0, as scipy's logsumexp; an axis whose size is 0 only at call
     time is a ShapeError there, from the max)."""
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops import shape_ops
-    from symgraph.ops.elementwise import cast
-    from symgraph.ops.math import exp, log
-
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim)
     x = cast(x, dtypes.float_result(x.dtype))
@@ -1030,9 +1004,6 @@ class Cumprod(_Cumulative):
         return np.cumprod(x, axis=-1, dtype=dtype)
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops import arithmetic as ar
-        from symgraph.ops.elementwise import cast
-
         (x,), (out,), (g,) = inputs, outputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
@@ -1054,8 +1025,6 @@ class Cumprod(_Cumulative):
 
 
 def _cumulative(cls: type[_Cumulative], x: TensorLike, axis: int | None, exclusive: bool, reverse: bool) -> Tensor:
-    from symgraph.ops import shape_ops
-
     x = as_tensor(x)
     if axis is None:
         x, axis = shape_ops.reshape(x, (-1,)), 0

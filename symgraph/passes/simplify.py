@@ -22,6 +22,10 @@ from symgraph.errors import SymgraphError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, Tensor, apply
 from symgraph.graph.sources import Constant, constant, dim_value
+from symgraph.interpreter import evaluate_node
+from symgraph.ops.arithmetic import add, mul
+from symgraph.ops.elementwise import cast
+from symgraph.ops.shape_ops import broadcast_to, reshape, transpose
 from symgraph.passes.rewrite import fixpoint
 
 Rule = Callable[[Node], "list[Tensor] | None"]
@@ -76,8 +80,6 @@ def _like(x: Tensor, out: Tensor) -> Tensor | None:
         return None
     if x.shape == out.shape:
         return x
-    from symgraph.ops.shape_ops import broadcast_to
-
     try:
         return broadcast_to(x, out.shape)
     except SymgraphError:
@@ -86,8 +88,6 @@ def _like(x: Tensor, out: Tensor) -> Tensor | None:
 
 def _zeros_like(out: Tensor) -> Tensor:
     """Zeros of ``out``'s dtype and shape: a broadcast scalar constant."""
-    from symgraph.ops.shape_ops import broadcast_to
-
     return broadcast_to(constant(np.zeros((), out.dtype)), out.shape)
 
 
@@ -124,8 +124,6 @@ def sub_constant_to_add(node: Node) -> list[Tensor] | None:
         return None
     with np.errstate(all="ignore"):
         negated = np.negative(value)
-    from symgraph.ops.arithmetic import add
-
     return list(apply(add, x, constant(negated)).outputs)
 
 
@@ -140,8 +138,6 @@ def divide_by_power_of_two(node: Node) -> list[Tensor] | None:
         reciprocal = (np.ones((), v.dtype) / v).astype(v.dtype)
     if not np.isfinite(reciprocal) or np.frexp(v)[0] not in (0.5, -0.5) or np.frexp(reciprocal)[0] not in (0.5, -0.5):
         return None
-    from symgraph.ops.arithmetic import mul
-
     scale = constant(np.full(value.shape, reciprocal, v.dtype))
     return list(apply(mul, x, scale).outputs)
 
@@ -186,8 +182,6 @@ def fold(node: Node) -> list[Tensor] | None:
     for t in node.outputs:
         if not shp.is_static_shape(t.shape) or shp.prod(t.shape) > FOLD_LIMIT:
             return None
-    from symgraph.interpreter import evaluate_node
-
     try:
         values = evaluate_node(node, [_const(t) for t in node.inputs], {})
     except (SymgraphError, ArithmeticError, ValueError, NotImplementedError):
@@ -264,8 +258,6 @@ def divide_self(node: Node) -> list[Tensor] | None:
     value = _const(a.node.inputs[0] if a.node.op.name == "broadcast_to" else a)
     if value is None or value.size == 0 or not np.all(np.isfinite(value)) or np.any(value == 0):
         return None
-    from symgraph.ops.shape_ops import broadcast_to
-
     out = node.outputs[0]
     return [broadcast_to(constant(np.ones((), out.dtype)), out.shape)]
 
@@ -281,8 +273,6 @@ def double_transpose(node: Node) -> list[Tensor] | None:
     inner = node.inputs[0].node
     if inner.op.name != "transpose":
         return None
-    from symgraph.ops.shape_ops import transpose
-
     return [transpose(inner.inputs[0], tuple(inner.op.perm[i] for i in node.op.perm))]
 
 
@@ -291,8 +281,6 @@ def reshape_chain(node: Node) -> list[Tensor] | None:
     inner = node.inputs[0].node
     if inner.op.name != "reshape":
         return None
-    from symgraph.ops.shape_ops import reshape
-
     return [reshape(inner.inputs[0], node.op.shape)]
 
 
@@ -307,8 +295,6 @@ def broadcast_chain(node: Node) -> list[Tensor] | None:
     inner = node.inputs[0].node
     if inner.op.name != "broadcast_to":
         return None
-    from symgraph.ops.shape_ops import broadcast_to
-
     try:
         return [broadcast_to(inner.inputs[0], node.op.shape)]
     except SymgraphError:
@@ -336,10 +322,6 @@ def sum_of_broadcast(node: Node) -> list[Tensor] | None:
     n = shp.prod([target[a] for a in axes])
     if out.dtype.kind == "f" and not (isinstance(n, int) and n >= 1):
         return None
-    from symgraph.ops.arithmetic import mul
-    from symgraph.ops.elementwise import cast
-    from symgraph.ops.shape_ops import broadcast_to, reshape
-
     kept = tuple(1 if a in axes else d for a, d in enumerate(padded) if a not in axes or node.op.keepdims)
     y = broadcast_to(reshape(cast(x, out.dtype), kept), out.shape)
     count = constant(np.array(n, out.dtype)) if isinstance(n, int) else cast(dim_value(n), out.dtype)
@@ -361,8 +343,6 @@ def cast_of_widening_cast(node: Node) -> list[Tensor] | None:
     x, wide = inner.inputs[0], inner.op.dtype
     if x.dtype.kind != wide.kind or wide.itemsize <= x.dtype.itemsize or x.dtype.kind == "b":
         return None
-    from symgraph.ops.elementwise import cast
-
     return [cast(x, node.op.dtype)]
 
 

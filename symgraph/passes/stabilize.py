@@ -17,6 +17,13 @@ import numpy as np
 
 from symgraph.errors import SymgraphError
 from symgraph.graph.core import Node, Tensor
+from symgraph.ops import arithmetic as ar
+from symgraph.ops import shape_ops
+from symgraph.ops.activations import softplus
+from symgraph.ops.losses import log_softmax, softmax_cross_entropy, sparse_softmax_cross_entropy
+from symgraph.ops.math import expm1, log1p
+from symgraph.ops.reduction import logsumexp, reduced_shape
+from symgraph.ops.reduction import sum as sum_
 from symgraph.passes.rewrite import Rule, fixpoint
 
 # ---------------------------------------------------------------- matching helpers
@@ -88,8 +95,6 @@ def log_of_softmax(node: Node) -> list[Tensor] | None:
     finite logits."""
     if not _op(node.outputs[0], "log") or not _op(node.inputs[0], "softmax"):
         return None
-    from symgraph.ops.losses import log_softmax
-
     sm = node.inputs[0].node
     return _fits(log_softmax(sm.inputs[0], sm.op.axis), node)
 
@@ -137,12 +142,6 @@ def sum_of_targets_times_log_softmax(node: Node) -> list[Tensor] | None:
     axes = node.op.axes
     if axis not in axes:
         return None
-    from symgraph.ops import arithmetic as ar
-    from symgraph.ops import shape_ops
-    from symgraph.ops.losses import softmax_cross_entropy, sparse_softmax_cross_entropy
-    from symgraph.ops.reduction import reduced_shape
-    from symgraph.ops.reduction import sum as sum_
-
     x = lsm.node.inputs[0]
     labels = _labels_of_one_hot(targets, axis, x.shape[axis])
     expected = reduced_shape(product.shape, (axis,), False)
@@ -188,8 +187,6 @@ def log_of_one_plus(node: Node) -> list[Tensor] | None:
     x = _other_than(add.node, 1)
     if x is None or not _same_type(x, add):
         return None
-    from symgraph.ops.math import log1p
-
     return _fits(log1p(x), node)
 
 
@@ -206,8 +203,6 @@ def exp_minus_one(node: Node) -> list[Tensor] | None:
         e = _other_than(node, -1)
     if e is None or not _op(e, "exp") or not _same_type(e, out):
         return None
-    from symgraph.ops.math import expm1
-
     return _fits(expm1(e.node.inputs[0]), node)
 
 
@@ -219,11 +214,8 @@ def log_of_sigmoid(node: Node) -> list[Tensor] | None:
     log1p(exp(-|x|)) never overflows or underflows."""
     if not _op(node.outputs[0], "log") or not _op(node.inputs[0], "sigmoid"):
         return None
-    from symgraph.ops.activations import softplus
-    from symgraph.ops.arithmetic import neg
-
     x = node.inputs[0].node.inputs[0]
-    return _fits(neg(softplus(neg(x))), node)
+    return _fits(ar.neg(softplus(ar.neg(x))), node)
 
 
 def log_of_one_minus_sigmoid(node: Node) -> list[Tensor] | None:
@@ -243,10 +235,7 @@ def log_of_one_minus_sigmoid(node: Node) -> list[Tensor] | None:
             s = other.node.inputs[0]
     if s is None or not _op(s, "sigmoid") or not _same_type(s, inner):
         return None
-    from symgraph.ops.activations import softplus
-    from symgraph.ops.arithmetic import neg
-
-    return _fits(neg(softplus(s.node.inputs[0])), node)
+    return _fits(ar.neg(softplus(s.node.inputs[0])), node)
 
 
 def _is_shifted_by_max(t: Tensor) -> bool:
@@ -281,8 +270,6 @@ def log_of_sum_of_exp(node: Node) -> list[Tensor] | None:
     axes, keepdims = total.node.op.axes, total.node.op.keepdims
     if _is_shifted_by_max(x) or any(isinstance(x.shape[a], int) and x.shape[a] == 0 for a in axes):
         return None
-    from symgraph.ops.reduction import logsumexp
-
     return _fits(logsumexp(x, axes, keepdims), node)
 
 
