@@ -138,8 +138,9 @@ static PyObject *caller_vectorcall(PyObject *self, PyObject *const *args, size_t
         if (!c->trusted) {
             if (!PyArray_CheckExact(o)) Py_RETURN_NONE;
             PyArrayObject *a = (PyArrayObject *)o;
+            /* a byte-swapped array has the same type number: the checked path converts it */
             if (PyArray_TYPE(a) != s->typenum || PyArray_NDIM(a) != s->ndim || !PyArray_IS_C_CONTIGUOUS(a) ||
-                !PyArray_ISALIGNED(a))
+                !PyArray_ISALIGNED(a) || !PyArray_ISNOTSWAPPED(a))
                 Py_RETURN_NONE;
         } else if (!PyArray_Check(o)) {
             Py_RETURN_NONE;

@@ -414,6 +414,8 @@ def _as_input(t: Tensor, value: Any, label: str) -> np.ndarray:
         raise InputError(f"{label}: input {name!r} got the symbolic {value!r}; pass a numpy array")
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
+        if array.dtype != t.dtype and array.dtype.newbyteorder("=") == t.dtype:
+            array = array.astype(t.dtype)  # the other byte order: the values, in the native one
         if array.dtype != t.dtype:
             raise DTypeError(
                 f"{label}: input {name!r} expects {t.dtype.name}, got an array of {array.dtype.name} "
@@ -428,6 +430,15 @@ def _as_input(t: Tensor, value: Any, label: str) -> np.ndarray:
             raise DTypeError(
                 f"{label}: input {name!r} expects {t.dtype.name}, got {type(value).__name__} of {raw.dtype}"
             )
+        if raw.dtype.kind in "iu" and t.dtype.kind in "iu" and raw.size and not np.can_cast(raw.dtype, t.dtype):
+            info = np.iinfo(t.dtype)
+            low, high = raw.min(), raw.max()
+            if low < info.min or high > info.max:
+                bad = low if low < info.min else high
+                raise InputError(
+                    f"{label}: input {name!r} expects {t.dtype.name}, whose range is [{info.min}, {info.max}]; "
+                    f"got {bad}"
+                )
         array = raw.astype(t.dtype)
     if array.ndim != len(t.shape):
         raise InputError(

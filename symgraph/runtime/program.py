@@ -36,6 +36,7 @@ STATUS_ERRORS: dict[int, type[Exception]] = {
     6: RuntimeError,
 }
 ERRBUF_SIZE = 512
+MAX_FAST_DIMS = 32  # SG_MAX_DIMS of csrc/symgraph_call.c: arrays of more axes take the Python path
 
 
 class CProgram:
@@ -167,7 +168,10 @@ class _FastPath:
     @staticmethod
     def applies(unit: Unit) -> bool:
         """Every symbolic size is a plain symbol of some input axis, and every output
-        size is static or such a symbol (else the general binder is needed)."""
+        size is static or such a symbol (else the general binder is needed), and no
+        array has more axes than the C caller's plan holds (SG_MAX_DIMS)."""
+        if any(t.ndim > MAX_FAST_DIMS for t in (*unit.inputs, *unit.outputs)):
+            return False
         for t in unit.inputs:
             if any(not isinstance(d, int) and _plain_symbol(d) is None for d in t.shape):
                 return False

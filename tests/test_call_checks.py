@@ -1,0 +1,51 @@
+"""What the reference path checks at call time, the compiled path checks too: every
+argument and size a mode rejects or converts, every mode rejects or converts alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.errors import InputError
+
+MODES = ["c", "py"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [">f4", ">i4", ">f8"])
+def test_an_array_of_the_other_byte_order_is_read_by_value(mode, dtype):
+    native = np.dtype(dtype).newbyteorder("=")
+    x = sg.placeholder((None,), native.name, name="x")
+    f = sg.function([x], x * 2, mode=mode)
+    data = np.arange(5).astype(dtype)
+    got = f(data)
+    np.testing.assert_array_equal(got, np.arange(5).astype(native) * 2)
+    assert got.dtype == native
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("value", [2**40, -(2**31) - 1, 2**31])
+def test_a_python_int_outside_the_placeholder_range_is_refused(mode, value):
+    n = sg.placeholder((None,), "int32", name="n")
+    f = sg.function([n], n + 1, mode=mode)
+    with pytest.raises(InputError, match=rf"input 'n' expects int32.*got {value}"):
+        f([1, value])
+    np.testing.assert_array_equal(f([2**31 - 2, -(2**31)]), [2**31 - 1, -(2**31) + 1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_unsigned_placeholder_refuses_negative_ints(mode):
+    n = sg.placeholder((2,), "uint8", name="pixels")
+    f = sg.function([n], n, mode=mode)
+    with pytest.raises(InputError, match="uint8.*got -1"):
+        f([-1, 3])
+    np.testing.assert_array_equal(f([255, 0]), [255, 0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_more_axes_than_the_c_caller_plans_for(mode):
+    shape = (1,) * 33 + (2,)
+    x = sg.placeholder(shape, "float32", name="deep")
+    f = sg.function([x], x * 2, mode=mode)
+    np.testing.assert_array_equal(f(np.ones(shape, np.float32)), np.full(shape, 2, np.float32))
