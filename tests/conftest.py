@@ -1,10 +1,19 @@
-"""Test-wide settings: compiled units go to a private temporary cache, never the user's."""
+"""Test-wide settings: compiled units go to a private temporary cache, never the user's;
+Hypothesis has no per-example deadline (a deadline is a timing test, and CI runs on a
+busy 2-core machine): the "ci" profile is the default, and ``--hypothesis-profile=dev``
+(or ``SYMGRAPH_HYPOTHESIS_PROFILE=dev``) brings a deadline back for local runs."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", deadline=None)
+settings.register_profile("dev", deadline=timedelta(milliseconds=400))
+settings.load_profile(os.environ.get("SYMGRAPH_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)
