@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from symgraph.errors import ShapeError
-from symgraph.graph.core import Tensor, user_location
+from symgraph.errors import ShapeError, user_location
+from symgraph.graph.core import Tensor
 from symgraph.ops.activations import sigmoid
 from symgraph.ops.linalg import matmul
 from symgraph.ops.math import tanh

@@ -27,7 +27,6 @@ from symgraph.errors import (
     SymgraphError,
     plain_message,
     user_location,
-    user_stacklevel,  # noqa: F401 - keras.layers.base imports it from here
 )
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Dim, Shape

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from symgraph.errors import InputError, ShapeError
-from symgraph.graph.core import Tensor, user_location
+from symgraph.errors import InputError, ShapeError, user_location
+from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr
 from symgraph.graph.sources import as_tensor
 from symgraph.ops.shape_ops import flip

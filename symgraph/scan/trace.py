@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from symgraph.errors import DTypeError, ShapeError
-from symgraph.graph.core import Location, Tensor, apply, located, user_location
+from symgraph.errors import DTypeError, Location, ShapeError, user_location
+from symgraph.graph.core import Tensor, apply, located
 from symgraph.graph.shape import Dim
 from symgraph.graph.sources import Constant, DimValue, as_tensor, placeholder
 from symgraph.graph.traversal import replace, toposort

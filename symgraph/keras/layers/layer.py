@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 import symgraph as sg
-from symgraph.graph.core import Tensor, user_stacklevel
+from symgraph.errors import user_stacklevel
+from symgraph.graph.core import Tensor
 from symgraph.graph.sources import dim_value
 from symgraph.keras import backend, initializers, naming, regularizers
 from symgraph.keras.layers.call_context import (
