@@ -1,4 +1,4 @@
-"""Small pieces of C: types, literals, identifiers, escaped strings, sizes.
+"""Small pieces of C: types, literals, identifiers, escaped strings.
 
 Every name in generated C is made here from a counter and a fixed prefix; a user's
 string (a tensor name, a file path) reaches C only through ``c_string``, as a comment
@@ -11,8 +11,6 @@ import math
 
 import numpy as np
 
-from symgraph.graph import shape as shp
-from symgraph.graph.shape import Dim, DimExpr
 from symgraph.ops.c_api import c_type as ops_c_type
 
 c_type = ops_c_type  # one dtype -> C type table, in ops/c_api.py (ops come first)
@@ -78,25 +76,3 @@ class Names:
         n = self._counts.get(prefix, 0)
         self._counts[prefix] = n + 1
         return f"{prefix}{n}"
-
-
-sym_name = shp.c_name
-c_dim = shp.to_c
-
-
-def c_product(dims: tuple[Dim, ...] | list[Dim]) -> str:
-    """The product of sizes as one C expression (constants folded)."""
-    const = 1
-    parts = []
-    for d in dims:
-        if isinstance(d, int):
-            const *= d
-        else:
-            parts.append(c_dim(d))
-    if const != 1 or not parts:
-        parts.insert(0, str(const))
-    return "*".join(parts)
-
-
-def is_symbolic(d: Dim) -> bool:
-    return isinstance(d, DimExpr)

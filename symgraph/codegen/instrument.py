@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from symgraph.graph import shape as shp
 from symgraph.graph.core import Node
 
 PROFILE_READ = "sg_profile_read"
@@ -90,11 +91,10 @@ class Instrument:
                 suffix = {np.dtype("float32"): "f32", np.dtype("float64"): "f64"}.get(t.dtype)
                 if suffix is None:
                     continue
-                from symgraph.codegen.unit import _size_c  # a cycle at import time otherwise
-
                 where = f"output {m}: " if len(node.outputs) > 1 else ""
+                size = shp.to_c(shp.prod(list(t.shape)))
                 lines += [
-                    f"    {{ const int64_t sg_nan = sg_first_nan_{suffix}({pointer}, (int64_t){_size_c(t)});",
+                    f"    {{ const int64_t sg_nan = sg_first_nan_{suffix}({pointer}, (int64_t){size});",
                     f"    if (sg_nan >= 0) {{ *sg_failed = {index}; sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NAN, "
                     f'"{where}produced a NaN, first at flat index %lld", (long long)sg_nan); goto done; }} }}',
                 ]

@@ -15,14 +15,17 @@ with values used more than once held in locals.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from symgraph.errors import GradientError, ShapeError
-from symgraph.graph.core import Op, Tensor, TensorType
-from symgraph.ops.c_api import CArray, c_type
+from symgraph.graph import shape as shp
+from symgraph.graph.core import Tensor, TensorType
+from symgraph.ops.c_api import CArray, CLinkerOp, c_type
+from symgraph.ops.c_loops import Operand, elementwise_loop, runtime_checks
 from symgraph.ops.elementwise import Elementwise, broadcast_shapes
 from symgraph.ops.reduction import Reduce, reduced_shape
 
@@ -105,10 +108,10 @@ class FusedElementwise(Elementwise):
                 lines += found
         return lines
 
-    def c_body(self, args: list[str]) -> tuple[list[str], list[str]]:
+    def c_body(self, args: list[str], dtype: np.dtype | None = None) -> tuple[list[str], list[str]]:
         """C statements for the loop body and each output element's expression: a step
         used more than once (an output counts as a use) becomes a local; the rest nest
-        into their user."""
+        into their user (``dtype`` is unused: each step has its own operand dtype)."""
         uses = [0] * len(self.program)
         for _, refs, _, _ in self.program:
             for kind, k in refs:
@@ -132,7 +135,7 @@ class FusedElementwise(Elementwise):
         raise GradientError("a fused node is made after differentiation: take gradients of the graph as built")
 
 
-class ProductEpilogue(Op):
+class ProductEpilogue(CLinkerOp):
     """A two-input product (a matrix product, a convolution) whose result goes straight
     into an elementwise epilogue (bias add, activation, a gradient's mask): ``epilogue``
     computes the outputs from its inputs, the product being its input ``product_at``;
@@ -141,7 +144,7 @@ class ProductEpilogue(Op):
     so the product is consumed while it is in cache instead of in a second pass over
     memory. Subclasses say how (FusedMatMul, FusedConv2D)."""
 
-    def __init__(self, product: Op, epilogue: FusedElementwise, product_at: int):
+    def __init__(self, product: CLinkerOp, epilogue: FusedElementwise, product_at: int):
         self.product = product
         self.epilogue = epilogue
         self.product_at = product_at
@@ -161,6 +164,11 @@ class ProductEpilogue(Op):
     def c_loop_checks(self, dtype: np.dtype) -> list[str]:
         return self.epilogue.c_loop_checks(dtype)
 
+    def _product_output(self, x: CArray, outputs: list[CArray]) -> int:
+        """The output the product is written into (the first of its input's dtype): the
+        epilogue reads each element there before it writes the outputs' elements."""
+        return next(j for j, t in enumerate(outputs) if t.dtype == x.dtype)
+
     def epilogue_inputs(self, product: Any, others: list[Any]) -> list[Any]:
         """The epilogue's inputs: ``others`` with the product in its place."""
         return [*others[: self.product_at], product, *others[self.product_at :]]
@@ -178,14 +186,54 @@ class ProductEpilogue(Op):
 
 
 class FusedMatMul(ProductEpilogue):
-    """A 2-D matrix product and its epilogue: codegen (codegen/unit.py) runs the product
-    and the epilogue block by block of rows."""
+    """A 2-D matrix product (ops/linalg.py MatMul) and its epilogue, run block by block
+    of rows (``c_kernel``)."""
 
     name = "fused_matmul"
 
-    def __init__(self, matmul: Op, epilogue: FusedElementwise, product_at: int):
+    def __init__(self, matmul: CLinkerOp, epilogue: FusedElementwise, product_at: int):
         super().__init__(matmul, epilogue, product_at)
         self.matmul = matmul
+
+    def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
+        """The product and its epilogue, block by block of rows: BLAS writes a block of
+        the product into the output of its dtype, and the epilogue loop reads it back
+        (elementwise, at the same position, so in place is safe) while it is in cache.
+        A block is about 256 KB of the product per thread: its product and its epilogue
+        are each shared among OpenMP's threads."""
+        a, b, *others = inputs
+        m, n = outputs[0].static_shape
+        k_c, n_c = a.shape[1], outputs[0].shape[1]
+        rows = shp.sym("block_rows")  # bound to mm_blk_rows below, not to a call-time size
+        rows_c = shp.to_c(rows)
+        into = self._product_output(a, outputs)
+        operands = []
+        for t in others:
+            if t.ndim == 2 and t.static_shape[0] != 1:  # full shape or a column: one block of its rows
+                operands.append(Operand((rows, t.static_shape[1]), pointer=f"({t.ptr} + mm_r0*{t.shape[1]})"))
+            else:
+                operands.append(Operand(t.static_shape, pointer=t.ptr))
+        block = f"({outputs[into].ptr} + mm_r0*{n_c})"
+        operands.insert(self.product_at, Operand((rows, n), pointer=block))
+        targets = [(f"({t.ptr} + mm_r0*{n_c})", t.ctype) for t in outputs]
+        first = self.epilogue_inputs(a, others)[0]  # the epilogue's first input (its operand dtype)
+        epilogue = elementwise_loop(targets, (rows, n), operands, lambda args: self.epilogue.c_body(args, first.dtype))
+        a_block = CArray(f"({a.ptr} + mm_r0*{k_c})", a.ctype, a.dtype, (rows_c, k_c), (rows, a.static_shape[1]))
+        out_block = CArray(block, a.ctype, a.dtype, (rows_c, n_c), (rows, n))
+        product = self.matmul.c_kernel([a_block, b], [out_block])
+        body = "\n".join(["{", *("    " + line for line in f"{product}\n{epilogue}".split("\n")), "}"])
+        m_c = shp.to_c(m)
+        code = "\n".join(
+            [
+                f"const int64_t mm_block = ({n_c} >= 8192 ? 8 : 65536 / ({n_c} > 0 ? {n_c} : 1)) * sg_omp_threads();",
+                f"for (int64_t mm_r0 = 0; mm_r0 < {m_c}; mm_r0 += mm_block) {{",
+                f"    const int64_t mm_blk_rows = {m_c} - mm_r0 < mm_block ? {m_c} - mm_r0 : mm_block;",
+                *("    " + line for line in body.split("\n")),
+                "}",
+            ]
+        )
+        (block_rows,) = rows.symbols()
+        return re.sub(rf"\b{shp.c_name(block_rows)}\b", "mm_blk_rows", code)
 
 
 class FusedConv2D(ProductEpilogue):
@@ -224,11 +272,6 @@ class FusedConv2D(ProductEpilogue):
         ]
         return "\n".join(lines)
 
-    def _product_output(self, x: CArray, outputs: list[CArray]) -> int:
-        """The output the convolution writes into (the first of its dtype): the epilogue
-        reads each element there before it writes the outputs' elements."""
-        return next(j for j, t in enumerate(outputs) if t.dtype == x.dtype)
-
     def _epilogue_function(self, inputs: list[CArray], outputs: list[CArray]) -> tuple[str, str]:
         """(name, definition) of ``void name(const sg_conv_epilogue *e, int64_t r0,
         int64_t r1)``: for the output pixels r in [r0, r1) and channels ch, element
@@ -243,7 +286,8 @@ class FusedConv2D(ProductEpilogue):
         unpack += [f"{t.ctype} *o{j} = ({t.ctype} *)e->ptrs[{len(others) + j}];" for j, t in enumerate(outputs)]
         index = {"full": "i", "channel": "ch", "one": "0"}
         args = [f"a{k}[{index[epilogue_read(t.static_shape, out_shape)]}]" for k, t in enumerate(others)]
-        statements, exprs = self.epilogue.c_body(self.epilogue_inputs(f"o{into}[i]", args))
+        first = self.epilogue_inputs(x, others)[0]  # the epilogue's first input (its operand dtype)
+        statements, exprs = self.epilogue.c_body(self.epilogue_inputs(f"o{into}[i]", args), first.dtype)
         # every value before any store: the product's output is also read
         values = [f"const {t.ctype} out{j} = ({t.ctype})({e});" for j, (t, e) in enumerate(zip(outputs, exprs))]
         stores = [f"o{j}[i] = out{j};" for j in range(len(outputs))]
@@ -278,7 +322,7 @@ def epilogue_read(shape: tuple, out_shape: tuple) -> str | None:
     return None
 
 
-class FusedReduce(Op):
+class FusedReduce(CLinkerOp):
     """A reduction of an elementwise loop's result, computed in one pass: the reduction
     reads each element as the ``producer`` computes it from this node's inputs, so the
     intermediate array never exists. Only the fusion pass makes it, for producers whose
@@ -318,20 +362,12 @@ class FusedReduce(Op):
         shape = broadcast_shapes(*(x.static_shape for x in inputs))
         full = next(x for x in inputs if x.static_shape == shape)
         dtype = self.producer.program[self.producer.outputs[0]][3]
-        checks = []  # symbolic sizes never broadcast: they must equal the computed shape's
-        for k, x in enumerate(inputs):
-            if all(d == 1 for d in x.static_shape):
-                continue
-            for axis, (got, want) in enumerate(zip(x.shape, full.shape)):
-                if got != want:
-                    checks.append(
-                        f'if (({got}) != ({want})) SG_FAIL(SG_ERR_SHAPE, "operand {k + 1}, axis {axis}: size %lld '
-                        f'where the graph needs %lld", (long long)({got}), (long long)({want}));'
-                    )
+        # symbolic sizes never broadcast: they must equal the computed shape's
+        checks = runtime_checks([Operand(x.static_shape, pointer=x.ptr) for x in inputs], shape)
 
         def element(offset: str) -> tuple[list[str], str]:
             args = [f"{x.ptr}[{0 if all(d == 1 for d in x.static_shape) else offset}]" for x in inputs]
-            lines, exprs = self.producer.c_body(args)
+            lines, exprs = self.producer.c_body(args, inputs[0].dtype)
             return lines, exprs[0]
 
         computed = CArray("", c_type(dtype), dtype, full.shape, full.static_shape, element)

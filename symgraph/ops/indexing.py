@@ -38,22 +38,12 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import Constant, as_tensor, constant, dim_value
+from symgraph.ops import arithmetic as ar
 from symgraph.ops.c_api import CArray
+from symgraph.ops.c_loops import Offset, broadcast_strides, c_block, c_copy, c_product, c_shape_fmt, offset_loops
 from symgraph.ops.elementwise import TensorLike, broadcast_shapes, cast, sum_to_shape
 from symgraph.ops.registry import register
-from symgraph.ops.shape_ops import (
-    _c_block,
-    _c_broadcast_strides,
-    _c_copy_base,
-    _c_loops,
-    _c_product,
-    _c_shape_fmt,
-    _COffset,
-    arange,
-    expand_dims,
-    reshape,
-    zeros_like,
-)
+from symgraph.ops.shape_ops import arange, expand_dims, reshape, zeros_like
 
 # A basic index specification is a tuple of entries, one per input axis consumed (axes
 # after the last entry are kept whole), plus entries for new axes:
@@ -210,7 +200,7 @@ def _c_spec(spec: Spec, x: CArray) -> tuple[list[str], Shape, str, list[str | No
             strides.append(f"({step}) * {stride}")
             if not (isinstance(start, int) and isinstance(length, int) and isinstance(n_static, int)):
                 checks.append(
-                    _c_block(
+                    c_block(
                         f"const int64_t sgk_n = {n}, sgk_first = {first}, sgk_count = {count};",
                         f"const int64_t sgk_last = sgk_first + ({step}) * (sgk_count - 1);",
                         "if (sgk_count > 0 && !(0 <= sgk_first && sgk_first < sgk_n && "
@@ -260,8 +250,8 @@ class Subtensor(Op):
         (x,), (out,) = inputs, outputs
         _, _, base, strides, checks = _c_spec(self.spec, x)
         offsets = {"s": (base, strides), "d": ("0", [out.stride(a) for a in range(out.ndim)])}
-        loop = _c_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];")
-        return _c_block(*checks, loop)
+        loop = offset_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];")
+        return c_block(*checks, loop)
 
 
 def subtensor(x: Tensor, spec: Spec) -> Tensor:
@@ -317,8 +307,8 @@ class IncSubtensor(Op):
         written over the part, walked in order."""
         (x, y), (out,) = inputs, outputs
         sizes, static, base, strides, checks = _c_spec(self.spec, x)
-        yfmt, yargs = _c_shape_fmt(y.shape)
-        pfmt, pargs = _c_shape_fmt(sizes)
+        yfmt, yargs = c_shape_fmt(y.shape)
+        pfmt, pargs = c_shape_fmt(sizes)
 
         def fail() -> str:
             return (
@@ -326,11 +316,11 @@ class IncSubtensor(Op):
                 f"{yargs}{pargs});"
             )
 
-        ystrides, ychecks = _c_broadcast_strides(y, sizes, static, fail)
+        ystrides, ychecks = broadcast_strides(y, sizes, static, fail)
         op = "+=" if self.mode == "add" else "="
         offsets = {"d": (base, strides), "s": ("0", ystrides)}
-        loop = _c_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] {op} ({y.ptr})[{c['s']}];")
-        return _c_block(*checks, *ychecks, _c_copy_base(out, x), loop)
+        loop = offset_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] {op} ({y.ptr})[{c['s']}];")
+        return c_block(*checks, *ychecks, c_copy(out, x), loop)
 
 
 def inc_subtensor(x: Tensor, spec: Spec, y: TensorLike, mode: str = "add") -> Tensor:
@@ -399,7 +389,7 @@ def _advanced_index(ndim: int, axes: tuple[int, ...], indices: tuple[np.ndarray,
 
 def _c_advanced(
     axes: tuple[int, ...], x: CArray, indices: list[CArray], b_sizes: list[str], b_static: Shape, offset: str
-) -> tuple[list[str], Shape, dict[str, _COffset], dict, list[str]]:
+) -> tuple[list[str], Shape, dict[str, Offset], dict, list[str]]:
     """The C plan shared by gather and scatter_add over the part numpy's advanced
     indexing selects (broadcast index axes ``b_sizes`` in place of the indexed axes when
     those are adjacent, else first): the part's sizes and static shape, the running
@@ -415,7 +405,7 @@ def _c_advanced(
     layout: list[int | None] = [*rest[:b0], *([None] * nb), *rest[b0:]]
     sizes = [b_sizes[j - b0] if a is None else x.shape[a] for j, a in enumerate(layout)]
     static = tuple(b_static[j - b0] if a is None else x.static_shape[a] for j, a in enumerate(layout))
-    fmts = [_c_shape_fmt(t.shape) for t in indices]
+    fmts = [c_shape_fmt(t.shape) for t in indices]
     shapes_fmt = " ".join(f for f, _ in fmts)
     shapes_args = "".join(a for _, a in fmts)
 
@@ -426,9 +416,9 @@ def _c_advanced(
         )
 
     checks: list[str] = []
-    offsets: dict[str, _COffset] = {}
+    offsets: dict[str, Offset] = {}
     for k, t in enumerate(indices):
-        strides, more = _c_broadcast_strides(t, b_sizes, b_static, fail)
+        strides, more = broadcast_strides(t, b_sizes, b_static, fail)
         checks += more
         offsets[f"k{k}"] = ("0", [None] * b0 + strides + [None] * (len(rest) - b0))
     offsets[offset] = ("0", [None if a is None else x.stride(a) for a in layout])
@@ -442,7 +432,7 @@ def _c_advanced(
                 (long long)({x.shape[a]}));
 }}"""
         )
-    checks.append(_c_block(*validate) if not nb else f"if ({_c_product(b_sizes)} > 0) " + _c_block(*validate))
+    checks.append(c_block(*validate) if not nb else f"if ({c_product(b_sizes)} > 0) " + c_block(*validate))
 
     def hook(cur: dict[str, str]) -> tuple[str, dict[str, str]]:
         code, terms = [], []
@@ -513,8 +503,8 @@ class Gather(Op):
         b_static = tuple(out.static_shape[b0 : b0 + nb])
         _, _, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "s")
         offsets["d"] = ("0", [out.stride(a) for a in range(out.ndim)])
-        loop = _c_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];", hooks)
-        return _c_block(*checks, loop)
+        loop = offset_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];", hooks)
+        return c_block(*checks, loop)
 
 
 def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor]) -> Tensor:
@@ -565,8 +555,8 @@ class ScatterAdd(Op):
         (out,) = outputs
         b_sizes, b_static = _b_of(indices)
         sizes, static, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "d")
-        ufmt, uargs = _c_shape_fmt(updates.shape)
-        pfmt, pargs = _c_shape_fmt(sizes)
+        ufmt, uargs = c_shape_fmt(updates.shape)
+        pfmt, pargs = c_shape_fmt(sizes)
 
         def fail() -> str:
             return (
@@ -574,14 +564,14 @@ class ScatterAdd(Op):
                 f"{uargs}{pargs});"
             )
 
-        ustrides, uchecks = _c_broadcast_strides(updates, sizes, static, fail)
+        ustrides, uchecks = broadcast_strides(updates, sizes, static, fail)
         rows = _c_scatter_rows(self.axes, x, updates, indices, out, self.into_zeros)
         if rows is not None:
-            return _c_block(*checks, *uchecks, rows)
-        base = _c_zero_fill(out) if self.into_zeros else _c_copy_base(out, x)
+            return c_block(*checks, *uchecks, rows)
+        base = _c_zero_fill(out) if self.into_zeros else c_copy(out, x)
         offsets["u"] = ("0", ustrides)
-        loop = _c_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] += ({updates.ptr})[{c['u']}];", hooks)
-        return _c_block(*checks, *uchecks, base, loop)
+        loop = offset_loops(sizes, offsets, lambda c: f"({out.ptr})[{c['d']}] += ({updates.ptr})[{c['u']}];", hooks)
+        return c_block(*checks, *uchecks, base, loop)
 
 
 # Row scatters (one index tensor on axis 0, updates of the full part's shape: the
@@ -618,7 +608,7 @@ def _c_scatter_rows(
     if any(not isinstance(d, int) for d in updates.static_shape):
         return None  # symbolic sizes: the general loops check them
     vocab = x.shape[0]
-    row = _c_product([x.shape[a] for a in range(1, x.ndim)])
+    row = c_product([x.shape[a] for a in range(1, x.ndim)])
     span = f"sizeof({out.ctype}) * (size_t)((sgk_hi - sgk_lo)*sgk_row)"
     fill = (
         f"memset(({out.ptr}) + sgk_lo*sgk_row, 0, {span});"
@@ -859,12 +849,8 @@ def take(x: TensorLike, indices: TensorLike, axis: int | None = None, mode: str 
     axis = _axis(axis, x.ndim, "take")
     n = x.shape[axis]
     if mode == "wrap":
-        from symgraph.ops import arithmetic as ar
-
         ind = ar.mod(ind, dim_value(n))
     elif mode == "clip":
-        from symgraph.ops import arithmetic as ar
-
         ind = ar.clip(ind, 0, ar.sub(dim_value(n), 1))
     elif mode != "raise":
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
@@ -925,8 +911,6 @@ def one_hot(indices: TensorLike, depth: int | DimExpr, dtype: object = "float32"
         raise ShapeError(f"one_hot: depth must be non-negative, got {depth}")
     ndim = ind.ndim + 1
     axis = _axis(axis, ndim, "one_hot")
-    from symgraph.ops import arithmetic as ar
-
     positions = reshape(arange(depth), tuple(depth if a == axis else 1 for a in range(ndim)))
     return cast(ar.equal(expand_dims(ind, axis), positions), dtype)
 
@@ -978,7 +962,7 @@ class ArgSort(Op):
             )
         else:
             less = "(sgk_p > sgk_q)" if self.descending else "(sgk_p < sgk_q)"
-        outer = _c_product(x.shape[: self.axis])
+        outer = c_product(x.shape[: self.axis])
         return f"""{{
 const {T} *sgk_x = ({x.ptr});
 int64_t *sgk_out = ({out.ptr});

@@ -10,10 +10,8 @@ batch size; such ops set ``needs_sizes`` and resolve the shape at call time.
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from symgraph.graph.core import Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import _as_shape_tuple, as_tensor, constant
 from symgraph.ops.c_api import CArray
+from symgraph.ops.c_loops import broadcast_strides, c_block, c_copy, c_product, c_shape_fmt, offset_loops
 from symgraph.ops.elementwise import ANY, TensorLike, cast, promote, sum_to_shape
 from symgraph.ops.registry import register
 
@@ -34,114 +33,7 @@ def as_shape(shape: Any) -> Shape:
     return tuple(shp.as_dim(d) for d in _as_shape_tuple(shape))
 
 
-# ----------------------------------------------------------------------------------
-# Pieces of C shared by the data-moving kernels here and in indexing.py (the contract
-# is ops/c_api.py). Locals in kernels are prefixed ``sgk_``; every kernel is one block.
-
 _TILE = 32  # the transpose's cache tile (elements per side)
-
-_COffset = tuple[str, Sequence[str | None]]  # (base C expression, stride per loop level or None)
-_CHook = Callable[[dict[str, str]], tuple[str, dict[str, str]]]
-
-
-def _c_block(*parts: str) -> str:
-    """Statements wrapped in one C block (indented), so that kernels' locals never meet."""
-    body = "\n".join(p for p in parts if p)
-    return "{\n" + "\n".join("    " + line if line else line for line in body.split("\n")) + "\n}"
-
-
-def _c_shape_fmt(dims: Sequence[str]) -> tuple[str, str]:
-    """A printf format writing ``dims`` as numpy writes a shape ((2, 3), (4,), ()) and
-    its arguments (each with a leading comma)."""
-    fmt = "(" + ", ".join(["%lld"] * len(dims)) + ("," if len(dims) == 1 else "") + ")"
-    return fmt, "".join(f", (long long)({d})" for d in dims)
-
-
-def _c_product(dims: Sequence[str]) -> str:
-    return "(" + " * ".join(f"({d})" for d in dims) + ")" if dims else "1"
-
-
-def _c_loops(
-    sizes: Sequence[str],
-    offsets: dict[str, _COffset],
-    body: Callable[[dict[str, str]], str],
-    hooks: dict[int, _CHook] | None = None,
-) -> str:
-    """Nested C loops over ``sizes`` (outermost first) carrying running element offsets.
-
-    ``offsets`` maps a name to (its base, its stride per loop level, None for 0); each
-    level rebinds the offsets that move there (``base + i * stride``: additions and
-    multiplications by loop counters, which compilers strength-reduce, never a division).
-    ``body(cur)`` gets name -> the C variable holding that offset innermost and returns
-    the innermost statements. ``hooks[level]`` runs where loop ``level`` would open
-    (``len(sizes)``: just before the body) with the current variables and returns
-    (statements, {name: C expression added to that offset from there on}).
-    """
-    hooks = hooks or {}
-    lines: list[str] = []
-    cur: dict[str, str] = {}
-    serial = itertools.count()
-    depth = 0
-
-    def emit(code: str) -> None:
-        lines.extend("    " * depth + line if line else line for line in code.split("\n"))
-
-    def bind(name: str, expr: str) -> None:
-        var = f"sgk_{name}_{next(serial)}"
-        emit(f"const int64_t {var} = {expr};")
-        cur[name] = var
-
-    for name, (base, _) in offsets.items():
-        bind(name, base)
-    for level in range(len(sizes) + 1):
-        if level in hooks:
-            code, adds = hooks[level](dict(cur))
-            emit(code)
-            for name, add in adds.items():
-                bind(name, f"{cur[name]} + {add}")
-        if level == len(sizes):
-            break
-        i = f"sgk_i{level}"
-        emit(f"for (int64_t {i} = 0; {i} < ({sizes[level]}); {i}++) {{")
-        depth += 1
-        for name, (_, strides) in offsets.items():
-            if strides[level] is not None:
-                bind(name, f"{cur[name]} + {i} * ({strides[level]})")
-    emit(body(cur))
-    while depth:
-        depth -= 1
-        emit("}")
-    return _c_block(*lines)
-
-
-def _c_broadcast_strides(
-    src: CArray, target: Sequence[str], target_static: Sequence[Dim], fail: Callable[[], str]
-) -> tuple[list[str | None], list[str]]:
-    """Per axis of ``target``, the element stride in ``src`` when ``src`` broadcasts to it
-    as numpy aligns shapes (from the right; None where it repeats), and the C checks of
-    sizes only known at call time (``fail()`` gives the failing statement)."""
-    lead = len(target) - src.ndim
-    strides: list[str | None] = [None] * lead
-    checks: list[str] = []
-    for a in range(src.ndim):
-        d, t = src.static_shape[a], target_static[lead + a]
-        if isinstance(d, int) and d == 1:
-            strides.append(None)
-        elif d == t:
-            strides.append(src.stride(a))
-        else:
-            n = src.shape[a]
-            strides.append(f"(({n}) == 1 ? 0 : {src.stride(a)})")
-            checks.append(f"if (({n}) != 1 && ({n}) != ({target[lead + a]})) {fail()}")
-    return strides, checks
-
-
-def _c_copy_base(dst: CArray, src: CArray) -> str:
-    """``dst`` = ``src`` (same size): the first step of the ops that update a copy."""
-    return (
-        f"if ((const void *)({dst.ptr}) != (const void *)({src.ptr}) && {src.size} > 0) "
-        f"memcpy({dst.ptr}, {src.ptr}, sizeof({dst.ctype}) * (size_t){src.size});"
-    )
 
 
 def _c_double(value: float) -> str:
@@ -181,12 +73,12 @@ class Reshape(Op):
         (x,), (out,) = inputs, outputs
         check = ""
         if shp.prod(list(x.static_shape)) != shp.prod(list(out.static_shape)):
-            fmt, args = _c_shape_fmt(out.shape)
+            fmt, args = c_shape_fmt(out.shape)
             check = (
                 f"if ({x.size} != {out.size}) SG_FAIL(SG_ERR_SHAPE, "
                 f'"cannot reshape array of size %lld into shape {fmt}", (long long){x.size}{args});'
             )
-        return _c_block(check, _c_copy_base(out, x))
+        return c_block(check, c_copy(out, x))
 
 
 def reshape(x: TensorLike, shape: Any) -> Tensor:
@@ -242,26 +134,26 @@ class BroadcastTo(Op):
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """The output written in order; sizes only known at call time are checked."""
         (x,), (out,) = inputs, outputs
-        xfmt, xargs = _c_shape_fmt(x.shape)
-        ofmt, oargs = _c_shape_fmt(out.shape)
+        xfmt, xargs = c_shape_fmt(x.shape)
+        ofmt, oargs = c_shape_fmt(out.shape)
 
         def fail() -> str:
             return f'SG_FAIL(SG_ERR_SHAPE, "cannot broadcast a tensor of shape {xfmt} to shape {ofmt}"{xargs}{oargs});'
 
-        strides, checks = _c_broadcast_strides(x, out.shape, out.static_shape, fail)
+        strides, checks = broadcast_strides(x, out.shape, out.static_shape, fail)
         src, dst = f"({x.ptr})", f"({out.ptr})"
         lead = out.ndim - x.ndim
         if all(s is None for s in strides):  # one value repeated (full, zeros, ...)
             loop = f"for (int64_t sgk_i = 0; sgk_i < {out.size}; sgk_i++) {dst}[sgk_i] = {src}[0];"
         elif lead and all(s is not None for s in strides[lead:]) and not checks:  # whole copies of x
             loop = (
-                f"if ({x.size} > 0) for (int64_t sgk_i = 0; sgk_i < {_c_product(out.shape[:lead])}; sgk_i++) "
+                f"if ({x.size} > 0) for (int64_t sgk_i = 0; sgk_i < {c_product(out.shape[:lead])}; sgk_i++) "
                 f"memcpy({dst} + sgk_i * {x.size}, {src}, sizeof({x.ctype}) * (size_t){x.size});"
             )
         else:
             offsets = {"s": ("0", strides), "d": ("0", [out.stride(a) for a in range(out.ndim)])}
-            loop = _c_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
-        return _c_block(*checks, loop)
+            loop = offset_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
+        return c_block(*checks, loop)
 
 
 def broadcast_to(x: TensorLike, shape: Any) -> Tensor:
@@ -305,7 +197,7 @@ class Transpose(Op):
         dst_strides = [out.stride(a) for a in range(nd)]
         if self.perm[-1] == nd - 1:
             offsets = {"s": ("0", src_strides), "d": ("0", dst_strides)}
-            return _c_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
+            return offset_loops(out.shape, offsets, lambda c: f"{dst}[{c['d']}] = {src}[{c['s']}];")
         q = self.perm.index(nd - 1)  # the output axis that runs along the input's rows
         outer = [a for a in range(nd - 1) if a != q]
         rows, cols = out.shape[q], out.shape[nd - 1]
@@ -328,7 +220,7 @@ class Transpose(Op):
             "s": ("0", [src_strides[a] for a in outer]),
             "d": ("0", [dst_strides[a] for a in outer]),
         }
-        return _c_loops([out.shape[a] for a in outer], offsets, tiles)
+        return offset_loops([out.shape[a] for a in outer], offsets, tiles)
 
 
 def transpose(x: TensorLike, axes: Any = None) -> Tensor:
@@ -481,7 +373,7 @@ for (int64_t sgk_i = 0; sgk_i < ({n}); sgk_i++) {{
             loop = f"""const int64_t sgk_start = {shp.to_c(self.start)};
 const int64_t sgk_step = {int(self.step)};
 for (int64_t sgk_i = 0; sgk_i < ({n}); sgk_i++) {dst}[sgk_i] = ({out.ctype})(sgk_start + sgk_step * sgk_i);"""
-        return _c_block(check, loop)
+        return c_block(check, loop)
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: object = None) -> Tensor:
@@ -558,7 +450,7 @@ class Concatenate(Op):
         return np.concatenate(xs, axis=self.axis)
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.indexing import slice_along
+        from symgraph.ops.indexing import slice_along  # cycle: indexing imports this module at import time
 
         (g,) = output_grads
         grads: list[Tensor | None] = []
@@ -594,7 +486,7 @@ class Concatenate(Op):
         lines = [
             f"const int64_t sgk_inner = {out.stride(ax)};",
             f"const int64_t sgk_row = ({out.shape[ax]}) * sgk_inner;",
-            f"for (int64_t sgk_o = 0; sgk_o < {_c_product(out.shape[:ax])}; sgk_o++) {{",
+            f"for (int64_t sgk_o = 0; sgk_o < {c_product(out.shape[:ax])}; sgk_o++) {{",
             f"    {out.ctype} *sgk_d = ({out.ptr}) + sgk_o * sgk_row;",
         ]
         for k, x in enumerate(inputs):
@@ -607,7 +499,7 @@ class Concatenate(Op):
                 "    }",
             ]
         lines.append("}")
-        return _c_block(*checks, *lines)
+        return c_block(*checks, *lines)
 
 
 def concatenate(xs: Any, axis: int | None = 0) -> Tensor:
@@ -649,7 +541,7 @@ def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor
     """``x`` cut along ``axis`` into a list of tensors (numpy's split): an int N cuts it
     into N equal parts (the size must divide; checked at call time when symbolic), a
     sequence of indices cuts before each of them."""
-    from symgraph.ops.indexing import getitem, slice_along
+    from symgraph.ops.indexing import getitem, slice_along  # cycle: indexing imports this module at import time
 
     x = as_tensor(x)
     if x.ndim == 0:
@@ -731,7 +623,7 @@ def repeat(x: TensorLike, repeats: Any, axis: int | None = None) -> Tensor:
         raise UnsupportedError(f"repeat: one count per element needs a static axis size (axis {axis} is {n})")
     if counts.shape[0] != n:
         raise ShapeError(f"repeat: {counts.shape[0]} counts for an axis of size {n}")
-    from symgraph.ops.indexing import take
+    from symgraph.ops.indexing import take  # cycle: indexing imports this module at import time
 
     return take(x, np.repeat(np.arange(n), counts), axis)
 
@@ -739,7 +631,7 @@ def repeat(x: TensorLike, repeats: Any, axis: int | None = None) -> Tensor:
 def flip(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """``x`` with the order of elements reversed along ``axis`` (every axis when None),
     numpy's flip: ``x[..., ::-1, ...]``."""
-    from symgraph.ops.indexing import getitem
+    from symgraph.ops.indexing import getitem  # cycle: indexing imports this module at import time
 
     x = as_tensor(x)
     if axis is None:
@@ -798,7 +690,7 @@ def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: 
     or 0-d tensor), "edge" (the edge value repeated), "reflect" (mirrored without the edge,
     widths up to size-1) and "symmetric" (mirrored with the edge, widths up to size).
     The gradient is the slice of the output gradient that ``x`` became."""
-    from symgraph.ops.indexing import inc_subtensor, slice_along
+    from symgraph.ops.indexing import inc_subtensor, slice_along  # cycle: indexing imports this module at import time
 
     x = as_tensor(x)
     widths = _pad_widths(pad_width, x.ndim)

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import symgraph as sg
-from symgraph.codegen.cexpr import c_dim, c_type
+from symgraph.codegen.cexpr import c_type
+from symgraph.graph import shape as shp
 from symgraph.graph.shape import DimExpr, Sym, evaluate_shape
 from symgraph.ops.c_api import CArray
 from symgraph.runtime.build import build
@@ -71,7 +72,7 @@ def run_c_symbolic(
     canonical = {f"n_{s.serial}": f"sym{j}" for j, s in enumerate(order)}
 
     def c_shape(shape) -> tuple[str, ...]:
-        return tuple(re.sub(r"\bn_\d+\b", lambda m: canonical[m.group(0)], c_dim(d)) for d in shape)
+        return tuple(re.sub(r"\bn_\d+\b", lambda m: canonical[m.group(0)], shp.to_c(d)) for d in shape)
 
     ins = [CArray(f"in{i}", c_type(t.dtype), t.dtype, c_shape(t.shape), t.shape) for i, t in enumerate(node.inputs)]
     outs = [CArray(f"out{i}", c_type(t.dtype), t.dtype, c_shape(t.shape), t.shape) for i, t in enumerate(node.outputs)]

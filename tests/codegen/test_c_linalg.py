@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import numpy as np
 import pytest
+import scipy_openblas32
 
 import symgraph as sg
 from tests.codegen.kernel_bench import check_kernel
@@ -117,11 +121,6 @@ def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
     """symgraph's kernels share products among OpenMP's threads themselves, so BLAS runs
     on one thread once a unit calling it is loaded (its workers would spin on the cores
     the OpenMP threads need); a unit without products leaves BLAS alone."""
-    import ctypes
-    import os
-
-    import scipy_openblas32
-
     lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), f"lib{scipy_openblas32.get_library()}.so"))
     found = lib.scipy_openblas_get_num_threads()
     try:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.ops.arithmetic import Add
+from symgraph.ops.c_loops import PARALLEL_MIN_STATIC
+from symgraph.runtime import toolchain
+from symgraph.runtime.toolchain import csrc_dir
 
 
 def test_kernels_are_named_after_ops_and_reshape_is_free():
@@ -97,8 +103,6 @@ def test_debug_mode_runs_both_and_agrees():
 
 
 def test_debug_mode_reports_a_disagreement(monkeypatch):
-    from symgraph.ops.arithmetic import Add
-
     x = sg.placeholder((2,), name="x")
     f = sg.function([x], x + 1.0, mode="debug")
     monkeypatch.setattr(Add, "compute", lambda self, a, b: a - b)  # break the numpy side
@@ -113,8 +117,6 @@ def test_trust_input_skips_the_checks_but_computes_the_same():
 
 
 def test_without_a_compiler_mode_c_says_what_to_install_and_py_still_works(monkeypatch):
-    from symgraph.runtime import toolchain
-
     monkeypatch.setenv("CC", "no-such-compiler-anywhere")
     toolchain._toolchain.cache_clear()
     x = sg.placeholder((2,), name="x")
@@ -127,13 +129,9 @@ def test_without_a_compiler_mode_c_says_what_to_install_and_py_still_works(monke
 
 
 def test_parallel_threshold_is_one_number():
-    import re
-
-    from symgraph.codegen.loops import PARALLEL_MIN_STATIC
-    from symgraph.runtime.toolchain import csrc_dir
-
-    header = (csrc_dir() / "symgraph.h").read_text()
-    assert int(re.search(r"#define SG_PARALLEL_MIN (\d+)", header).group(1)) == PARALLEL_MIN_STATIC
+    texts = [header.read_text() for header in sorted(csrc_dir().glob("*.h"))]
+    defined = [int(n) for text in texts for n in re.findall(r"#define SG_PARALLEL_MIN (\d+)", text)]
+    assert defined == [PARALLEL_MIN_STATIC]  # defined once, in the headers, as the loops' builder has it
 
 
 def test_calls_take_the_c_path_and_fall_back_for_unusual_arguments():
