@@ -319,3 +319,23 @@ def test_sparse_cross_entropy_matches_dense_with_one_hot_targets():
     sparse = run(sg.nn.sparse_softmax_cross_entropy, logits, labels)
     dense = run(sg.nn.softmax_cross_entropy, logits, np.eye(5, dtype=np.float32)[labels])
     np.testing.assert_allclose(sparse, dense, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["c", "py", "debug"])
+@pytest.mark.parametrize("size", [3, 5, 1 << 20], ids=["short", "odd", "threaded"])
+def test_signed_zero_ties_are_ordered_not_positional(mode, size):
+    """max picks +0 and min -0 between the signed zeros wherever they stand (IEEE
+    754-2019), so 1/min and 1/max agree across modes, levels and thread counts."""
+    x = sg.placeholder((None,), "float64", name="x")
+    f = sg.function([x], [1 / sg.min(x), 1 / sg.max(x), 1 / sg.max(x * 2.0), 1 / sg.min(-x)], mode=mode)
+    for first, second in ((-0.0, 0.0), (0.0, -0.0)):
+        data = np.full(size, first)
+        data[size // 2 :] = second
+        inv_min, inv_max, inv_fused_max, inv_neg_min = f(data)
+        assert inv_min == -np.inf and inv_max == np.inf and inv_fused_max == np.inf and inv_neg_min == -np.inf
+    only_negative = np.full(size, -0.0)
+    assert list(f(only_negative))[:2] == [-np.inf, -np.inf]
+    y = sg.placeholder((2, 3), "float32", name="y")
+    g = sg.function([y], [sg.max(y, axis=0), sg.min(y, axis=1)], mode=mode)
+    top, low = g(np.array([[0.0, -0.0, 2.0], [-0.0, -0.0, -1.0]], np.float32))
+    assert list(np.signbit(top)) == [False, True, False] and list(np.signbit(low)) == [True, True]

@@ -156,24 +156,40 @@ def _one_acc(name: str, ctype: str, init: str, update: _Update, simd: str | None
 
 
 def _extremum_pass(x: CArray, compare: str) -> _Pass:
-    """max (compare ">") or min ("<") of the elements; NaN if one is NaN."""
+    """max (compare ">") or min ("<") of the elements; NaN if one is NaN.
+
+    Between the signed zeros, max picks +0 and min -0 (IEEE 754-2019's maximum and
+    minimum), whatever their order: the vector lanes and threads of the C loop meet
+    elements in no fixed order, so "the first" or "the last" of equal elements (numpy
+    keeps the last) would differ between modes and levels. The zero's sign is an
+    or-reduction beside the value (``z``: the preferred zero was seen), applied when the
+    result is zero."""
     init = _C_LIMITS[x.ctype][0 if compare == ">" else 1]
     op = "max" if compare == ">" else "min"
     if x.dtype.kind != "f":
         update = lambda acc, v, r: f"{acc['m']} = {v} {compare} {acc['m']} ? {v} : {acc['m']};"  # noqa: E731
         return _one_acc("m", x.ctype, init, update, op)
+    preferred_zero = "signbit" if op == "min" else "!signbit"
 
     def update(acc, v, r):
-        m, n = acc["m"], acc["n"]
-        return f"{m} = {v} {compare} {m} ? {v} : {m};\n{n} |= ({v} != {v});"
+        m, n, z = acc["m"], acc["n"], acc["z"]
+        return (
+            f"{m} = {v} {compare} {m} ? {v} : {m};\n{n} |= ({v} != {v});\n{z} |= ({v} == 0 && {preferred_zero}({v}));"
+        )
 
     def merge(acc, later):
-        m, n = acc["m"], acc["n"]
-        return f"{m} = {later['m']} {compare} {m} ? {later['m']} : {m};\n{n} |= {later['n']};"
+        m, n, z = acc["m"], acc["n"], acc["z"]
+        return f"{m} = {later['m']} {compare} {m} ? {later['m']} : {m};\n{n} |= {later['n']};\n{z} |= {later['z']};"
 
-    accs = (_Acc("m", x.ctype, init), _Acc("n", "int", "0"))
-    finish = lambda acc: f"({acc['n']} ? ({x.ctype})NAN : {acc['m']})"  # noqa: E731
-    return _Pass(accs, update, finish, ((op, "m"), ("|", "n")), None, merge)
+    zero = ("-0.0" if op == "min" else "0.0", "0.0" if op == "min" else "-0.0")  # (seen, not seen)
+
+    def finish(acc):
+        m, n, z = acc["m"], acc["n"], acc["z"]
+        signed = f"({x.ctype})({z} ? {zero[0]} : {zero[1]})"
+        return f"({n} ? ({x.ctype})NAN : ({m} == 0 ? {signed} : {m}))"
+
+    accs = (_Acc("m", x.ctype, init), _Acc("n", "int", "0"), _Acc("z", "int", "0"))
+    return _Pass(accs, update, finish, ((op, "m"), ("|", "n"), ("|", "z")), None, merge)
 
 
 def _reduce_groups(x: CArray, axes: tuple[int, ...]) -> list[tuple[str, bool]]:
@@ -689,6 +705,22 @@ class _Extremum(Reduce):
         return result
 
 
+def _zero_signed(result: np.ndarray, x: np.ndarray, axes: tuple[int, ...], keepdims: bool, op: str) -> np.ndarray:
+    """numpy's max/min with the signed zeros ordered as the C kernel orders them (see
+    ``_extremum_pass``): a zero result is +0 for max where a +0 was among the elements,
+    -0 for min where a -0 was, whichever came last."""
+    result = np.asarray(result)
+    if x.dtype.kind != "f" or not np.any(result == 0):
+        return result
+    negative = np.signbit(x)
+    preferred = (x == 0) & (negative if op == "min" else ~negative)
+    seen = np.any(preferred, axis=axes, keepdims=keepdims)
+    zero = np.where(
+        seen, np.array(-0.0 if op == "min" else 0.0, x.dtype), np.array(0.0 if op == "min" else -0.0, x.dtype)
+    )
+    return np.asarray(np.where(result == 0, zero, result), dtype=result.dtype)
+
+
 @register
 class Max(_Extremum):
     """maximum over ``axes`` (NaN-propagating)"""
@@ -696,7 +728,7 @@ class Max(_Extremum):
     name = "max"
 
     def reference(self, x):
-        return np.asarray(np.max(x, axis=self.axes, keepdims=self.keepdims))
+        return _zero_signed(np.max(x, axis=self.axes, keepdims=self.keepdims), x, self.axes, self.keepdims, "max")
 
 
 @register
@@ -707,7 +739,7 @@ class Min(_Extremum):
     c_compare = "<"
 
     def reference(self, x):
-        return np.asarray(np.min(x, axis=self.axes, keepdims=self.keepdims))
+        return _zero_signed(np.min(x, axis=self.axes, keepdims=self.keepdims), x, self.axes, self.keepdims, "min")
 
 
 @register
