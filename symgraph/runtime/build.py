@@ -34,7 +34,6 @@ import importlib.util
 import logging
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ import cffi
 from symgraph.errors import SymgraphError
 from symgraph.inspect.debug import debug_level
 from symgraph.runtime import cache
-from symgraph.runtime.toolchain import Toolchain, get_toolchain
+from symgraph.runtime.toolchain import EXT_SUFFIX, Toolchain, get_toolchain
 
 log = logging.getLogger("symgraph.runtime")
 
@@ -200,7 +199,7 @@ def _run_compiler(
 ) -> str:
     """Compile ``c_file`` (in ``tmp``) into the extension module's shared object; its name."""
     global build_count
-    library = module_name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+    library = module_name + EXT_SUFFIX
     cmd = [
         *tc.compiler,
         *tc.cflags,

@@ -4,12 +4,16 @@ Why each rule:
 
 - Location: ``$SYMGRAPH_CACHE_DIR/compiled``, else ``$XDG_CACHE_HOME/symgraph/compiled``,
   else ``~/.cache/symgraph/compiled`` (the root is shared with ``symgraph.datasets``,
-  which ``clear()`` leaves alone). Directories are created 0700, and an existing root or
-  cache directory that another user owns, or that the group or others may write, is
-  refused (``CacheError``): whoever can write there can make this process load their code.
+  which ``clear()`` leaves alone). The root is checked before anything in it is created
+  or read, then ``compiled/`` the same way (``userdirs.private_dir``: created 0700; owned
+  by this user, not writable by group or others, a symbolic link only when this user
+  owns it, checked with ``lstat``; else ``CacheError``): whoever can write there can
+  make this process load their code. Files inside are opened without following links.
 - Key: sha256 over the C source, the cffi declarations, the runtime headers, the
   toolchain's fingerprint (compiler, version, flags, directories, BLAS, host CPU), the
   symgraph, cffi and Python ABI versions. Equal keys mean interchangeable binaries.
+  Everything but the unit and the toolchain is read once at import (``_INTERPRETER``),
+  so no thread can see a value half initialised (sysconfig's tables once were).
 - One entry is one directory ``<key>/`` holding the shared object, the generated C and
   ``meta.json`` (with the sha256 of the shared object). It is built in a private
   temporary directory and renamed into place, so an entry is complete or absent.
@@ -20,6 +24,11 @@ Why each rule:
   overwritten .so) is reported with a ``CacheWarning`` and rebuilt under the lock; the
   old directory is moved aside, never written in place, so a process that has the old
   file mapped keeps running.
+- A builder killed mid-build leaves its ``.tmp-<key>-*`` directory. The next builder of
+  that key removes it (it holds the key's lock, so no live process owns one); after
+  building, a builder also removes temporary directories of other keys older than
+  ``STALE_AFTER`` seconds whose key lock is free (a live builder holds its lock for as
+  long as its directory exists), and ``.trash-*`` directories that old.
 
 POSIX only (fcntl).
 """
@@ -36,7 +45,6 @@ import os
 import shutil
 import stat
 import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -48,19 +56,40 @@ from typing import Any
 
 import cffi
 
-from symgraph.errors import SymgraphError
-from symgraph.runtime.toolchain import Toolchain, runtime_headers
-from symgraph.userdirs import cache_root, make_private_dirs
+from symgraph.runtime.toolchain import EXT_SUFFIX, Toolchain, runtime_headers
+from symgraph.userdirs import CacheError, cache_root, private_dir
 
 KEY_FORMAT = "symgraph-cache-1"  # bump to invalidate every entry when the layout changes
 META = "meta.json"
 LOCKS = ".locks"
+STALE_AFTER = 3600.0  # seconds: a temporary directory of another key this old, its lock free, is a dead builder's
 _TMP = ".tmp-"
 _TRASH = ".trash-"
 
+# The key's parts that depend on nothing but this interpreter and installation, read once
+# at import, before any thread of symgraph's starts.
+_INTERPRETER: tuple[str, ...] = (
+    KEY_FORMAT,
+    importlib.metadata.version("symgraph"),
+    cffi.__version__,
+    sys.implementation.cache_tag or "",
+    EXT_SUFFIX,
+)
 
-class CacheError(SymgraphError, OSError):
-    """The cache directory cannot be used safely (wrong owner or permissions)."""
+__all__ = [
+    "CacheError",  # defined beside the directory checks (symgraph.userdirs), raised from here
+    "CacheInfo",
+    "CacheWarning",
+    "Entry",
+    "cache_dir",
+    "clear",
+    "content_key",
+    "get_or_build",
+    "info",
+    "key_lock",
+    "remove_abandoned",
+    "root_dir",
+]
 
 
 class CacheWarning(RuntimeWarning):
@@ -92,13 +121,9 @@ def root_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """The directory compiled units live in, created 0700 and checked private."""
-    root = root_dir()
-    directory = root / "compiled"
-    make_private_dirs(directory)
-    _check_private(root)
-    _check_private(directory)
-    return directory
+    """The directory compiled units live in, created 0700 and checked private (the root
+    first: nothing is created in a root that fails the checks)."""
+    return private_dir(private_dir(root_dir()) / "compiled")
 
 
 def content_key(source: str, cdef: str, toolchain: Toolchain) -> str:
@@ -113,15 +138,7 @@ def content_key(source: str, cdef: str, toolchain: Toolchain) -> str:
 def _key_prefix(toolchain_fingerprint: str) -> Any:
     """The hash state after everything but the unit itself, computed once per toolchain."""
     h = hashlib.sha256()
-    parts = [
-        KEY_FORMAT,
-        importlib.metadata.version("symgraph"),
-        cffi.__version__,
-        sys.implementation.cache_tag or "",
-        sysconfig.get_config_var("EXT_SUFFIX") or "",
-        toolchain_fingerprint,
-    ]
-    for part in parts:
+    for part in (*_INTERPRETER, toolchain_fingerprint):
         _feed(h, part.encode())
     for name, content in runtime_headers():
         _feed(h, name.encode())
@@ -153,6 +170,8 @@ def get_or_build(key: str, builder: Callable[[Path], str], meta: dict[str, Any] 
             warnings.warn(
                 f"symgraph cache entry {entry_dir} is damaged ({problem}); rebuilding", CacheWarning, stacklevel=3
             )
+        for stale in directory.glob(f"{_TMP}{key}-*"):  # a dead builder's: a live one would hold the lock
+            _remove(stale)
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{key}-", dir=directory))
         try:
             library = builder(tmp)
@@ -164,7 +183,36 @@ def get_or_build(key: str, builder: Callable[[Path], str], meta: dict[str, Any] 
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+    remove_abandoned(directory)
     return _entry(key, entry_dir, built=True)
+
+
+def remove_abandoned(directory: Path, older_than: float = STALE_AFTER) -> int:
+    """Remove the temporary directories killed builders left in ``directory`` (older than
+    ``older_than`` seconds, their key's lock free) and trash that old; how many went."""
+    now = time.time()
+    removed = 0
+    for path in directory.iterdir():
+        name = path.name
+        if not name.startswith((_TMP, _TRASH)):
+            continue
+        try:
+            if now - os.lstat(path).st_mtime < older_than:
+                continue
+        except FileNotFoundError:
+            continue
+        if name.startswith(_TRASH):
+            _remove(path)
+            removed += 1
+            continue
+        key = name[len(_TMP) : len(_TMP) + 64]
+        if not _is_key(key):
+            continue
+        with key_lock(directory, key, wait=False) as held:
+            if held:  # no live builder of that key: whoever made this directory is gone
+                _remove(path)
+                removed += 1
+    return removed
 
 
 def clear() -> int:
@@ -177,13 +225,13 @@ def clear() -> int:
     removed = 0
     for key in sorted(_keys_present(directory)):
         with key_lock(directory, key, remove=True):
-            if (directory / key).is_dir():
-                shutil.rmtree(directory / key, ignore_errors=True)
+            if os.path.lexists(directory / key):
+                _remove(directory / key)
                 removed += 1
             for stale in directory.glob(f"{_TMP}{key}-*"):  # left by a killed builder
-                shutil.rmtree(stale, ignore_errors=True)
+                _remove(stale)
     for trash in directory.glob(f"{_TRASH}*"):
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove(trash)
     return removed
 
 
@@ -196,20 +244,28 @@ def info() -> CacheInfo:
 
 
 @contextlib.contextmanager
-def key_lock(directory: Path, key: str, *, remove: bool = False) -> Iterator[None]:
-    """Hold the exclusive cross-process lock of ``key`` (``flock`` on ``.locks/<key>.lock``).
+def key_lock(directory: Path, key: str, *, remove: bool = False, wait: bool = True) -> Iterator[bool]:
+    """Hold the exclusive cross-process lock of ``key`` (``flock`` on ``.locks/<key>.lock``);
+    yields True. With ``wait=False``, yields False at once when another holder has it.
 
     With ``remove``, the lock file is unlinked before release. Lockers therefore check,
     once they hold the lock, that the file they locked is still the one at the path, and
     start over if not; otherwise two processes could each hold a lock on a different file.
     """
-    locks = directory / LOCKS
-    make_private_dirs(locks)
+    locks = private_dir(directory / LOCKS)
     path = locks / f"{key}.lock"
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            yield False
+            return
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
             held = os.fstat(fd)
             try:
                 current = os.stat(path)
@@ -222,7 +278,7 @@ def key_lock(directory: Path, key: str, *, remove: bool = False) -> Iterator[Non
             break
         os.close(fd)
     try:
-        yield
+        yield True
     finally:
         if remove:
             with contextlib.suppress(FileNotFoundError):
@@ -231,21 +287,26 @@ def key_lock(directory: Path, key: str, *, remove: bool = False) -> Iterator[Non
 
 
 def _entry(key: str, entry_dir: Path, built: bool) -> Entry:
-    library = json.loads((entry_dir / META).read_text())["library"]
+    library = json.loads(_read_bytes(entry_dir / META))["library"]
     return Entry(key=key, directory=entry_dir, library=entry_dir / library, built=built)
 
 
 def _check(entry_dir: Path) -> str | None:
     """None when the entry is complete and its checksum matches, else what is wrong."""
-    if not entry_dir.is_dir():
+    try:
+        if not stat.S_ISDIR(os.lstat(entry_dir).st_mode):
+            return "not a directory"
+    except FileNotFoundError:
         return "missing"
     try:
-        meta = json.loads((entry_dir / META).read_text())
+        meta = json.loads(_read_bytes(entry_dir / META))
         library = entry_dir / meta["library"]
         if Path(meta["library"]).name != meta["library"]:
             return "bad metadata"
-        if not library.is_file():
+        if not library.exists():
             return f"{meta['library']} is missing"
+        if not stat.S_ISREG(os.lstat(library).st_mode):
+            return f"{meta['library']} is not a regular file"
         if _sha256(library) != meta["sha256"]:
             return f"{meta['library']} does not match its checksum"
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -255,21 +316,40 @@ def _check(entry_dir: Path) -> str | None:
 
 def _replace(tmp: Path, entry_dir: Path, directory: Path) -> None:
     """Rename ``tmp`` to ``entry_dir``, first moving a damaged ``entry_dir`` aside (caller holds the lock)."""
-    if entry_dir.exists():
+    if os.path.lexists(entry_dir):
         trash = directory / f"{_TRASH}{uuid.uuid4().hex}"
         os.rename(entry_dir, trash)
         os.rename(tmp, entry_dir)
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove(trash)
     else:
         os.rename(tmp, entry_dir)
 
 
+def _remove(path: Path) -> None:
+    """Remove a directory tree, or a file or link in its place (never what a link points to)."""
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with _open_nofollow(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _open_nofollow(path) as f:
+        return f.read()
+
+
+def _open_nofollow(path: Path) -> Any:
+    """``path`` opened for reading, refusing (ELOOP) a symbolic link in its place."""
+    return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
 
 
 def _is_key(name: str) -> bool:
@@ -282,20 +362,3 @@ def _keys_present(directory: Path) -> set[str]:
     if (directory / LOCKS).is_dir():
         keys |= {p.stem for p in (directory / LOCKS).glob("*.lock") if _is_key(p.stem)}
     return {k for k in keys if _is_key(k)}
-
-
-def _check_private(directory: Path) -> None:
-    st = os.stat(directory)
-    if not stat.S_ISDIR(st.st_mode):
-        raise CacheError(f"symgraph cache path {directory} is not a directory")
-    if st.st_uid != os.getuid():
-        raise CacheError(
-            f"symgraph cache directory {directory} belongs to another user (uid {st.st_uid}); "
-            f"set SYMGRAPH_CACHE_DIR to a directory of your own"
-        )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheError(
-            f"symgraph cache directory {directory} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}), "
-            f"so another user could plant code this process would load: `chmod 700 {directory}` "
-            f"or set SYMGRAPH_CACHE_DIR"
-        )

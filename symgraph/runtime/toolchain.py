@@ -19,33 +19,56 @@ never reuses a stale entry.
 - Runtime headers: the repository's ``csrc/``, shipped in the wheel as the package
   ``symgraph.csrc`` (a setuptools ``package-dir`` mapping in pyproject.toml) and found
   through ``importlib.resources``, editable install or not.
+- Python's side (the extension suffix, the include directories) is read once at import,
+  before any thread of symgraph's starts: ``sysconfig`` fills its tables lazily and not
+  thread-safely, and a thread reading ``EXT_SUFFIX`` while the call module's background
+  build initialised them got ``None``, a different cache key and a second compile of the
+  same unit (16 processes: 22 compiles of 11 units). ``EXT_SUFFIX`` comes from
+  ``importlib.machinery``, fixed at interpreter start: the suffix the importer accepts.
+  The toolchain is resolved under a lock, so threads probe the compiler once.
+- The probe results are remembered in the cache root, read and written only after the
+  root passed ``userdirs.private_dir``'s ownership and mode checks, opened without
+  following links; an unusable root only costs the probe.
 
-Nothing runs at import: mode "py" works on a machine without a compiler, and the first
-C build raises ``CompilerNotFoundError`` naming what to install.
+No compiler runs at import: mode "py" works on a machine without a compiler, and the
+first C build raises ``CompilerNotFoundError`` naming what to install.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.machinery
 import importlib.resources
 import json
 import os
 import platform
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from symgraph.errors import UnsupportedError
-from symgraph.userdirs import cache_root, make_private_dirs
+from symgraph.userdirs import cache_root, private_dir
 
 DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O3", "-march=native")
 OPENMP_FLAG = "-fopenmp"
 CANDIDATE_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
+PROBES_FILE = "toolchain-probes.json"
+
+# The file name ending of an extension module for this interpreter, fixed at its start.
+EXT_SUFFIX: str = importlib.machinery.EXTENSION_SUFFIXES[0]
+# Read at import, before any thread of symgraph's can race sysconfig's lazy initialisation.
+_PATHS = sysconfig.get_paths()
+PYTHON_INCLUDE_DIRS: tuple[str, ...] = tuple(dict.fromkeys([_PATHS["include"], _PATHS["platinclude"]]))
+
+_toolchain_lock = threading.Lock()
 
 _INSTALL_HINT = (
     "install one (Debian/Ubuntu: `apt-get install gcc`; Fedora/RHEL: `dnf install gcc`; "
@@ -134,7 +157,9 @@ def runtime_headers() -> tuple[tuple[str, bytes], ...]:
 
 def get_toolchain() -> Toolchain:
     """The toolchain for the current ``CC`` and ``SYMGRAPH_CFLAGS`` (memoised per value)."""
-    return _toolchain(os.environ.get("CC", ""), os.environ.get("SYMGRAPH_CFLAGS"))
+    cc_env, cflags_env = os.environ.get("CC", ""), os.environ.get("SYMGRAPH_CFLAGS")
+    with _toolchain_lock:  # one probe per process, not one per thread asking at once
+        return _toolchain(cc_env, cflags_env)
 
 
 @functools.lru_cache(maxsize=16)
@@ -168,18 +193,19 @@ def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tu
     Probing costs ~45 ms (a compile and ``--version``) in every fresh process, most of a
     warm start's budget, so the answer is kept in the cache root, keyed by the
     compiler's path, size and modification time and the flags asked for; a changed
-    compiler misses the entry and is probed again.
+    compiler misses the entry and is probed again. Nothing in the root is read or written
+    unless it passes ``private_dir``'s checks (the cache reports why at the first build).
     """
     try:
         st = os.stat(compiler[0])
         key = json.dumps([list(compiler), st.st_size, st.st_mtime_ns, list(opt), custom])
-    except OSError:
-        key = None
-    path = cache_root() / "toolchain-probes.json"
+        root = private_dir(cache_root())
+    except OSError:  # CacheError included: probe every time, touch nothing there
+        key = root = None
     known: dict = {}
-    if key is not None:
+    if key is not None and root is not None:
         try:
-            known = json.loads(path.read_text())
+            known = json.loads(_read_own_file(root / PROBES_FILE))
             hit = known.get(key)
             if hit is not None:
                 return hit["version"], tuple(hit["opt"]), bool(hit["openmp"])
@@ -187,17 +213,37 @@ def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tu
             known = {}
     version = _compiler_version(compiler)
     probed_opt, openmp = _probe_flags(compiler, opt, custom)
-    if key is not None:
+    if key is not None and root is not None:
         known = known if isinstance(known, dict) else {}
         known[key] = {"version": version, "opt": list(probed_opt), "openmp": openmp}
-        try:
-            make_private_dirs(path.parent)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(known))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs the probe next time
+        with contextlib.suppress(OSError):  # a read-only cache only costs the probe next time
+            _write_replacing(root / PROBES_FILE, json.dumps(known))
     return version, probed_opt, openmp
+
+
+def _read_own_file(path: Path) -> str:
+    """The text of a regular file the current user owns, opened without following a link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with open(fd, encoding="utf-8") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            raise OSError(f"{path} is not a regular file of this user")
+        return f.read()
+
+
+def _write_replacing(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a fresh private file (mkstemp: O_EXCL, a name
+    no other thread or process picks) renamed over it; a link at ``path`` is replaced,
+    never followed."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _find_compiler(cc_env: str) -> tuple[str, ...]:
@@ -272,8 +318,7 @@ def _compiles(compiler: tuple[str, ...], flags: tuple[str, ...]) -> bool:
 
 
 def _python_include_dirs() -> list[str]:
-    paths = sysconfig.get_paths()
-    dirs = list(dict.fromkeys([paths["include"], paths["platinclude"]]))
+    dirs = list(PYTHON_INCLUDE_DIRS)
     if not any((Path(d) / "Python.h").is_file() for d in dirs):
         raise ToolchainError(
             f"the C backend needs Python's development headers (Python.h, looked in {', '.join(dirs)}): "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import symgraph
+from symgraph.runtime import toolchain
 
 REPO_ROOT = Path(symgraph.__file__).resolve().parent.parent
 
@@ -75,3 +77,47 @@ def cache_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "sgcache"
     monkeypatch.setenv("SYMGRAPH_CACHE_DIR", str(root))
     return root
+
+
+# A child that builds two graphs through sg.function (mode "c": the call module builds on
+# its own thread meanwhile), once all siblings are ready; it reports its compiler runs
+# and the keys it loaded.
+GRAPHS_CHILD = """
+import json, os, sys, time
+import numpy as np
+import symgraph as sg
+from symgraph.runtime import build as B
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.002)
+x = sg.placeholder((None, 3), "float32", name="x")
+f = sg.function([x], sg.tanh(x) * 2.0)
+g = sg.function([x], sg.sum(x * x, axis=1))
+a = np.ones((2, 3), np.float32)
+print(json.dumps({"builds": B.build_count, "keys": sorted(h._compiled.library.key for h in (f, g)),
+                  "values": [f(a).tolist(), g(a).tolist()]}))
+"""
+
+# A C compiler that hangs in a unit's build (its source is _symgraph_*.c) when
+# $SG_TEST_HANG names a file: it writes its process id there and sleeps. Everything
+# else (--version, the flag probes, builds without the variable) goes to the real one.
+SLEEPY_CC = """#!/bin/sh
+for arg in "$@"; do
+  case "$arg" in
+    _symgraph_*.c)
+      if [ -n "$SG_TEST_HANG" ]; then
+        echo $$ > "$SG_TEST_HANG.part" && mv "$SG_TEST_HANG.part" "$SG_TEST_HANG"
+        exec sleep 300
+      fi;;
+  esac
+done
+exec {real} "$@"
+"""
+
+
+def sleepy_compiler(directory: Path) -> Path:
+    """Write SLEEPY_CC over the real compiler into ``directory``; its path (for CC)."""
+    real = toolchain._find_compiler(os.environ.get("CC", ""))
+    script = directory / "sleepy-cc"
+    script.write_text(SLEEPY_CC.format(real=" ".join(shlex.quote(w) for w in real)))
+    script.chmod(0o755)
+    return script

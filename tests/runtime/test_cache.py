@@ -1,11 +1,17 @@
-"""The on-disk cache: keys, privacy, cross-process reuse, one build under contention, repair."""
+"""The on-disk cache: keys, privacy, cross-process reuse, one build under contention,
+repair, the leftovers of killed builders."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
+import signal
 import stat
 import subprocess
+import sys
+import sysconfig
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -13,9 +19,9 @@ from pathlib import Path
 import pytest
 
 import symgraph.cache
-from symgraph.runtime import CacheError, CacheWarning, build, cache, get_toolchain
+from symgraph.runtime import CacheError, CacheWarning, build, cache, get_toolchain, toolchain
 
-from .conftest import ADD_CDEF, add_source, child_args, child_env, run_child
+from .conftest import ADD_CDEF, GRAPHS_CHILD, add_source, child_args, child_env, run_child, sleepy_compiler
 
 
 def key(source: str) -> str:
@@ -168,3 +174,120 @@ def test_info_and_clear(cache_root):
     assert symgraph.cache.info().entries == 0 and symgraph.cache.info().bytes == 0
     assert not list((info.dir / cache.LOCKS).iterdir())
     assert (datasets / "keep.npz").read_bytes() == b"data"
+
+
+def test_keys_computed_while_another_thread_fills_sysconfig_agree(cache_root, monkeypatch):
+    """sysconfig fills its tables lazily and not thread-safely: a thread that read
+    EXT_SUFFIX while the call module's build was filling them got None, hence another key
+    (16 processes ran 22 compiles for 11 units). Here a thread holds the tables half
+    filled while others resolve the toolchain and compute keys from scratch."""
+    src = add_source("fixed")
+    expected, fingerprint = key(src), get_toolchain().fingerprint
+    assert toolchain.EXT_SUFFIX == sysconfig.get_config_var("EXT_SUFFIX")
+    filling, release = threading.Event(), threading.Event()
+    fill = sysconfig._init_posix
+
+    def slow_fill(table: dict) -> None:
+        filling.set()
+        release.wait(30)
+        fill(table)
+
+    monkeypatch.setattr(sysconfig, "_init_posix", slow_fill)
+    monkeypatch.setattr(sysconfig, "_CONFIG_VARS", None)  # a fresh process's state
+    cache._key_prefix.cache_clear()
+    toolchain._toolchain.cache_clear()
+    filler = threading.Thread(target=sysconfig.get_config_vars)
+    filler.start()
+    try:
+        assert filling.wait(30)
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            fingerprints = list(pool.map(lambda _: get_toolchain().fingerprint, range(4)))
+            keys = list(pool.map(lambda _: key(src), range(8)))
+    finally:
+        release.set()
+        filler.join()
+        cache._key_prefix.cache_clear()
+    assert fingerprints == [fingerprint] * 4
+    assert keys == [expected] * 8
+    assert build.build(src, ADD_CDEF).path.name.endswith(toolchain.EXT_SUFFIX)
+
+
+def test_processes_building_the_same_graphs_at_once_compile_each_unit_once(cache_root, tmp_path):
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", GRAPHS_CHILD, str(go)],
+            env=child_env(cache_root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    time.sleep(1.0)  # let them import symgraph and wait at the line
+    go.touch()
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert all(r["keys"] == reports[0]["keys"] and r["values"] == reports[0]["values"] for r in reports)
+    assert sum(r["builds"] for r in reports) == 3  # two units and the call module, each once
+    assert symgraph.cache.info().entries == 3
+
+
+def test_next_builder_removes_the_directory_of_a_builder_killed_mid_build(cache_root, tmp_path, monkeypatch):
+    cc = sleepy_compiler(tmp_path)
+    hanging = tmp_path / "hanging"
+    source = add_source()
+    env = dict(child_env(cache_root), CC=str(cc), SG_TEST_HANG=str(hanging))
+    child = subprocess.Popen(child_args(source), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    compiler_pid = None
+    try:
+        deadline = time.monotonic() + 120
+        while not hanging.exists():
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < deadline, "the child never reached its compiler"
+            time.sleep(0.01)
+        compiler_pid = int(hanging.read_text())
+    finally:
+        child.kill()  # SIGKILL: no handler of the child runs
+        child.wait()
+        if compiler_pid is not None:
+            os.kill(compiler_pid, signal.SIGKILL)  # after a real kill -9 it would run on
+    monkeypatch.setenv("CC", str(cc))
+    k = key(source)
+    directory = cache.cache_dir()
+    left = [p.name for p in directory.iterdir() if p.name.startswith(".tmp-")]
+    assert len(left) == 1 and left[0].startswith(f".tmp-{k}-")
+    assert not (directory / k).exists()
+    lib = build.build(source, ADD_CDEF)
+    assert lib.key == k and lib.path.is_relative_to(directory / k)
+    assert [p.name for p in directory.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_old_temporaries_of_other_keys_go_once_their_lock_is_free(cache_root):
+    directory = cache.cache_dir()
+    old = time.time() - cache.STALE_AFTER - 60
+
+    def leftover(name: str, age: float | None) -> Path:
+        d = directory / name
+        d.mkdir()
+        (d / "half.c").write_text("int x;")
+        if age is not None:
+            os.utime(d, (age, age))
+        return d
+
+    dead = leftover(f".tmp-{'a' * 64}-x1", old)
+    building = leftover(f".tmp-{'b' * 64}-x2", old)
+    recent = leftover(f".tmp-{'c' * 64}-x3", None)
+    trash = leftover(".trash-0123456789abcdef", old)
+    calls: list[str] = []
+    with cache.key_lock(directory, "b" * 64):  # a live builder of key b (flock excludes other open files, here too)
+        with cache.key_lock(directory, "b" * 64, wait=False) as held:
+            assert not held
+        assert cache.get_or_build("d" * 64, fake_builder(calls)).built
+    assert not dead.exists() and not trash.exists()
+    assert building.exists() and recent.exists()
+    assert cache.remove_abandoned(directory) == 1 and not building.exists()  # its builder is gone now
+    assert recent.exists()
