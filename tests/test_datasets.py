@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from symgraph.datasets import mnist
+from symgraph.userdirs import CacheError
 
 REAL_DIR = Path(__file__).resolve().parents[1] / "examples" / "data" / "mnist"
 T10K_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -490,3 +491,21 @@ def test_damaged_cache_entry_is_downloaded_again(tmp_path, served):
         result = mnist.load_data(url=served.url, sha256=served.sha256)
     assert_splits_equal(result, served.arrays)
     assert cache_files(tmp_path) == ["mnist.npz"]
+
+
+def test_a_shared_writable_default_cache_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A cache root others can write (0777) could hold a planted mnist.npz: refused
+    (CacheError) before the loader reads anything in it."""
+    from symgraph.userdirs import CacheError
+
+    root = tmp_path / "shared-cache"
+    (root / "datasets").mkdir(parents=True)
+    planted = root / "datasets" / mnist.NPZ_NAME
+    planted.write_bytes(b"not read")
+    os.chmod(root, 0o777)
+    monkeypatch.setenv("SYMGRAPH_CACHE_DIR", str(root))
+    monkeypatch.delenv("SYMGRAPH_MNIST_DIR", raising=False)
+    before = planted.stat().st_atime_ns
+    with pytest.raises(CacheError, match="writable"):
+        mnist.load_data(url="http://127.0.0.1:9/unreachable")
+    assert planted.stat().st_atime_ns == before

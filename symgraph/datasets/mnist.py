@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from symgraph.userdirs import cache_root, make_private_dirs
+from symgraph.userdirs import cache_root, make_private_dirs, private_dir
 
 __all__ = ["load_data", "cache_dir", "read_idx", "DEFAULT_URL", "DEFAULT_SHA256"]
 
@@ -108,7 +108,10 @@ def load_data(
     if env_dir:
         return _as_splits(_load_explicit(Path(env_dir), "SYMGRAPH_MNIST_DIR"))
 
-    cache = Path(os.fspath(cache_dir)) if cache_dir is not None else _default_cache_dir()
+    # the default cache is checked private (owner, mode, links) before anything in it is
+    # read: a file another user put there is data we would load, and a dataset cache_dir
+    # the caller names is theirs to judge
+    cache = Path(os.fspath(cache_dir)) if cache_dir is not None else private_dir(private_dir(cache_root()) / "datasets")
     cached_npz = cache / NPZ_NAME
     if cached_npz.is_file():
         try:
