@@ -496,8 +496,6 @@ def test_damaged_cache_entry_is_downloaded_again(tmp_path, served):
 def test_a_shared_writable_default_cache_is_refused_before_it_is_read(tmp_path, monkeypatch):
     """A cache root others can write (0777) could hold a planted mnist.npz: refused
     (CacheError) before the loader reads anything in it."""
-    from symgraph.userdirs import CacheError
-
     root = tmp_path / "shared-cache"
     (root / "datasets").mkdir(parents=True)
     planted = root / "datasets" / mnist.NPZ_NAME
