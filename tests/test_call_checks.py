@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.errors import InputError
+from symgraph.errors import InputError, InvalidValueError
 
 MODES = ["c", "py"]
 
@@ -49,3 +49,17 @@ def test_more_axes_than_the_c_caller_plans_for(mode):
     x = sg.placeholder(shape, "float32", name="deep")
     f = sg.function([x], x * 2, mode=mode)
     np.testing.assert_array_equal(f(np.ones(shape, np.float32)), np.full(shape, 2, np.float32))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("passes", ["O0", "O1", "O2"])
+def test_an_error_of_a_broadcast_operand_is_raised_when_the_result_is_empty(mode, passes):
+    """numpy computes power(x, -1) before adding the empty e, and raises; so does every
+    level: fusion keeps an op that can raise out of a loop that might run no element."""
+    x = sg.placeholder((1,), "int32", name="x")
+    e = sg.placeholder((None,), "int32", name="e")
+    f = sg.function([x, e], sg.power(x, -1) + e, mode=mode, passes=passes)
+    with pytest.raises(InvalidValueError, match="negative integer powers"):
+        f(np.array([2], np.int32), np.zeros(0, np.int32))
+    g = sg.function([x, e], sg.power(x, 2) + e, mode=mode, passes=passes)
+    np.testing.assert_array_equal(g(np.array([3], np.int32), np.arange(3, dtype=np.int32)), [9, 10, 11])

@@ -108,12 +108,29 @@ def _fusable(node: Node) -> bool:
 
 def can_fuse(nodes: dict[int, Node], group: Group, graph: _Graph) -> bool:
     """Legality of adding ``nodes`` to ``group``: a value needed outside the result has
-    the loop's shape (the loop writes only that), and the result stays convex."""
+    the loop's shape (the loop writes only that), an op that can raise (an integer
+    power's negative exponent) runs on all its own elements, and the result stays
+    convex."""
     members = {**group.members, **nodes}
     for node in nodes.values():
         if graph.needed_outside(node, members) and node.outputs[0].shape != group.shape:
             return False
+        if not _runs_everywhere(node, group.shape):
+            return False
     return not graph.leaves_and_returns(members)
+
+
+def _runs_everywhere(node: Node, shape: tuple) -> bool:
+    """Whether the loop of ``shape`` computes every element of ``node``, as the node's own
+    kernel would, where that matters: an op that can raise a call-time error. A smaller
+    node broadcast into a loop that may run no element (a symbolic or zero size) would
+    never be evaluated, and its error (raised by the reference, and at O0) never
+    raised."""
+    if not node.op.c_loop_checks(node.inputs[0].dtype if node.inputs else None):
+        return True
+    if node.outputs[0].shape == shape:
+        return True
+    return all(isinstance(d, int) and d > 0 for d in shape)
 
 
 def worth_fusing(producer: Node, group: Group) -> bool:
