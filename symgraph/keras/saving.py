@@ -10,25 +10,38 @@ attributes first and in sorted order (``lstm/cell/vars`` for an LSTM's cell,
 ``optimizer/vars`` for the optimizer: iterations, learning_rate, then the slots).
 Subclassed models are walked the same way, so their layers live under their attribute
 names. Loading reads the same paths; nothing in the file is ever executed.
+
+A file may come from anyone, so loading trusts nothing in it: HDF5 links are followed
+only while they stay inside the file, datasets with external, virtual or compressed
+storage are refused, every dataset's shape and dtype is checked from the metadata before
+any data is read, and no variable is set until all of them have been read (a failed load
+changes nothing). A ``.keras`` zip is held to ``FileLimits`` (members and their sizes,
+from its directory and again while reading); its config is checked by ``model_config``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import io
 import json
 import os
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from symgraph.keras import losses, metrics, naming, optimizers
 from symgraph.keras.layers.layer import Layer
-from symgraph.keras.model_config import model_from_config, model_to_config
+from symgraph.keras.model_config import compile_arguments, model_from_config, model_to_config
 from symgraph.keras.models.functional import Functional
 from symgraph.keras.models.sequential import Sequential
+from symgraph.keras.serialization import SavedFileError
 
 
 def _h5py() -> Any:
@@ -145,54 +158,153 @@ def _write_h5(model: Any, target: Any) -> None:
 
 
 def load_weights(model: Any, filepath: str, skip_mismatch: bool = False) -> None:
+    """The model's variables (and its optimizer's, when the file holds them) from a
+    ``.weights.h5`` file, all or nothing: every dataset is found and checked against its
+    variable from the file's metadata, then read, and only then is any variable set.
+    Links to other files, external or virtual storage and compressed data are refused
+    (SavedFileError naming the dataset). ``skip_mismatch`` leaves the variables whose
+    shape or dtype differs from the file's as they are."""
     filepath = os.fspath(filepath)
     if not filepath.endswith(".weights.h5"):
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports `.weights.h5` files.")
-    _read_h5(model, filepath, skip_mismatch)
+    _read_h5(model, filepath, skip_mismatch, filepath)
 
 
-def _read_h5(model: Any, source: Any, skip_mismatch: bool) -> None:
+# HDF5's identifiers of the filters whose output is as large as their input; the others
+# decompress, and HDF5 lets a compressed chunk inflate far past its declared size before
+# it checks, so a small file could take gigabytes (Keras writes weights uncompressed).
+_SIZE_PRESERVING_FILTERS = {2: "shuffle", 3: "fletcher32"}
+_MAX_SOFT_LINKS = 16
+
+
+def _h5_lookup(h5py: Any, f: Any, path: str, source: str) -> Any:
+    """The object at ``path``, found one link at a time so that no link leaves the file:
+    hard links are followed, soft links only while they stay inside it; external and
+    user-defined links are refused. None when nothing is there."""
+    node, here, parts, followed = f, [], path.strip("/").split("/"), 0
+    while parts:
+        name = parts.pop(0)
+        if name in ("", "."):
+            continue
+        if name == ".." or not isinstance(node, h5py.Group) or not node.id.links.exists(name.encode()):
+            return None
+        kind = node.id.links.get_info(name.encode()).type
+        if kind == h5py.h5l.TYPE_HARD:
+            node, here = node[name], [*here, name]
+        elif kind == h5py.h5l.TYPE_SOFT:
+            followed += 1
+            if followed > _MAX_SOFT_LINKS:
+                raise SavedFileError(f"{source}: {path}: more than {_MAX_SOFT_LINKS} soft links (a loop?)")
+            target = node.id.links.get_val(name.encode()).decode("utf-8", "replace")
+            if target.startswith("/"):
+                node, here = f, []
+            parts = target.strip("/").split("/") + parts
+        else:
+            link = "/" + "/".join([*here, name])
+            if kind != h5py.h5l.TYPE_EXTERNAL:
+                raise SavedFileError(f"{source}: {path}: a user-defined link ({link}, type {kind}) is refused")
+            file_name, object_name = (v.decode("utf-8", "replace") for v in node.id.links.get_val(name.encode()))
+            raise SavedFileError(
+                f"{source}: {path}: an external link ({link} -> {object_name!r} in the file {file_name!r}) is "
+                "refused: a weights file must hold its data itself"
+            )
+    return node
+
+
+def _check_dataset_storage(dataset: Any, path: str, source: str) -> None:
+    """Refuses, from the metadata alone, a dataset whose data lives outside the file or
+    would inflate when read, or that does not hold plain numbers."""
+    if dataset.is_virtual:
+        raise SavedFileError(
+            f"{source}: {path}: a virtual dataset (its data is read from other datasets or files) is refused: a "
+            "weights file must hold its data itself"
+        )
+    if dataset.external:
+        file_name = dataset.external[0][0]
+        raise SavedFileError(
+            f"{source}: {path}: a dataset stored in an external file ({file_name!r}) is refused: a weights file must "
+            "hold its data itself"
+        )
+    plist = dataset.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code, _, _, filter_name = plist.get_filter(i)
+        if code not in _SIZE_PRESERVING_FILTERS:
+            shown = filter_name.decode("utf-8", "replace") if isinstance(filter_name, bytes) else filter_name
+            raise SavedFileError(
+                f"{source}: {path}: compressed data (filter {shown!r}, id {code}) is refused: a compressed chunk "
+                "can inflate far beyond the dataset's size before HDF5 checks it, and Keras writes weights "
+                "uncompressed (`h5repack -f NONE` decompresses a file)"
+            )
+    if dataset.dtype.kind not in "biuf":
+        raise SavedFileError(f"{source}: {path}: holds {dataset.dtype} data, not numbers")
+
+
+def _read_h5(model: Any, source: Any, skip_mismatch: bool, name: str) -> None:
     h5py = _h5py()
-    with h5py.File(source, "r") as f:
-        errors: list[str] = []
+    try:
+        file = h5py.File(source, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SavedFileError(f"{name}: not a readable HDF5 file ({exc})") from exc
+    with file as f:
+        try:
+            staged = _stage_h5(model, f, skip_mismatch, name, h5py)
+        except SavedFileError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise SavedFileError(f"{name}: the HDF5 data is damaged: {type(exc).__name__}: {exc}") from exc
+    for variable, value in staged:  # every dataset checked and read: now nothing can fail halfway
+        variable.set_value(value)
 
-        def visit(path: str, obj: Any) -> None:
-            variables = _own_variables(obj)
-            group_path = f"{path}/vars" if path else "vars"
-            if _is_optimizer(obj) and group_path not in f:
-                return  # a file saved before compile holds no optimizer state
-            if not variables and group_path not in f:
-                return
-            if group_path not in f:
-                errors.append(f"missing group {group_path!r} for {_object_name(obj)!r}")
-                return
-            group = f[group_path]
-            if _is_optimizer(obj) and len(group) and len(variables) <= 2 and len(group) > len(variables):
-                build = getattr(obj, "build", None)
-                if build is not None:
-                    build(model.trainable_weights)
-                    variables = _own_variables(obj)
-            if len(group) != len(variables):
-                errors.append(
-                    f"Layer '{_object_name(obj)}' expected {len(variables)} variables, but received {len(group)} "
-                    f"variables during loading ({group_path})."
-                )
-                return
-            for i, var in enumerate(variables):
-                value = np.asarray(group[str(i)])
-                if value.shape != tuple(var.shape):
-                    if skip_mismatch:
-                        continue
+
+def _stage_h5(model: Any, f: Any, skip_mismatch: bool, source: str, h5py: Any) -> list[tuple[Any, np.ndarray]]:
+    """(variable, value) for every variable the file sets: each dataset located and
+    checked against its variable from the metadata first, then all of them read."""
+    errors: list[str] = []
+    planned: list[tuple[Any, Any]] = []
+
+    def visit(path: str, obj: Any) -> None:
+        variables = _own_variables(obj)
+        group_path = f"{path}/vars" if path else "vars"
+        group = _h5_lookup(h5py, f, group_path, source)
+        if group is None and (_is_optimizer(obj) or not variables):
+            return  # a file saved before compile holds no optimizer state
+        if not isinstance(group, h5py.Group):
+            errors.append(f"missing group {group_path!r} for {_object_name(obj)!r}")
+            return
+        if _is_optimizer(obj) and len(group) and len(variables) <= 2 and len(group) > len(variables):
+            build = getattr(obj, "build", None)
+            if build is not None:
+                build(model.trainable_weights)
+                variables = _own_variables(obj)
+        if len(group) != len(variables):
+            errors.append(
+                f"Layer '{_object_name(obj)}' expected {len(variables)} variables, but received {len(group)} "
+                f"variables during loading ({group_path})."
+            )
+            return
+        for i, var in enumerate(variables):
+            dataset_path = f"{group_path}/{i}"
+            dataset = _h5_lookup(h5py, f, dataset_path, source)
+            if not isinstance(dataset, h5py.Dataset):
+                errors.append(f"{dataset_path}: missing dataset for the variable {var.name!r}")
+                continue
+            _check_dataset_storage(dataset, dataset_path, source)
+            shape, dtype = dataset.shape, dataset.dtype
+            if shape != tuple(var.shape) or not np.can_cast(dtype, var.dtype, "same_kind"):
+                if not skip_mismatch:
                     errors.append(
-                        f"{group_path}/{i}: the file holds shape {value.shape}, the variable {var.name!r} has "
-                        f"shape {tuple(var.shape)}"
+                        f"{dataset_path}: the file holds shape {shape} ({dtype}), the variable {var.name!r} has "
+                        f"shape {tuple(var.shape)} ({var.dtype})"
                     )
-                    continue
-                var.set_value(value)
+                continue
+            planned.append((var, dataset))
 
-        _walk(model, "", set(), visit)
-        if errors and not skip_mismatch:
-            raise ValueError("A weights file does not match the model:\n" + "\n".join(errors))
+    _walk(model, "", set(), visit)
+    if errors and not skip_mismatch:
+        raise SavedFileError(f"A weights file does not match the model ({source}):\n" + "\n".join(errors))
+    return [(var, np.asarray(dataset[()])) for var, dataset in planned]
 
 
 def save_model(model: Any, filepath: str, overwrite: bool = True) -> None:
@@ -264,30 +376,168 @@ def _compile_config(model: Any) -> dict | None:
     }
 
 
-def load_model(filepath: str, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True) -> Any:
+# ---------------------------------------------------------------- .keras archives
+
+_MIB, _GIB = 1 << 20, 1 << 30
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """The most ``load_model`` accepts from a ``.keras`` zip: each member's uncompressed
+    size is checked from the zip's directory before anything is decompressed, and again
+    while the member is read (a directory may lie); so is the number of members."""
+
+    config_bytes: int = 16 * _MIB  # config.json: the largest Keras configs are a few MB; JSON parses to ~20x
+    metadata_bytes: int = 1 * _MIB  # metadata.json: about 100 bytes
+    weights_bytes: int = 8 * _GIB  # model.weights.h5: the variables and the optimizer's
+    other_member_bytes: int = 64 * _MIB  # assets and anything else (never read)
+    members: int = 1000  # Keras writes 3, plus a layer's assets
+
+
+DEFAULT_FILE_LIMITS = FileLimits()
+_file_limits = DEFAULT_FILE_LIMITS
+_MEMBER_LIMITS = {"config.json": "config_bytes", "metadata.json": "metadata_bytes", "model.weights.h5": "weights_bytes"}
+_COPY_CHUNK = _MIB
+
+
+def file_limits() -> FileLimits:
+    """The limits ``load_model`` uses when it is given none."""
+    return _file_limits
+
+
+def set_file_limits(limits: FileLimits | None = None, **changes: int) -> FileLimits:
+    """Sets the limits ``load_model`` uses when it is given none: ``limits``, or the
+    current ones with ``changes`` (``set_file_limits(weights_bytes=32 * 2**30)``);
+    ``set_file_limits(DEFAULT_FILE_LIMITS)`` restores the defaults. Returns the limits
+    it replaced."""
+    global _file_limits
+    previous = _file_limits
+    _file_limits = dataclasses.replace(limits or _file_limits, **changes)
+    return previous
+
+
+def _member_limit(name: str, limits: FileLimits) -> tuple[str, int]:
+    field = _MEMBER_LIMITS.get(name, "other_member_bytes")
+    return field, getattr(limits, field)
+
+
+def _over_limit(filepath: str, name: str, size: str, field: str, limit: int) -> SavedFileError:
+    return SavedFileError(
+        f"{filepath}: the member {name!r} {size}, over the limit of {limit} bytes (FileLimits.{field}; raise it "
+        f"with load_model(..., limits=FileLimits({field}=...)) or saving.set_file_limits({field}=...) if you trust "
+        "the file)"
+    )
+
+
+def _open_archive(filepath: str, limits: FileLimits) -> zipfile.ZipFile:
+    """The zip, once its directory is within the limits: the number of members, each
+    member's declared size, no name twice."""
+    try:
+        archive = zipfile.ZipFile(filepath, "r")
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SavedFileError(f"{filepath}: not a readable zip archive ({exc})") from exc
+    try:
+        members = archive.infolist()
+        if len(members) > limits.members:
+            raise SavedFileError(
+                f"{filepath}: {len(members)} members, over the limit of {limits.members} (FileLimits.members)"
+            )
+        seen: set[str] = set()
+        for info in members:
+            if info.filename in seen:
+                raise SavedFileError(f"{filepath}: the member {info.filename!r} appears twice")
+            seen.add(info.filename)
+            field, limit = _member_limit(info.filename, limits)
+            if info.file_size > limit:
+                raise _over_limit(filepath, info.filename, f"declares {info.file_size} bytes", field, limit)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def _copy_member(archive: zipfile.ZipFile, name: str, limits: FileLimits, sink: Any, filepath: str) -> None:
+    """Decompresses a member into ``sink`` a chunk at a time, stopping as soon as more
+    than its declared size or its limit comes out."""
+    info = archive.getinfo(name)
+    field, limit = _member_limit(name, limits)
+    written = 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise _over_limit(filepath, name, f"inflates past {limit} bytes", field, limit)
+                if written > info.file_size:
+                    raise SavedFileError(f"{filepath}: the member {name!r} inflates past its declared size")
+                sink.write(chunk)
+    except SavedFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise SavedFileError(f"{filepath}: the member {name!r} is damaged ({exc})") from exc
+
+
+def _read_config(archive: zipfile.ZipFile, limits: FileLimits, filepath: str) -> Any:
+    if "config.json" not in archive.NameToInfo:
+        raise SavedFileError(f"{filepath}: the archive holds no config.json")
+    buffer = io.BytesIO()
+    _copy_member(archive, "config.json", limits, buffer, filepath)
+    try:
+        return json.loads(buffer.getvalue())
+    except (ValueError, RecursionError) as exc:
+        raise SavedFileError(f"{filepath}: config.json is not valid JSON ({exc})") from None
+
+
+@contextlib.contextmanager
+def _weights_member(archive: zipfile.ZipFile, limits: FileLimits, filepath: str) -> Iterator[Any]:
+    """model.weights.h5 as a file h5py reads: a stored member in place (it cannot yield
+    more than its declared size, which is within the limit), a compressed one copied to
+    a temporary file under the limit first (h5py seeks, and seeking back in a compressed
+    stream decompresses it again from the start)."""
+    info = archive.getinfo("model.weights.h5")
+    if info.compress_type == zipfile.ZIP_STORED:
+        with archive.open(info) as stream:
+            yield stream
+        return
+    with tempfile.TemporaryFile() as spool:
+        _copy_member(archive, "model.weights.h5", limits, spool, filepath)
+        spool.seek(0)
+        yield spool
+
+
+def load_model(
+    filepath: str,
+    custom_objects: dict | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+    *,
+    limits: FileLimits | None = None,
+) -> Any:
     """A model from a ``.keras`` file (this facade's or real Keras'): the Sequential or
     functional graph rebuilt from config.json with the built-in layers, compiled from its
     compile_config (compile=True), then the weights (and optimizer state) loaded. No code
     from the file runs: Lambda layers need safe_mode=False, custom classes
-    ``custom_objects``."""
+    ``custom_objects``. A file that is malformed, names a class or module the loader
+    does not know, or exceeds ``limits`` (default: ``file_limits()``) raises
+    SavedFileError (UnknownObjectError for unknown names) naming the member, the config
+    position or the dataset at fault."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".weights.h5"):
         raise ValueError("A .weights.h5 file holds weights only: build the model, then call model.load_weights().")
     if not filepath.endswith(".keras") or not zipfile.is_zipfile(filepath):
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports `.keras` files.")
-    with zipfile.ZipFile(filepath, "r") as zf:
-        config = json.loads(zf.read("config.json"))
-        weights = zf.read("model.weights.h5") if "model.weights.h5" in zf.namelist() else None
-    model = model_from_config(config, custom_objects, safe_mode)
-    compile_config = config.get("compile_config")
-    if compile and compile_config:
-        model.compile(
-            optimizer=optimizers.get(compile_config.get("optimizer") or "rmsprop"),
-            loss=compile_config.get("loss"),
-            loss_weights=compile_config.get("loss_weights"),
-            metrics=compile_config.get("metrics"),
-            weighted_metrics=compile_config.get("weighted_metrics"),
-        )
-    if weights is not None:
-        _read_h5(model, io.BytesIO(weights), skip_mismatch=False)
+    limits = limits or _file_limits
+    with _open_archive(filepath, limits) as archive:
+        config = _read_config(archive, limits, filepath)
+        compile_config = config.get("compile_config") if isinstance(config, dict) else None
+        arguments = compile_arguments(compile_config, custom_objects) if compile and compile_config else None
+        model = model_from_config(config, custom_objects, safe_mode)
+        if arguments:
+            try:
+                model.compile(**arguments)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise SavedFileError(f"config.json, at compile_config: {type(exc).__name__}: {exc}") from exc
+        if "model.weights.h5" in archive.NameToInfo:
+            with _weights_member(archive, limits, filepath) as weights:
+                _read_h5(model, weights, False, f"{filepath}: model.weights.h5")
     return model
