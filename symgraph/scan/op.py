@@ -29,10 +29,10 @@ import numpy as np
 
 from symgraph.errors import ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, Op, Tensor, TensorType
+from symgraph.graph.core import Node, Tensor, TensorType
 from symgraph.graph.shape import Dim
 from symgraph.graph.traversal import toposort
-from symgraph.ops.c_api import CArray
+from symgraph.ops.c_api import CArray, CLinkerOp, KernelContext
 from symgraph.ops.registry import register
 from symgraph.scan import kernel
 from symgraph.scan.step import InnerGraph, StepPlan
@@ -41,7 +41,7 @@ _serials = itertools.count()
 
 
 @register
-class Scan(Op):
+class Scan(CLinkerOp):
     """outputs = loop of ``inner`` over ``n_steps`` steps.
 
     Inputs: the sequences (n, ...), the initial states, the non-sequences, then the first
@@ -183,7 +183,7 @@ class Scan(Op):
 
         return scan_grad(self, inputs, outputs, output_grads)
 
-    def c_kernel_in(self, context, node: Node, inputs: list[CArray], outputs: list[CArray]) -> str:
+    def c_kernel_in(self, context: KernelContext, node: Node, inputs: list[CArray], outputs: list[CArray]) -> str:
         """The step as a static C function called in a C loop (symgraph/scan/kernel.py)."""
         return kernel.scan_kernel(context, self, inputs, outputs)
 
