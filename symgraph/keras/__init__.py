@@ -2,7 +2,7 @@
 
 ``from symgraph import keras`` (or ``import symgraph.keras as keras``) gives Input,
 Model, Sequential, layers, optimizers, losses, metrics, callbacks, utils, datasets,
-backend, initializers, regularizers and activations. A model compiles one training step
+backend, initializers, regularizers, activations and saving. A model compiles one training step
 and one inference step as symgraph functions (one C unit each) and calls them per batch.
 """
 
@@ -21,6 +21,7 @@ from symgraph.keras import (
     naming,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from symgraph.keras.layers import Input, InputSpec, KerasTensor, Layer
@@ -46,5 +47,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]
