@@ -9,7 +9,8 @@ where every tensor lives:
 - a reshape shares its input's buffer;
 - every other node is a kernel (a static function named after its op) writing a fresh
   buffer: the caller's output buffer when the node is an output, else a temporary in
-  the arena.
+  the arena. Its C comes from the op's hooks (ops/c_api.py ``CLinkerOp``): an
+  elementwise loop (ops/c_loops.py) of its ``c_body``, or its ``c_kernel_in``.
 
 After the kernels, outputs that are not kernel results are copied into the caller's
 buffers, and then the updates are written into the Variables' buffers: all updates
@@ -40,21 +41,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from symgraph.codegen import loops
 from symgraph.codegen.cexpr import Names, c_comment, c_literal, c_type
 from symgraph.codegen.instrument import Instrument
-from symgraph.codegen.loops import Operand, elementwise_loop, runtime_checks
+from symgraph.errors import UnsupportedError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, Op, Tensor
+from symgraph.graph.core import Node, Tensor
 from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
-from symgraph.ops.c_api import CArray
+from symgraph.ops import c_loops
+from symgraph.ops.c_api import CArray, CLinkerOp
+from symgraph.ops.c_loops import Operand, elementwise_loop, runtime_checks
 from symgraph.ops.elementwise import Elementwise
-from symgraph.ops.fused import FusedMatMul
 from symgraph.ops.shape_ops import Reshape
 from symgraph.passes.provenance import covers_text, is_fused
-from symgraph.scan.op import Scan
 
 ENTRY = "sg_entry"
 CDEF = (
@@ -236,17 +236,17 @@ class _UnitWriter:
                 self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
             targets.append(name)
 
-        support = getattr(node.op, "c_support", None)
-        if support is not None:
-            self.support.setdefault(support(node.inputs[0].dtype), None)
-        definitions = getattr(node.op, "c_definitions", None)
-        if definitions is not None:  # file-scope C its kernel calls (a fused convolution's epilogue)
-            ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
-            outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
-            self.support.setdefault(definitions(ins, outs), None)
-        code, params, args = self._kernel_body(node)
-        loop_checks = getattr(node.op, "c_loop_checks", None)
-        if loop_checks is not None and (checks := loop_checks(node.inputs[0].dtype)):
+        op = node.op
+        if not isinstance(op, CLinkerOp):
+            raise UnsupportedError(f"{op.name} has no C (ops compiled to C derive from symgraph.ops.c_api.CLinkerOp)")
+        dtype = node.inputs[0].dtype if node.inputs else None
+        ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
+        outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
+        for text in (op.c_support(dtype), op.c_definitions(ins, outs)):  # file-scope C, once per unit
+            if text:
+                self.support.setdefault(text, None)
+        code, params, args = self._kernel_body(index, node, ins, outs)
+        if checks := op.c_loop_checks(dtype):
             code = "\n".join([code, *checks])  # errors the loop could only flag
         if any(id(t) in self.inplace for t in node.outputs):  # an output is an input's buffer
             params = [p.replace(" *restrict ", " *") for p in params]
@@ -255,7 +255,7 @@ class _UnitWriter:
         key = (", ".join(params), code)
         function = self.kernel_names.get(key)
         if function is None:
-            function = self.kernel_names[key] = f"k{index}_{_kernel_label(node.op)}"
+            function = self.kernel_names[key] = f"k{index}_{op.kernel_label()}"
             self.kernels.append(_kernel_function(function, node, code, params))
         call_args = ", ".join(["sg_sizes", *args, *targets, "SG_ERR_ARGS"])
         call = f"    sg_status = {function}({call_args});"
@@ -266,23 +266,26 @@ class _UnitWriter:
             return
         self.body.append(f"    {c_comment(_describe(node))}\n{call}\n{check}")
 
-    def _kernel_body(self, node: Node) -> tuple[str, list[str], list[str]]:
-        """The kernel's statements, its parameter declarations and the entry's arguments."""
+    def _kernel_body(
+        self, index: int, node: Node, ins: list[CArray], outs: list[CArray]
+    ) -> tuple[str, list[str], list[str]]:
+        """The kernel's statements, its parameter declarations and the entry's arguments:
+        an elementwise loop of the op's ``c_body``, or the op's ``c_kernel_in`` over
+        ``ins`` and ``outs``."""
+        op = node.op
         params, args = [], []
         for k, t in enumerate(node.inputs):
             storage = self.storage[id(t)]
-            if isinstance(node.op, Elementwise) and storage.scalar is not None:
+            if isinstance(op, Elementwise) and storage.scalar is not None:
                 continue
             params.append(f"const {c_type(t.dtype)} *restrict a{k}")
             args.append(self._pointer_of(t))
         for k, t in enumerate(node.outputs):
             params.append(f"{c_type(t.dtype)} *restrict o{k}")
 
-        if isinstance(node.op, FusedMatMul):
-            return self._matmul_epilogue(node), params, args
-
-        if isinstance(node.op, Elementwise):
+        if isinstance(op, Elementwise):
             out = node.outputs[0]
+            dtype = node.inputs[0].dtype
             operands = []
             for k, t in enumerate(node.inputs):
                 storage = self.storage[id(t)]
@@ -292,58 +295,11 @@ class _UnitWriter:
                     operands.append(Operand(t.shape, pointer=f"a{k}"))
             checks = runtime_checks(operands, out.shape)
             targets = [(f"o{k}", c_type(t.dtype)) for k, t in enumerate(node.outputs)]
-            loop = elementwise_loop(targets, out.shape, operands, _scalar_code(node))
+            loop = elementwise_loop(targets, out.shape, operands, lambda elements: op.c_body(elements, dtype))
             return "\n".join([*checks, loop]), params, args
 
-        ins = [_carray(f"a{k}", t) for k, t in enumerate(node.inputs)]
-        outs = [_carray(f"o{k}", t) for k, t in enumerate(node.outputs)]
-        if isinstance(node.op, Scan):  # its step graph becomes C of its own, written here
-            context = _NodeContext(self, f"{self.prefix}scan{self.nodes.index(node)}_")
-            return node.op.c_kernel_in(context, node, ins, outs), params, args
-        return node.op.c_kernel(ins, outs), params, args
-
-    def _matmul_epilogue(self, node: Node) -> str:
-        """A product and its elementwise epilogue, block by block of rows: BLAS writes a
-        block of the product into the output of its dtype, and the epilogue loop reads it
-        back (elementwise, at the same position, so in place is safe) while it is in
-        cache. A block is about 256 KB of the product per thread: its product and its
-        epilogue are each shared among OpenMP's threads."""
-        op = node.op
-        a, b, *others = node.inputs
-        m, n = node.outputs[0].shape
-        k_c, n_c = shp.to_c(a.shape[1]), shp.to_c(n)
-        rows = shp.sym("block_rows")  # bound to mm_blk_rows below, not to a call-time size
-        rows_c = shp.to_c(rows)
-        into = next(j for j, t in enumerate(node.outputs) if t.dtype == a.dtype)
-        ctype = c_type(a.dtype)
-        operands = []
-        for k, t in enumerate(others):
-            pointer = f"a{k + 2}"
-            if t.ndim == 2 and t.shape[0] != 1:  # full shape or a column: one block of its rows
-                pointer = f"({pointer} + mm_r0*{shp.to_c(t.shape[1])})"
-                operands.append(Operand((rows, t.shape[1]), pointer=pointer))
-            else:
-                operands.append(Operand(t.shape, pointer=pointer))
-        block = f"(o{into} + mm_r0*{n_c})"
-        operands.insert(op.product_at, Operand((rows, n), pointer=block))
-        targets = [(f"(o{j} + mm_r0*{n_c})", c_type(t.dtype)) for j, t in enumerate(node.outputs)]
-        epilogue = elementwise_loop(targets, (rows, n), operands, op.epilogue.c_body)
-        a_block = CArray(f"(a0 + mm_r0*{k_c})", ctype, a.dtype, (rows_c, k_c), (rows, a.shape[1]))
-        out_block = CArray(block, ctype, a.dtype, (rows_c, n_c), (rows, n))
-        product = op.matmul.c_kernel([a_block, _carray("a1", b)], [out_block])
-        body = "\n".join(["{", *("    " + line for line in f"{product}\n{epilogue}".split("\n")), "}"])
-        m_c = shp.to_c(m)
-        code = "\n".join(
-            [
-                f"const int64_t mm_block = ({n_c} >= 8192 ? 8 : 65536 / ({n_c} > 0 ? {n_c} : 1)) * sg_omp_threads();",
-                f"for (int64_t mm_r0 = 0; mm_r0 < {m_c}; mm_r0 += mm_block) {{",
-                f"    const int64_t mm_blk_rows = {m_c} - mm_r0 < mm_block ? {m_c} - mm_r0 : mm_block;",
-                *("    " + line for line in body.split("\n")),
-                "}",
-            ]
-        )
-        (block_rows,) = rows.symbols()
-        return re.sub(rf"\b{shp.c_name(block_rows)}\b", "mm_blk_rows", code)
+        context = _NodeContext(self, f"{self.prefix}{op.name}{index}_")
+        return op.c_kernel_in(context, node, ins, outs), params, args
 
     # --- outputs, updates and lifetimes ------------------------------------------------
 
@@ -589,12 +545,12 @@ class _StepWriter(_UnitWriter):
         # a step's kernels are small and run once per step: an OpenMP region (waking
         # the other threads) per kernel and step costs more than it saves, unless a
         # kernel is much larger than the unit's threshold
-        saved = loops.PARALLEL_MIN_STATIC
-        loops.PARALLEL_MIN_STATIC = STEP_PARALLEL_FACTOR * saved
+        saved = c_loops.PARALLEL_MIN_STATIC
+        c_loops.PARALLEL_MIN_STATIC = STEP_PARALLEL_FACTOR * saved
         try:
             return super().write()
         finally:
-            loops.PARALLEL_MIN_STATIC = saved
+            c_loops.PARALLEL_MIN_STATIC = saved
 
     def _place(self, index: int, node: Node, output_slots: dict[int, int]) -> None:
         if not isinstance(node.op, Constant):
@@ -665,21 +621,6 @@ def _number_symbols(source: str, symbols: list[Sym]) -> str:
     for serial in sorted({int(m) for _, m in _SYMBOL_NAME.findall(source)} - number.keys()):
         number[serial] = len(number)
     return _SYMBOL_NAME.sub(lambda m: f"{m.group(1)}{number[int(m.group(2))]}", source)
-
-
-def _scalar_code(node: Node):
-    """How an elementwise node's output element is computed from its operands' elements."""
-    op = node.op
-    if hasattr(op, "c_body"):  # a fused node: statements, then the outputs' expressions
-        return op.c_body
-    dtype = node.inputs[0].dtype
-    return lambda args: op.c_expr(args, dtype)
-
-
-def _kernel_label(op: Op) -> str:
-    """What a kernel is named after: the ops it computes (a fused op lists its parts)."""
-    label = getattr(op, "kernel_label", None)
-    return label() if label is not None else op.name
 
 
 def _kernel_function(name: str, node: Node, code: str, params: list[str]) -> str:

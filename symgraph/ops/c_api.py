@@ -130,9 +130,10 @@ class CLinkerOp(Op):
         written. Default: ``c_kernel(inputs, outputs)``, for C that needs neither."""
         return self.c_kernel(inputs, outputs)
 
-    def c_support(self, dtype: np.dtype) -> str:
+    def c_support(self, dtype: np.dtype | None) -> str:
         """File-scope C the op's code calls (an integer power's helper), for its first
-        input's ``dtype``; the unit holds each distinct text once. Default: none."""
+        input's ``dtype`` (None without inputs); the unit holds each distinct text once.
+        Default: none."""
         return ""
 
     def c_definitions(self, inputs: list[CArray], outputs: list[CArray]) -> str:
@@ -141,10 +142,10 @@ class CLinkerOp(Op):
         Default: none."""
         return ""
 
-    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+    def c_loop_checks(self, dtype: np.dtype | None) -> list[str]:
         """Statements run after the kernel's code, raising errors the loop could only
-        flag (an integer power's negative exponent), for the first input's ``dtype``.
-        Default: none."""
+        flag (an integer power's negative exponent), for the first input's ``dtype``
+        (None without inputs). Default: none."""
         return []
 
     def kernel_label(self) -> str:

@@ -44,9 +44,9 @@ import numpy as np
 
 from symgraph.errors import DTypeError, ShapeError, UnsupportedError, user_location
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply, describe_failure
+from symgraph.graph.core import Tensor, TensorType, apply, describe_failure
 from symgraph.graph.shape import Dim
-from symgraph.ops.c_api import CArray
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.elementwise import FLOAT, TensorLike, promote
 from symgraph.ops.registry import register
 from symgraph.ops.shape_ops import expand_dims, squeeze, transpose
@@ -297,7 +297,7 @@ def conv2d_grad_filter_reference(x: np.ndarray, gy: np.ndarray, w_like: np.ndarr
 # --- the ops ---------------------------------------------------------------------------
 
 
-class ConvOp(Op):
+class ConvOp(CLinkerOp):
     """What the three convolution ops share: attributes, type checks, C geometry."""
 
     def __init__(self, strides: Pair, dilation: Pair, padding: Padding, groups: int):

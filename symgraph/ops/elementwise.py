@@ -18,10 +18,10 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.shape import DimExpr, Shape
 from symgraph.graph.sources import as_tensor, constant, dim_value
-from symgraph.ops.c_api import c_type
+from symgraph.ops.c_api import CLinkerOp, c_type
 from symgraph.ops.registry import register
 
 TensorLike = Any  # Tensor, Python scalar, numpy array or scalar, nested lists, DimExpr
@@ -178,7 +178,7 @@ def c_minimum(a: str, b: str, dtype: np.dtype) -> str:
     return f"(({c_type(dtype)})({a} < {b} ? {a} : {b}))"
 
 
-class Elementwise(Op):
+class Elementwise(CLinkerOp):
     """Base of elementwise ops; see the module docstring."""
 
     arity: ClassVar[int] = 1

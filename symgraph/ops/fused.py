@@ -90,25 +90,20 @@ class FusedElementwise(Elementwise):
         results = tuple(np.array(np.broadcast_to(values[j], shape)) for j in self.outputs)
         return results[0] if len(results) == 1 else results
 
-    def c_support(self, dtype: np.dtype) -> str:
+    def c_support(self, dtype: np.dtype | None) -> str:
         """The C definitions the steps need (an integer power's helper, ...), once each."""
-        parts: dict[str, None] = {}
-        for op, _, operand_dtype, _ in self.program:
-            support = getattr(op, "c_support", None)
-            if support is not None:
-                parts.setdefault(support(operand_dtype), None)
+        parts = dict.fromkeys(op.c_support(operand_dtype) for op, _, operand_dtype, _ in self.program)
         return "\n".join(p for p in parts if p)
 
-    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+    def c_loop_checks(self, dtype: np.dtype | None) -> list[str]:
         """The steps' checks after the loop (an integer power's negative exponent)."""
         lines: list[str] = []
         for op, _, operand_dtype, _ in self.program:
-            checks = getattr(op, "c_loop_checks", None)
-            if checks is not None and (found := checks(operand_dtype)) and found[0] not in lines:
+            if (found := op.c_loop_checks(operand_dtype)) and found[0] not in lines:
                 lines += found
         return lines
 
-    def c_body(self, args: list[str], dtype: np.dtype | None = None) -> tuple[list[str], list[str]]:
+    def c_body(self, args: list[str], dtype: np.dtype) -> tuple[list[str], list[str]]:
         """C statements for the loop body and each output element's expression: a step
         used more than once (an output counts as a use) becomes a local; the rest nest
         into their user (``dtype`` is unused: each step has its own operand dtype)."""
@@ -155,13 +150,13 @@ class ProductEpilogue(CLinkerOp):
         exprs = self.epilogue.expressions(names)
         return {"expr": exprs[0]} if len(exprs) == 1 else {"exprs": tuple(exprs)}
 
-    def c_support(self, dtype: np.dtype) -> str:
+    def c_support(self, dtype: np.dtype | None) -> str:
         return self.epilogue.c_support(dtype)
 
     def kernel_label(self) -> str:
         return _label([self.product.name, self.epilogue.kernel_label()])
 
-    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+    def c_loop_checks(self, dtype: np.dtype | None) -> list[str]:
         return self.epilogue.c_loop_checks(dtype)
 
     def _product_output(self, x: CArray, outputs: list[CArray]) -> int:
@@ -346,13 +341,13 @@ class FusedReduce(CLinkerOp):
     def reference(self, *arrays: np.ndarray) -> np.ndarray:
         return self.reduce.reference(self.producer.reference(*arrays))
 
-    def c_support(self, dtype: np.dtype) -> str:
+    def c_support(self, dtype: np.dtype | None) -> str:
         return self.producer.c_support(dtype)
 
     def kernel_label(self) -> str:
         return _label([self.producer.kernel_label(), self.reduce.name])
 
-    def c_loop_checks(self, dtype: np.dtype) -> list[str]:
+    def c_loop_checks(self, dtype: np.dtype | None) -> list[str]:
         return self.producer.c_loop_checks(dtype)
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:

@@ -35,15 +35,15 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import DTypeError, IndexOutOfRangeError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import Constant, as_tensor, constant, dim_value
 from symgraph.ops import arithmetic as ar
-from symgraph.ops.c_api import CArray
+from symgraph.ops import shape_ops  # which imports this module: names are read at call time
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.c_loops import Offset, broadcast_strides, c_block, c_copy, c_product, c_shape_fmt, offset_loops
 from symgraph.ops.elementwise import TensorLike, broadcast_shapes, cast, sum_to_shape
 from symgraph.ops.registry import register
-from symgraph.ops.shape_ops import arange, expand_dims, reshape, zeros_like
 
 # A basic index specification is a tuple of entries, one per input axis consumed (axes
 # after the last entry are kept whole), plus entries for new axes:
@@ -219,7 +219,7 @@ def _c_spec(spec: Spec, x: CArray) -> tuple[list[str], Shape, str, list[str | No
 
 
 @register
-class Subtensor(Op):
+class Subtensor(CLinkerOp):
     """Basic indexing ``x[spec]``: ints, strided slices and new axes, from a static spec
     (see the module's ``Spec``); symbolic positions are resolved at call time."""
 
@@ -242,7 +242,7 @@ class Subtensor(Op):
         (x,), (g,) = inputs, output_grads
         if not dtypes.is_float(x.dtype):
             return [None]
-        return [inc_subtensor(zeros_like(x), self.spec, g)]
+        return [inc_subtensor(shape_ops.zeros_like(x), self.spec, g)]
 
     def c_kernel(self, inputs: list[CArray], outputs: list[CArray]) -> str:
         """The output written in order from ``x`` at base + sum(k_i * stride_i) (negative
@@ -263,7 +263,7 @@ def subtensor(x: Tensor, spec: Spec) -> Tensor:
 
 
 @register
-class IncSubtensor(Op):
+class IncSubtensor(CLinkerOp):
     """A copy of ``x`` with ``y`` added into (mode "add") or written over (mode "set")
     the part ``x[spec]`` selects; ``y`` broadcasts to that part's shape."""
 
@@ -465,7 +465,7 @@ def _b_of(indices: list[CArray]) -> tuple[list[str], Shape]:
 
 
 @register
-class Gather(Op):
+class Gather(CLinkerOp):
     """Integer-array indexing: ``x[..., i0, ..., i1, ...]`` with index tensors
     ``indices`` at ``axes`` and whole slices elsewhere, under numpy's rules (indices
     broadcast together; their axes replace the indexed ones in place when ``axes`` are
@@ -513,7 +513,7 @@ def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor]) -> Tensor:
 
 
 @register
-class ScatterAdd(Op):
+class ScatterAdd(CLinkerOp):
     """A copy of ``x`` with ``updates`` added at the positions the integer tensors
     ``indices`` select at ``axes`` (the positions ``gather`` reads), as
     ``np.add.at``: repeated positions accumulate; ``updates`` broadcasts to the shape
@@ -844,7 +844,7 @@ def take(x: TensorLike, indices: TensorLike, axis: int | None = None, mode: str 
     x = as_tensor(x)
     ind = _index_tensor(indices)
     if axis is None:
-        x = reshape(x, (-1,))
+        x = shape_ops.reshape(x, (-1,))
         axis = 0
     axis = _axis(axis, x.ndim, "take")
     n = x.shape[axis]
@@ -864,8 +864,8 @@ def _along_axis_indices(shape: Shape, indices: Tensor, axis: int) -> list[Tensor
         if a == axis:
             result.append(indices)
         else:
-            grid = arange(n)
-            result.append(reshape(grid, tuple(n if b == a else 1 for b in range(len(shape)))))
+            grid = shape_ops.arange(n)
+            result.append(shape_ops.reshape(grid, tuple(n if b == a else 1 for b in range(len(shape)))))
     return result
 
 
@@ -879,7 +879,7 @@ def take_along_axis(x: TensorLike, indices: TensorLike, axis: int | None) -> Ten
     if axis is None:
         if ind.ndim != 1:
             raise ShapeError(f"take_along_axis: with axis=None the indices must be 1-d, got {ind.type}")
-        x = reshape(x, (-1,))
+        x = shape_ops.reshape(x, (-1,))
         axis = 0
     if ind.ndim != x.ndim:
         raise ShapeError(f"take_along_axis: indices of rank {ind.ndim} for a tensor of rank {x.ndim} (must match)")
@@ -911,8 +911,8 @@ def one_hot(indices: TensorLike, depth: int | DimExpr, dtype: object = "float32"
         raise ShapeError(f"one_hot: depth must be non-negative, got {depth}")
     ndim = ind.ndim + 1
     axis = _axis(axis, ndim, "one_hot")
-    positions = reshape(arange(depth), tuple(depth if a == axis else 1 for a in range(ndim)))
-    return cast(ar.equal(expand_dims(ind, axis), positions), dtype)
+    positions = shape_ops.reshape(shape_ops.arange(depth), tuple(depth if a == axis else 1 for a in range(ndim)))
+    return cast(ar.equal(shape_ops.expand_dims(ind, axis), positions), dtype)
 
 
 # ----------------------------------------------------------------------------------
@@ -920,7 +920,7 @@ def one_hot(indices: TensorLike, depth: int | DimExpr, dtype: object = "float32"
 
 
 @register
-class ArgSort(Op):
+class ArgSort(CLinkerOp):
     """Indices (int64) that sort ``x`` along ``axis``, stably: equal elements keep their
     order (ascending) or come lowest index first (descending). NaN sorts as largest,
     as in numpy."""
@@ -1032,7 +1032,7 @@ if (sgk_n > 0 && sgk_outer > 0 && sgk_inner > 0) {{
 def _sort_input(x: TensorLike, axis: int | None, what: str) -> tuple[Tensor, int]:
     x = as_tensor(x)
     if axis is None:
-        return reshape(x, (-1,)), 0
+        return shape_ops.reshape(x, (-1,)), 0
     if x.ndim == 0:
         raise ShapeError(f"{what}: a 0-d tensor has no axis to sort (use axis=None)")
     return x, _axis(axis, x.ndim, what)

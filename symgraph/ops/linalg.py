@@ -12,16 +12,16 @@ import numpy as np
 
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.ops import arithmetic as ar
 from symgraph.ops import shape_ops
-from symgraph.ops.c_api import CArray
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.elementwise import ANY, TensorLike, broadcast_shapes, promote, sum_to_shape
 from symgraph.ops.registry import register
 
 
 @register
-class MatMul(Op):
+class MatMul(CLinkerOp):
     """op(a) @ op(b) for op(a) (..., m, k) and op(b) (..., k, n), batch dims broadcast,
     where op swaps the last two axes of an operand whose ``transpose_*`` flag is set.
 

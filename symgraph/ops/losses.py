@@ -20,13 +20,13 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.shape import Dim
 from symgraph.graph.sources import as_tensor, constant
 from symgraph.ops import arithmetic as ar
 from symgraph.ops import reduction, shape_ops
 from symgraph.ops.activations import c_log1p_exp_neg_abs, sigmoid
-from symgraph.ops.c_api import CArray, c_math
+from symgraph.ops.c_api import CArray, CLinkerOp, c_math
 from symgraph.ops.elementwise import (
     FLOAT,
     Elementwise,
@@ -169,7 +169,7 @@ def _shifted(x: CArray, c: str) -> str:
     return f"(((double)sm_x[({c})*sm_xs] - (double)sm_m) - sm_l)"
 
 
-class _AlongClasses(Op):
+class _AlongClasses(CLinkerOp):
     """Base of the ops normalising over the class axis ``axis`` (non-negative)."""
 
     def __init__(self, axis: int):

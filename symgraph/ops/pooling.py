@@ -26,8 +26,8 @@ import numpy as np
 
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
-from symgraph.ops.c_api import CArray
+from symgraph.graph.core import Tensor, TensorType, apply
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.conv import (
     Padding,
     Pair,
@@ -100,7 +100,7 @@ class _Windows:
         return np.ravel_multi_index((b + 0 * i, p * self.strides[0] + i, q * self.strides[1] + j, ch + 0 * i), xp.shape)
 
 
-class PoolOp(Op):
+class PoolOp(CLinkerOp):
     """What the pooling ops share: attributes, the type rule, the C geometry."""
 
     def __init__(self, pool: Pair, strides: Pair, padding: Padding):

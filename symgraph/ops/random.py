@@ -40,9 +40,9 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import DTypeError, ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType
+from symgraph.graph.core import Tensor, TensorType
 from symgraph.graph.sources import Variable
-from symgraph.ops.c_api import CArray
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.registry import register
 
 MASK32 = 0xFFFFFFFF
@@ -252,7 +252,7 @@ def _c_key(key: CArray, stream: int) -> str:
     )
 
 
-class _Sampler(Op):
+class _Sampler(CLinkerOp):
     """A sampler: ``(key, counter) -> values`` of ``shape`` and float ``dtype``;
     subclasses name the distribution (the numpy twin and the C function)."""
 
@@ -342,7 +342,7 @@ class RandomTruncatedNormal(_Sampler):
 
 
 @register
-class RandomSplit(Op):
+class RandomSplit(CLinkerOp):
     """``n`` new keys from one (an int64 (n, 2) tensor, words in [0, 2^32)):
     row j = philox((j_lo, j_hi, 0, "SPLT"), key)[:2]."""
 

@@ -18,12 +18,12 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.shape import Shape
 from symgraph.graph.sources import as_tensor, dim_value
 from symgraph.ops import arithmetic as ar
 from symgraph.ops import shape_ops
-from symgraph.ops.c_api import CArray
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.elementwise import TensorLike, cast
 from symgraph.ops.math import exp, log, sqrt
 from symgraph.ops.registry import register
@@ -564,7 +564,7 @@ def _scan_kernel(x: CArray, out: CArray, axis: int, exclusive: bool, reverse: bo
     return "\n".join(lines)
 
 
-class Reduce(Op):
+class Reduce(CLinkerOp):
     """Base of reductions: attributes ``axes`` (normalised) and ``keepdims``."""
 
     output_dtype_rule: ClassVar[str] = "same"  # "same", "bool", "index", "sum"
@@ -955,7 +955,7 @@ def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tenso
     return out
 
 
-class _Cumulative(Op):
+class _Cumulative(CLinkerOp):
     """Base of the scans along one axis: attributes ``axis`` (non-negative),
     ``exclusive`` (element i combines the elements strictly before i, starting from
     the identity) and ``reverse`` (scan from the end of the axis), as in TF's cumsum.

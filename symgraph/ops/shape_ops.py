@@ -19,10 +19,11 @@ import numpy as np
 from symgraph import dtypes
 from symgraph.errors import DTypeError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Op, Tensor, TensorType, apply
+from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
 from symgraph.graph.sources import _as_shape_tuple, as_tensor, constant
-from symgraph.ops.c_api import CArray
+from symgraph.ops import indexing  # which imports this module: names are read at call time
+from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.c_loops import broadcast_strides, c_block, c_copy, c_product, c_shape_fmt, offset_loops
 from symgraph.ops.elementwise import ANY, TensorLike, cast, promote, sum_to_shape
 from symgraph.ops.registry import register
@@ -46,7 +47,7 @@ def _c_double(value: float) -> str:
 
 
 @register
-class Reshape(Op):
+class Reshape(CLinkerOp):
     """The same elements (C order) in a new shape; ``shape`` is fully resolved (no -1)."""
 
     name = "reshape"
@@ -104,7 +105,7 @@ def reshape(x: TensorLike, shape: Any) -> Tensor:
 
 
 @register
-class BroadcastTo(Op):
+class BroadcastTo(CLinkerOp):
     """``x`` repeated along size-1 and new leading axes to ``shape`` (numpy's broadcast_to)."""
 
     name = "broadcast_to"
@@ -166,7 +167,7 @@ def broadcast_to(x: TensorLike, shape: Any) -> Tensor:
 
 
 @register
-class Transpose(Op):
+class Transpose(CLinkerOp):
     """Axes permuted: output axis i is input axis ``perm[i]``."""
 
     name = "transpose"
@@ -316,7 +317,7 @@ def full_like(x: TensorLike, fill_value: Any, dtype: object = None) -> Tensor:
 
 
 @register
-class Arange(Op):
+class Arange(CLinkerOp):
     """``start + step * i`` for ``i < length``, in ``dtype`` (numpy's arange, with the
     length already worked out); ``start`` and ``length`` may be symbolic sizes."""
 
@@ -408,7 +409,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: object = None) ->
 
 
 @register
-class Concatenate(Op):
+class Concatenate(CLinkerOp):
     """The inputs joined along ``axis``; their other axes must agree (numpy's
     concatenate). The gradient of each input is its slice of the output gradient."""
 
@@ -450,15 +451,13 @@ class Concatenate(Op):
         return np.concatenate(xs, axis=self.axis)
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.indexing import slice_along  # cycle: indexing imports this module at import time
-
         (g,) = output_grads
         grads: list[Tensor | None] = []
         offset: Dim = 0
         for x in inputs:
             n = x.shape[self.axis]
             if dtypes.is_float(x.dtype):
-                piece = slice_along(g, self.axis, offset, n)
+                piece = indexing.slice_along(g, self.axis, offset, n)
                 grads.append(piece if piece.shape == x.shape else reshape(piece, x.shape))
             else:
                 grads.append(None)
@@ -541,8 +540,6 @@ def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor
     """``x`` cut along ``axis`` into a list of tensors (numpy's split): an int N cuts it
     into N equal parts (the size must divide; checked at call time when symbolic), a
     sequence of indices cuts before each of them."""
-    from symgraph.ops.indexing import getitem, slice_along  # cycle: indexing imports this module at import time
-
     x = as_tensor(x)
     if x.ndim == 0:
         raise ShapeError("split: a 0-d tensor has no axis to split")
@@ -558,15 +555,15 @@ def split(x: TensorLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor
             if n % sections:
                 raise ShapeError(f"split: axis {axis} of size {n} does not divide into {sections} equal sections")
             size = n // sections
-            return [slice_along(x, axis, k * size, size) for k in range(sections)]
+            return [indexing.slice_along(x, axis, k * size, size) for k in range(sections)]
         # a symbolic size: the reshape checks divisibility at call time
         parts = reshape(x, x.shape[:axis] + (sections, shp.floordiv(n, sections)) + x.shape[axis + 1 :])
-        return [getitem(parts, (slice(None),) * axis + (k,)) for k in range(sections)]
+        return [indexing.getitem(parts, (slice(None),) * axis + (k,)) for k in range(sections)]
     if isinstance(indices_or_sections, Tensor):
         raise UnsupportedError("split: the cut points must be static ints (a tensor would make shapes data-dependent)")
     cuts = [operator.index(i) for i in indices_or_sections]
     edges = [None, *cuts, None]
-    return [getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in zip(edges[:-1], edges[1:])]
+    return [indexing.getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def tile(x: TensorLike, reps: Any) -> Tensor:
@@ -623,16 +620,12 @@ def repeat(x: TensorLike, repeats: Any, axis: int | None = None) -> Tensor:
         raise UnsupportedError(f"repeat: one count per element needs a static axis size (axis {axis} is {n})")
     if counts.shape[0] != n:
         raise ShapeError(f"repeat: {counts.shape[0]} counts for an axis of size {n}")
-    from symgraph.ops.indexing import take  # cycle: indexing imports this module at import time
-
-    return take(x, np.repeat(np.arange(n), counts), axis)
+    return indexing.take(x, np.repeat(np.arange(n), counts), axis)
 
 
 def flip(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """``x`` with the order of elements reversed along ``axis`` (every axis when None),
     numpy's flip: ``x[..., ::-1, ...]``."""
-    from symgraph.ops.indexing import getitem  # cycle: indexing imports this module at import time
-
     x = as_tensor(x)
     if axis is None:
         axes = set(range(x.ndim))
@@ -641,7 +634,7 @@ def flip(x: TensorLike, axis: int | tuple[int, ...] | None = None) -> Tensor:
         axes = {normalize_axis(a, x.ndim, "flip") for a in listed}
     if not axes:
         return x
-    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+    return indexing.getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
 
 
 def moveaxis(x: TensorLike, source: int | tuple[int, ...], destination: int | tuple[int, ...]) -> Tensor:
@@ -690,8 +683,6 @@ def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: 
     or 0-d tensor), "edge" (the edge value repeated), "reflect" (mirrored without the edge,
     widths up to size-1) and "symmetric" (mirrored with the edge, widths up to size).
     The gradient is the slice of the output gradient that ``x`` became."""
-    from symgraph.ops.indexing import inc_subtensor, slice_along  # cycle: indexing imports this module at import time
-
     x = as_tensor(x)
     widths = _pad_widths(pad_width, x.ndim)
     if all(b == 0 and a == 0 for b, a in widths):
@@ -707,7 +698,7 @@ def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: 
                 raise UnsupportedError("pad: constant_values must be a scalar")
             base = full(out_shape, np.asarray(constant_values).astype(x.dtype), x.dtype)
         spec = tuple(("slice", b, 1, n) if (b or a) else ("all",) for (b, a), n in zip(widths, x.shape))
-        return inc_subtensor(base, spec, x, mode="set")
+        return indexing.inc_subtensor(base, spec, x, mode="set")
     if mode not in ("edge", "reflect", "symmetric"):
         raise UnsupportedError(f"pad: mode {mode!r} is not supported (constant, edge, reflect, symmetric)")
     y = x
@@ -726,19 +717,19 @@ def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: 
         pieces: list[Tensor] = []
         if mode == "edge":
             if b:
-                first = slice_along(y, axis, 0, 1)
+                first = indexing.slice_along(y, axis, 0, 1)
                 pieces.append(broadcast_to(first, y.shape[:axis] + (b,) + y.shape[axis + 1 :]))
             pieces.append(y)
             if a:
-                last = slice_along(y, axis, n - 1, 1)
+                last = indexing.slice_along(y, axis, n - 1, 1)
                 pieces.append(broadcast_to(last, y.shape[:axis] + (a,) + y.shape[axis + 1 :]))
         else:
             shift = 1 if mode == "reflect" else 0
             if b:
-                pieces.append(slice_along(y, axis, b - 1 + shift, b, -1))
+                pieces.append(indexing.slice_along(y, axis, b - 1 + shift, b, -1))
             pieces.append(y)
             if a:
-                pieces.append(slice_along(y, axis, n - 1 - shift, a, -1))
+                pieces.append(indexing.slice_along(y, axis, n - 1 - shift, a, -1))
         y = concatenate(pieces, axis)
     return y
 

@@ -27,7 +27,9 @@ import numpy as np
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, describe_call_failure
 from symgraph.graph.shape import Sym
+from symgraph.ops.c_api import CLinkerOp
 from symgraph.ops.elementwise import Elementwise
+from symgraph.ops.fused import FusedElementwise
 
 _COVERS: weakref.WeakKeyDictionary[Node, tuple[Node, ...]] = weakref.WeakKeyDictionary()
 
@@ -103,8 +105,10 @@ def _flagging_member(
     ``message``, with its input shapes where this call's sizes give them."""
     found = []
     for member in members:
-        checks = getattr(member.op, "c_loop_checks", None)
-        if checks is not None and member.inputs and message and message in "\n".join(checks(member.inputs[0].dtype)):
+        op = member.op
+        if not (isinstance(op, CLinkerOp) and member.inputs and message):
+            continue
+        if message in "\n".join(op.c_loop_checks(member.inputs[0].dtype)):
             found.append(member)
     if len(found) != 1:
         return None
@@ -164,9 +168,9 @@ def _first_failing_step(
 ) -> tuple[Node, list[tuple[int, ...]], str] | None:
     """Run the fused program step by step on ``values``: the first step that raises, or
     whose result ``bad`` flags, as (covered node, its inputs' shapes, message)."""
-    program = getattr(node.op, "program", None)
-    if program is None or len(program) != len(members):
+    if not isinstance(node.op, FusedElementwise) or len(node.op.program) != len(members):
         return None
+    program = node.op.program
     results: list[np.ndarray] = []
     with np.errstate(all="ignore"):
         for (op, refs, _, _), member in zip(program, members):
