@@ -19,7 +19,7 @@ from symgraph.runtime.build import build
 
 SOURCE = """
 #include "symgraph.h"
-/* the two shapes of loop symgraph/codegen/loops.py emits on either side of SG_PARALLEL_MIN */
+/* the two shapes of loop symgraph/ops/c_loops.py emits on either side of SG_PARALLEL_MIN */
 int sg_bench(const float *x, float *y, int64_t n, int parallel, int heavy, int reps) {
     for (int r = 0; r < reps; r++) {
         if (parallel) {

@@ -1,6 +1,6 @@
 /* symgraph_math.h: vectorisable float32 transcendentals for generated elementwise loops.
  *
- * Why these exist (DESIGN.md, "Transcendentals decide fused-loop speed"): a loop that
+ * Why these exist (transcendentals decide fused-loop speed): a loop that
  * calls libm's expf/tanhf runs one element at a time. glibc's vector variants (libmvec)
  * are only declared under -ffast-math, and -fno-finite-math-only switches them off
  * again; symgraph keeps IEEE semantics (no fast-math: NaN and inf propagate, isnan

@@ -13,7 +13,7 @@
  * smaller ones stay on one (the fork/join costs more than it saves). Measured with
  * benchmarks/parallel_threshold.py on the 2-core development machine: a cheap loop
  * (x*1.5+0.5) gains from 32768 elements (1.34x), a tanh loop already from 2048.
- * symgraph/codegen/loops.py's PARALLEL_MIN_STATIC must hold the same number. */
+ * symgraph/ops/c_loops.py's PARALLEL_MIN_STATIC must hold the same number. */
 #ifndef SG_PARALLEL_MIN
 #define SG_PARALLEL_MIN 32768
 #endif

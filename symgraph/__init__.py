@@ -2,7 +2,7 @@
 
 Declare placeholders and Variables, build a graph with numpy-named ops, take symbolic
 gradients with ``grad``, compile with ``function`` and call the result on batch after
-batch. See the README and DESIGN for the pipeline.
+batch. See the README for the pipeline.
 """
 
 import importlib.metadata

@@ -1,4 +1,4 @@
-"""The threaded max pooling kernels (symgraph/csrc/symgraph_pool.h) against the numpy
+"""The threaded max pooling kernels (csrc/symgraph_pool.h) against the numpy
 loops of tests/cases/conv.py: shapes that split unevenly over threads and channel
 chunks, channel counts above the kernel's chunk, doubles, padding, NaN and ties."""
 

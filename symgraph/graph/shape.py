@@ -292,7 +292,7 @@ def c_name(s: Sym) -> str:
 
 def to_c(d: Dim) -> str:
     """A size as a C int64 expression over the ``c_name`` variables of its symbols
-    (floor division, max and min through symgraph.h's sg_floordiv, sg_max_i64, sg_min_i64)."""
+    (floor division, max and min through symgraph_sizes.h's sg_floordiv, sg_max_i64, sg_min_i64)."""
     if isinstance(d, int):
         return str(d)
     terms = []

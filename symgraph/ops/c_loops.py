@@ -9,7 +9,7 @@ Two builders, for the two ways kernels walk arrays:
   both, or all repeat both), so the common cases become one flat loop (same shapes, or a
   scalar operand) or two (a row vector against a matrix); the outer loop is an OpenMP
   parallel loop above ``PARALLEL_MIN_STATIC`` elements (or, for sizes known at call
-  time, symgraph.h's ``SG_PARALLEL_MIN``). A symbolic size that must equal the output's
+  time, symgraph_sizes.h's ``SG_PARALLEL_MIN``). A symbolic size that must equal the output's
   is checked at call time (``runtime_checks``): symbolic sizes never broadcast.
 - ``offset_loops``: nested loops carrying running element offsets into several arrays
   (additions and multiplications by loop counters, never a division), for the kernels
@@ -33,7 +33,7 @@ from symgraph.graph.shape import Dim, Shape
 from symgraph.ops.c_api import CArray
 
 # below this many elements (known when the graph is built) no parallel loop is emitted;
-# symgraph.h's SG_PARALLEL_MIN (the same number, measured there) decides at call time.
+# symgraph_sizes.h's SG_PARALLEL_MIN (the same number, measured there) decides at call time.
 # Read when a loop is built: a scan's step raises it while its kernels are written.
 PARALLEL_MIN_STATIC = 32768
 

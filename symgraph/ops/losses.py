@@ -68,7 +68,7 @@ def _stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 # body per position outside that axis (C order, so the position's flat index is the
 # index of a per-example output or label), with each operand's offset of the slice's
 # first class and its class stride. Static size-1 axes broadcast (stride 0). Slices are
-# split across OpenMP threads from SG_PARALLEL_MIN elements on (symgraph.h). Each slice
+# split across OpenMP threads from SG_PARALLEL_MIN elements on (symgraph_sizes.h). Each slice
 # takes its maximum (a vectorised max and a NaN flag: NaN if the slice holds one), then
 # sums exp(x - max) in double, closer to exact than the references (whose float32 sums
 # round in float32).

@@ -227,7 +227,7 @@ def _indent(lines: list[str]) -> list[str]:
 
 def _maybe_parallel(work: str, loop: list[str]) -> list[str]:
     """``loop`` (a for statement), split across OpenMP threads when ``work`` elements
-    reach SG_PARALLEL_MIN (symgraph.h): a branch, since entering a region costs even
+    reach SG_PARALLEL_MIN (symgraph_sizes.h): a branch, since entering a region costs even
     with if(false)."""
     head = [f"if ({work} >= SG_PARALLEL_MIN) {{", "    #pragma omp parallel for schedule(static)"]
     return head + _indent(loop) + ["} else {"] + _indent(loop) + ["}"]

@@ -24,7 +24,7 @@ class Pass:
 
     name: str
     run: Callable[[list[Tensor]], tuple[list[Tensor], int]]
-    level: int  # the lowest optimisation level (O1..O3) that runs it
+    level: int  # the lowest optimisation level (O1 or O2) that runs it
     doc: str
 
 
