@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.errors import InputError, InvalidValueError
+from symgraph.errors import IndexOutOfRangeError, InputError, InvalidValueError
 
 MODES = ["c", "py"]
 
@@ -63,3 +63,22 @@ def test_an_error_of_a_broadcast_operand_is_raised_when_the_result_is_empty(mode
         f(np.array([2], np.int32), np.zeros(0, np.int32))
     g = sg.function([x, e], sg.power(x, 2) + e, mode=mode, passes=passes)
     np.testing.assert_array_equal(g(np.array([3], np.int32), np.arange(3, dtype=np.int32)), [9, 10, 11])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bad", [-1, 4], ids=["negative", "past_the_end"])
+def test_an_embedding_id_outside_the_vocabulary_raises(mode, bad):
+    """As the README and Keras say: a -1 (a padding id, say) is a bug, not the last row."""
+    ids = sg.placeholder((None,), "int32", name="ids")
+    table = sg.Variable(np.arange(12, dtype=np.float32).reshape(4, 3), name="table")
+    f = sg.function([ids], sg.nn.embedding(ids, table), mode=mode)
+    np.testing.assert_array_equal(f(np.array([3, 0], np.int32)), [[9, 10, 11], [0, 1, 2]])
+    with pytest.raises(IndexOutOfRangeError, match=rf"index {bad} is out of bounds for axis 0 with size 4"):
+        f(np.array([1, bad], np.int32))
+    take = sg.function([ids], sg.take(table, ids, axis=0), mode=mode)  # numpy's rule stays for take
+    np.testing.assert_array_equal(take(np.array([-1], np.int32)), [[9, 10, 11]])
+
+
+def test_a_constant_negative_embedding_id_raises_when_the_graph_is_built():
+    with pytest.raises(IndexOutOfRangeError, match="index -1 is out of bounds"):
+        sg.nn.embedding(sg.constant(np.array([0, -1])), sg.constant(np.ones((3, 2), np.float32)))

@@ -367,7 +367,7 @@ def _gather_shape(x: Shape, axes: tuple[int, ...], index_shapes: list[Shape]) ->
     return broadcast + tuple(rest)
 
 
-def _check_indices(x: Tensor, axes: tuple[int, ...], indices: tuple[Tensor, ...]) -> None:
+def _check_indices(x: Tensor, axes: tuple[int, ...], indices: tuple[Tensor, ...], wrap_negative: bool = True) -> None:
     """Index dtypes, and the bounds of constant indices into static axes."""
     for a, t in zip(axes, indices):
         if not dtypes.is_integer(t.dtype):
@@ -375,9 +375,23 @@ def _check_indices(x: Tensor, axes: tuple[int, ...], indices: tuple[Tensor, ...]
         n = x.shape[a]
         if isinstance(t.node.op, Constant) and isinstance(n, int):
             values = t.node.op.value
-            bad = values[(values < -n) | (values >= n)]
+            bad = values[(values < (-n if wrap_negative else 0)) | (values >= n)]
             if bad.size:
-                raise IndexOutOfRangeError(f"index {int(bad.flat[0])} is out of bounds for axis {a} with size {n}")
+                raise IndexOutOfRangeError(_out_of_bounds(int(bad.flat[0]), a, n, wrap_negative))
+
+
+def _out_of_bounds(index: int, axis: int, n: int, wrap_negative: bool) -> str:
+    allowed = "" if wrap_negative else f" (indices must be in [0, {n}): negative ones do not count from the end here)"
+    return f"index {index} is out of bounds for axis {axis} with size {n}{allowed}"
+
+
+def _check_in_range(axes: tuple[int, ...], indices: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> None:
+    """The reference's check where negative indices do not wrap (numpy's would): every
+    index in [0, n), the first bad one named as C names it."""
+    for a, i in zip(axes, indices):
+        bad = np.asarray(i)[(np.asarray(i) < 0) | (np.asarray(i) >= shape[a])]
+        if bad.size:
+            raise IndexOutOfRangeError(_out_of_bounds(int(bad.flat[0]), a, shape[a], False))
 
 
 def _advanced_index(ndim: int, axes: tuple[int, ...], indices: tuple[np.ndarray, ...]) -> tuple:
@@ -388,7 +402,13 @@ def _advanced_index(ndim: int, axes: tuple[int, ...], indices: tuple[np.ndarray,
 
 
 def _c_advanced(
-    axes: tuple[int, ...], x: CArray, indices: list[CArray], b_sizes: list[str], b_static: Shape, offset: str
+    axes: tuple[int, ...],
+    x: CArray,
+    indices: list[CArray],
+    b_sizes: list[str],
+    b_static: Shape,
+    offset: str,
+    wrap_negative: bool = True,
 ) -> tuple[list[str], Shape, dict[str, Offset], dict, list[str]]:
     """The C plan shared by gather and scatter_add over the part numpy's advanced
     indexing selects (broadcast index axes ``b_sizes`` in place of the indexed axes when
@@ -397,7 +417,8 @@ def _c_advanced(
     offset into an array shaped like ``x`` (whose selected positions times their
     strides a hook adds where the index axes end), and the checks run first: index
     shapes that broadcast, and every index in range (numpy's IndexError, array after
-    array; none when the broadcast is empty). Negative indices wrap in the hook."""
+    array; none when the broadcast is empty). Negative indices wrap in the hook, or are
+    out of range without ``wrap_negative``."""
     nb = len(b_sizes)
     contiguous = axes == tuple(range(axes[0], axes[0] + len(axes)))
     rest = [a for a in range(x.ndim) if a not in axes]
@@ -423,13 +444,16 @@ def _c_advanced(
         offsets[f"k{k}"] = ("0", [None] * b0 + strides + [None] * (len(rest) - b0))
     offsets[offset] = ("0", [None if a is None else x.stride(a) for a in layout])
     validate = []
+    lowest = "" if wrap_negative else "0"
+    allowed = "" if wrap_negative else " (indices must be in [0, %lld): negative ones do not count from the end here)"
     for a, t in zip(axes, indices):
+        size = f"(long long)({x.shape[a]})"
         validate.append(
             f"""for (int64_t sgk_e = 0; sgk_e < {t.size}; sgk_e++) {{
     const int64_t sgk_v = (int64_t)({t.ptr})[sgk_e];
-    if (sgk_v < -({x.shape[a]}) || sgk_v >= ({x.shape[a]}))
-        SG_FAIL(SG_ERR_INDEX, "index %lld is out of bounds for axis {a} with size %lld", (long long)sgk_v,
-                (long long)({x.shape[a]}));
+    if (sgk_v < {lowest or f"-({x.shape[a]})"} || sgk_v >= ({x.shape[a]}))
+        SG_FAIL(SG_ERR_INDEX, "index %lld is out of bounds for axis {a} with size %lld{allowed}", (long long)sgk_v,
+                {size}{"" if wrap_negative else ", " + size});
 }}"""
         )
     checks.append(c_block(*validate) if not nb else f"if ({c_product(b_sizes)} > 0) " + c_block(*validate))
@@ -438,7 +462,8 @@ def _c_advanced(
         code, terms = [], []
         for k, (a, t) in enumerate(zip(axes, indices)):
             code.append(f"int64_t sgk_v{k} = (int64_t)({t.ptr})[{cur[f'k{k}']}];")
-            code.append(f"if (sgk_v{k} < 0) sgk_v{k} += ({x.shape[a]});")
+            if wrap_negative:
+                code.append(f"if (sgk_v{k} < 0) sgk_v{k} += ({x.shape[a]});")
             terms.append(f"sgk_v{k} * {x.stride(a)}")
         return "\n".join(code), {offset: " + ".join(terms)}
 
@@ -469,19 +494,27 @@ class Gather(CLinkerOp):
     """Integer-array indexing: ``x[..., i0, ..., i1, ...]`` with index tensors
     ``indices`` at ``axes`` and whole slices elsewhere, under numpy's rules (indices
     broadcast together; their axes replace the indexed ones in place when ``axes`` are
-    adjacent, else go first; negative indices wrap; out of range raises)."""
+    adjacent, else go first; negative indices wrap; out of range raises). Without
+    ``wrap_negative`` a negative index is out of range too (an embedding's ids, as
+    Keras has them: a padding -1 is a bug, not the last row)."""
 
     name = "gather"
 
-    def __init__(self, axes: tuple[int, ...]):
+    def __init__(self, axes: tuple[int, ...], wrap_negative: bool = True):
         self.axes = axes
+        self.wrap_negative = bool(wrap_negative)
+
+    def attributes(self) -> dict:
+        return {"axes": self.axes} if self.wrap_negative else {"axes": self.axes, "wrap_negative": False}
 
     def infer(self, x: Tensor, *indices: Tensor) -> TensorType:
         shape = _gather_shape(x.shape, self.axes, [t.shape for t in indices])
-        _check_indices(x, self.axes, indices)
+        _check_indices(x, self.axes, indices, self.wrap_negative)
         return TensorType(x.dtype, shape)
 
     def reference(self, x, *indices):
+        if not self.wrap_negative:
+            _check_in_range(self.axes, indices, x.shape)
         return np.array(x[_advanced_index(x.ndim, self.axes, indices)])
 
     def grad(self, inputs, outputs, output_grads):
@@ -501,15 +534,15 @@ class Gather(CLinkerOp):
         b0 = self.axes[0] if self.axes == tuple(range(self.axes[0], self.axes[0] + len(self.axes))) else 0
         b_sizes = list(out.shape[b0 : b0 + nb])
         b_static = tuple(out.static_shape[b0 : b0 + nb])
-        _, _, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "s")
+        _, _, offsets, hooks, checks = _c_advanced(self.axes, x, indices, b_sizes, b_static, "s", self.wrap_negative)
         offsets["d"] = ("0", [out.stride(a) for a in range(out.ndim)])
         loop = offset_loops(out.shape, offsets, lambda c: f"({out.ptr})[{c['d']}] = ({x.ptr})[{c['s']}];", hooks)
         return c_block(*checks, loop)
 
 
-def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor]) -> Tensor:
+def gather(x: Tensor, axes: tuple[int, ...], indices: list[Tensor], wrap_negative: bool = True) -> Tensor:
     """``x`` indexed by the integer tensors ``indices`` at ``axes`` (see ``Gather``)."""
-    return apply(Gather(tuple(axes)), x, *indices).outputs[0]
+    return apply(Gather(tuple(axes), wrap_negative), x, *indices).outputs[0]
 
 
 @register
