@@ -7,7 +7,7 @@
  * and holds, parsed into C structs, what the checks need:
  *
  *   plan = (entry, buf, sizes, failed, errbuf, errbuf_size,   # addresses (ints) and a size
- *           inputs, outputs, trusted)
+ *           state, inputs, outputs, trusted)                 # state: the function's sg_call_state
  *   inputs  = ((typenum, ndim, ((axis, size), ...), ((axis, k, first), ...)), ...)
  *   outputs = ((typenum, ndim, kind, data), ...)   kind 0: data = static dims;
  *             kind 1: data = index of the input whose shape it has;
@@ -19,8 +19,10 @@
  * the right error); or the entry's non-zero status as an int (the caller raises the
  * error it names, reading the message and failing node from the buffers it owns).
  *
- * Not thread-safe per Caller: the pointer and size arrays are shared between calls (as
- * the Python path's are). The GIL is released around the entry call, as cffi does.
+ * One call at a time per function: the pointer and size arrays are shared between calls
+ * (as the Python path's are), so a call first takes the function's state (sg_call_enter,
+ * atomic: the Python path takes the same one) and a second thread gets SG_ERR_BUSY back
+ * before anything is written. The GIL is released around the entry call, as cffi does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -28,6 +30,8 @@
 #include <numpy/arrayobject.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "symgraph_runtime.h"
 
 #define SG_MAX_DIMS 32
 
@@ -54,6 +58,7 @@ typedef struct {
     int32_t *failed;
     char *errbuf;
     size_t errbuf_size;
+    sg_call_state *state;
     int n_in, n_out, trusted;
     sg_in_spec *ins;
     sg_out_spec *outs;
@@ -127,9 +132,21 @@ static int parse_outputs(Caller *c, PyObject *outputs)
     return 0;
 }
 
+static PyObject *caller_run(Caller *c, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+
 static PyObject *caller_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Caller *c = (Caller *)self;
+    if (sg_call_enter(c->state)) return PyLong_FromLong(SG_ERR_BUSY);
+    PyObject *result = caller_run(c, args, nargsf, kwnames);
+    sg_call_leave(c->state);
+    return result;
+}
+
+/* One call, the function's state taken: the outputs, None for unusual arguments (the
+ * checked Python path serves), or the entry's status. */
+static PyObject *caller_run(Caller *c, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (kwnames != NULL || nargs != c->n_in) Py_RETURN_NONE;
     for (int i = 0; i < c->n_in; i++) {
@@ -171,7 +188,10 @@ static PyObject *caller_vectorcall(PyObject *self, PyObject *const *args, size_t
         PyObject *out = PyArray_SimpleNew(s->ndim, (npy_intp *)use, s->typenum);
         if (out == NULL) {
             Py_DECREF(result);
-            return NULL;
+            /* too large or no memory: the checked path says which output, and why */
+            if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_MemoryError)) return NULL;
+            PyErr_Clear();
+            Py_RETURN_NONE;
         }
         PyList_SET_ITEM(result, i, out);
         c->buf[c->n_in + i] = PyArray_DATA((PyArrayObject *)out);
@@ -189,11 +209,11 @@ static PyObject *caller_vectorcall(PyObject *self, PyObject *const *args, size_t
 
 static PyObject *caller_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *entry, *buf, *sizes, *failed, *errbuf, *inputs, *outputs;
+    PyObject *entry, *buf, *sizes, *failed, *errbuf, *state, *inputs, *outputs;
     Py_ssize_t errbuf_size;
     int trusted;
-    if (!PyArg_ParseTuple(args, "OOOOOnO!O!p", &entry, &buf, &sizes, &failed, &errbuf, &errbuf_size, &PyTuple_Type,
-                          &inputs, &PyTuple_Type, &outputs, &trusted))
+    if (!PyArg_ParseTuple(args, "OOOOOnOO!O!p", &entry, &buf, &sizes, &failed, &errbuf, &errbuf_size, &state,
+                          &PyTuple_Type, &inputs, &PyTuple_Type, &outputs, &trusted))
         return NULL;
     Caller *c = (Caller *)type->tp_alloc(type, 0);
     if (c == NULL) return NULL;
@@ -204,6 +224,7 @@ static PyObject *caller_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
     c->failed = (int32_t *)as_pointer(failed);
     c->errbuf = (char *)as_pointer(errbuf);
     c->errbuf_size = (size_t)errbuf_size;
+    c->state = (sg_call_state *)as_pointer(state);
     c->trusted = trusted;
     if (PyErr_Occurred() || parse_inputs(c, inputs) < 0 || parse_outputs(c, outputs) < 0) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "symgraph: malformed call plan");

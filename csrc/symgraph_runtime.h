@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* Status codes. Python mirrors these numbers: change them only together. */
 typedef enum sg_status {
@@ -38,7 +39,8 @@ typedef enum sg_status {
     SG_ERR_VALUE = 3,    /* a value the op does not accept -> ValueError family */
     SG_ERR_NOMEM = 4,    /* an allocation failed -> MemoryError */
     SG_ERR_NAN = 5,      /* a NaN/Inf found by the NaN-check mode */
-    SG_ERR_INTERNAL = 6  /* a bug in symgraph: should never happen */
+    SG_ERR_INTERNAL = 6, /* a bug in symgraph: should never happen */
+    SG_ERR_BUSY = 7      /* the function is running on another thread -> ConcurrentCallError */
 } sg_status;
 
 /* The size the caller allocates for the message buffer. */
@@ -84,5 +86,37 @@ static inline int sg_fail(char *buf, size_t size, int status, const char *fmt, .
         int sg_status_ = (call);       \
         if (sg_status_ != SG_OK) return sg_status_; \
     } while (0)
+
+/* What one compiled function keeps between its calls, owned by its caller (one per
+ * function object: two functions whose equal code shares a loaded library never share
+ * this): the temporaries' memory, grown as sizes need and freed with the function, and
+ * whether a call is running (a second thread entering the same function is refused:
+ * its buffers are in use). The caller allocates SG_CALL_STATE_WORDS zeroed words. */
+typedef struct sg_call_state {
+    void *memory;
+    size_t size;
+    int busy;
+} sg_call_state;
+#define SG_CALL_STATE_WORDS 4
+_Static_assert(sizeof(sg_call_state) <= SG_CALL_STATE_WORDS * sizeof(uint64_t), "the caller's words hold the state");
+
+/* 1 (and nothing changed) when a call of the function is already running, else 0 and
+ * the function is taken until sg_call_leave. */
+static inline int sg_call_enter(sg_call_state *s)
+{
+    return __atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void sg_call_leave(sg_call_state *s)
+{
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+}
+
+static inline void sg_call_release(sg_call_state *s)
+{
+    free(s->memory);
+    s->memory = NULL;
+    s->size = 0;
+}
 
 #endif /* SYMGRAPH_RUNTIME_H */

@@ -128,3 +128,8 @@ class BackendMismatchError(SymgraphError, AssertionError):
 
 class UnsupportedError(SymgraphError, NotImplementedError):
     """A feature symgraph does not provide."""
+
+
+class ConcurrentCallError(SymgraphError, RuntimeError):
+    """A compiled function entered from a second thread while a call of it is running
+    (its buffers are in use): one function object serves one thread at a time."""

@@ -136,12 +136,13 @@ class Function:
         taken = {id(v) for v in values} | self._storage_ids
         outputs = [_owned(v, taken) for v in results[:n_out]]
         new_values = [_owned(v, taken) for v in results[n_out:]]
-        for (var, _), value in zip(self.updates, new_values):
+        for (var, _), value in zip(self.updates, new_values):  # all checked before any is written
             if value.shape != var.storage.shape:
                 raise ShapeError(
                     f"update of Variable {var.name!r}: the new value has shape {value.shape}, "
                     f"the Variable {var.storage.shape}"
                 )
+        for (var, _), value in zip(self.updates, new_values):
             np.copyto(var.storage, value)
         return outputs
 

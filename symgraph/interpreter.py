@@ -51,6 +51,7 @@ class Interpreter:
                 self._release[i].append(tid)
 
     def run(self, input_values: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> list[np.ndarray]:
+        self._check_sizes(sizes)
         values: dict[int, np.ndarray] = {id(t): v for t, v in zip(self.inputs, input_values)}
         for node, release in zip(self.nodes, self._release):
             first = node.outputs[0]
@@ -70,6 +71,22 @@ class Interpreter:
             for tid in release:
                 values.pop(tid, None)
         return [values[id(t)] for t in self.outputs]
+
+    def _check_sizes(self, sizes: Mapping[Sym, int]) -> None:
+        """Before anything is computed, as the C unit does: no result holds more bytes than
+        memory can address (numpy would raise its own error midway, or wrap)."""
+        for node in self.nodes:
+            if not node.inputs:
+                continue
+            for t in node.outputs:
+                count = shp.too_large(t.shape, t.dtype.itemsize, sizes)
+                if count is not None:
+                    shapes = [shp.evaluate_shape(x.shape, sizes) for x in node.inputs]
+                    message = (
+                        f"its result would hold {count} elements of {t.dtype.itemsize} bytes: "
+                        "more than memory can address"
+                    )
+                    raise ShapeError(explain_call_failure(node, shapes, message, sizes))
 
 
 def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> tuple[np.ndarray, ...]:

@@ -3,11 +3,13 @@ argument and size a mode rejects or converts, every mode rejects or converts ali
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.errors import IndexOutOfRangeError, InputError, InvalidValueError
+from symgraph.errors import ConcurrentCallError, IndexOutOfRangeError, InputError, InvalidValueError, ShapeError
 
 MODES = ["c", "py"]
 
@@ -82,3 +84,106 @@ def test_an_embedding_id_outside_the_vocabulary_raises(mode, bad):
 def test_a_constant_negative_embedding_id_raises_when_the_graph_is_built():
     with pytest.raises(IndexOutOfRangeError, match="index -1 is out of bounds"):
         sg.nn.embedding(sg.constant(np.array([0, -1])), sg.constant(np.ones((3, 2), np.float32)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_update_whose_value_has_another_shape_at_call_time_raises_and_updates_nothing(mode):
+    """The value's shape depends on a symbolic size: checked at each call, before any
+    Variable is written (C truncated, left garbage, or crashed on an empty value)."""
+    x = sg.placeholder((None,), "float32", name="x")
+    W = sg.Variable(np.zeros(3, np.float32), name="W")
+    V = sg.Variable(np.zeros(3, np.float32), name="V")
+    f = sg.function([x], sg.sum(x), updates=[(V, V + 1.0), (W, x * 2.0)], mode=mode)
+    f(np.ones(3, np.float32))
+    np.testing.assert_array_equal(W.get_value(), [2, 2, 2])
+    for n in (0, 1, 5, 100_000):
+        with pytest.raises(ShapeError, match=rf"update of Variable 'W': the new value has shape \({n},\)"):
+            f(np.ones(n, np.float32))
+    np.testing.assert_array_equal(W.get_value(), [2, 2, 2])
+    np.testing.assert_array_equal(V.get_value(), [1, 1, 1])  # nothing else was updated either
+
+
+def _four_way_outer(x):
+    return x[:, None, None, None] + x[None, :, None, None] + x[None, None, :, None] + x[None, None, None, :]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("passes", ["O0", "O2"])
+def test_a_result_too_large_to_address_is_a_shape_error_not_a_wrapped_size(mode, passes):
+    """(2^16)^4 float32 elements: 2^66 bytes, which wrapped to a 0-byte buffer in C."""
+    x = sg.placeholder((None,), "float32", name="x")
+    f = sg.function([x], sg.sum(sg.exp(_four_way_outer(x))), mode=mode, passes=passes)
+    assert f(np.zeros(2, np.float32)) == pytest.approx(16.0)
+    with pytest.raises(ShapeError, match="would hold 18446744073709551616 elements of 4 bytes"):
+        f(np.zeros(1 << 16, np.float32))
+    g = sg.function([x], _four_way_outer(x), mode=mode, passes=passes)  # the result is an output
+    with pytest.raises(ShapeError, match="more than memory can address"):
+        g(np.zeros(1 << 16, np.float32))
+
+
+def test_temporaries_that_find_no_memory_name_the_nodes_that_needed_it():
+    """A PiB of temporaries: a MemoryError naming the largest ones (it named a placeholder)."""
+    x = sg.placeholder((None,), "float32", name="x")
+    z = x[:, None, None] + x[None, :, None] + x[None, None, :]
+    f = sg.function([x], sg.sum(sg.exp(z)), passes="O0")
+    with pytest.raises(MemoryError) as caught:
+        f(np.zeros(1 << 17, np.float32))
+    text = str(caught.value)
+    assert "out of memory for" in text and "the largest" in text
+    assert "add at test_call_checks.py" in text and "placeholder" not in text
+
+
+def test_two_functions_of_one_compiled_unit_on_two_threads_keep_their_own_memory():
+    """Equal graphs share the loaded code; each function keeps its own temporaries (they
+    shared one static arena: wrong results in 4 of 4 runs)."""
+
+    def build():
+        x = sg.placeholder((None, 32), "float32", name="x")
+        w = sg.constant(np.linspace(-1, 1, 32 * 32, dtype=np.float32).reshape(32, 32))
+        return sg.function([x], sg.sum(sg.tanh(x @ w) * 2.0, axis=1))
+
+    first, second = build(), build()
+    assert first._compiled.library is second._compiled.library
+    rng = np.random.default_rng(0)
+    data = [rng.standard_normal((64 + 16 * k, 32)).astype(np.float32) for k in range(4)]
+    want = [first(d) for d in data]
+    wrong: list[int] = []
+
+    def hammer(f):
+        for i in range(300):
+            if not np.array_equal(f(data[i % 4]), want[i % 4]):
+                wrong.append(i)
+
+    threads = [threading.Thread(target=hammer, args=(f,)) for f in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+@pytest.mark.parametrize("trust_input", [False, True])
+def test_one_function_entered_from_a_second_thread_is_refused_not_crashed(trust_input):
+    x = sg.placeholder((None, 64), "float32", name="x")
+    f = sg.function([x], sg.sum(sg.tanh(x) * 3.0), trust_input=trust_input)
+    data = np.ones((4096, 64), np.float32)
+    expected = f(data)
+    refused: list[str] = []
+    results: list[float] = []
+
+    def hammer():
+        for _ in range(200):
+            try:
+                results.append(float(f(data)))
+            except ConcurrentCallError as exc:
+                refused.append(str(exc))
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) + len(refused) == 400
+    assert all(r == pytest.approx(float(expected)) for r in results)
+    assert all("running on another thread" in message for message in refused)
+    assert float(f(data)) == pytest.approx(float(expected))  # usable again afterwards

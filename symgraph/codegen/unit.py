@@ -46,7 +46,7 @@ from symgraph.codegen.instrument import Instrument
 from symgraph.errors import UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Node, Tensor
-from symgraph.graph.shape import DimExpr, Sym
+from symgraph.graph.shape import Dim, DimExpr, Sym
 from symgraph.graph.sources import Constant, DimValue, Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
 from symgraph.ops import c_loops
@@ -58,8 +58,16 @@ from symgraph.passes.provenance import covers_text, is_fused
 
 ENTRY = "sg_entry"
 CDEF = (
-    f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, char *sg_errbuf, size_t sg_errbuf_size);"
+    f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, "
+    "char *sg_errbuf, size_t sg_errbuf_size);\n"
+    "int sg_enter_call(void *state);\n"
+    "void sg_leave_call(void *state);\n"
+    "void sg_release(void *state);"
 )
+# the caller's per-function state (csrc/symgraph_runtime.h's sg_call_state) as opaque words
+STATE_WORDS = 4
+# sg_failed's value when no single node failed: the temporaries as a whole found no memory
+FAILED_ARENA = -1
 _SYMBOL = re.compile(r"\bn_(\d+)\b")
 _SYMBOL_NAME = re.compile(r"\b(n_|SG_SYM_)(\d+)\b")
 
@@ -88,6 +96,7 @@ class Unit:
     updates: list[tuple[Variable, Tensor]]
     nodes: list[Node] = field(default_factory=list)
     instrument: Instrument = field(default_factory=Instrument)  # profile / nan_guard call sites
+    temporaries: list[tuple[int, Tensor]] = field(default_factory=list)  # (node index, tensor) in the arena
 
 
 def generate(
@@ -133,6 +142,9 @@ class _UnitWriter:
         self.symbols = _symbols_of(inputs)
         self.inplace: dict[int, Variable] = {}  # id of an update's value -> its Variable
         self.prefix = ""  # of the C names of a scan step's functions (nested steps append theirs)
+        self.sized: list[tuple[int, Tensor]] = []  # (node index, tensor) of every arena temporary
+        # where the temporaries' memory is: the caller's per-function state (a step: its own)
+        self.arena_memory, self.arena_size = "sg_call->memory", "sg_call->size"
 
     def write(self) -> Unit:
         last_use = self._last_uses()
@@ -157,6 +169,7 @@ class _UnitWriter:
             updates=self.updates,
             nodes=self.nodes,
             instrument=self.instrument,
+            temporaries=self.sized,
         )
 
     # --- placing each node -----------------------------------------------------------
@@ -234,6 +247,7 @@ class _UnitWriter:
             else:
                 name = self._temporary("t", c_type(t.dtype), f"sizeof({c_type(t.dtype)}) * (size_t){_size_c(t)}")
                 self.storage[id(t)] = Storage(pointer=name, root=id(t), temporary=True)
+                self.sized.append((index, t))
             targets.append(name)
 
         op = node.op
@@ -437,25 +451,74 @@ class _UnitWriter:
             f"#define SG_OUT {len(self.inputs)}",
             f"#define SG_STATE {len(self.inputs) + len(self.outputs)}",
             f"#define SG_CONST {len(self.inputs) + len(self.outputs) + len(self.states)}",
+            "/* then the caller's state of this function: its temporaries' memory, kept between calls */",
+            f"#define SG_CALL_STATE {len(self.inputs) + len(self.outputs) + len(self.states) + len(self.constants)}",
             "",
             *self.support,
             *self.kernels,
             f"int {ENTRY}(void **sg_buf, const int64_t *sg_sizes, int32_t *sg_failed, SG_ERR_PARAMS)",
             "{",
             "    int sg_status = SG_OK;",
-            "    (void)sg_buf; (void)sg_failed;",
+            "    sg_call_state *sg_call = (sg_call_state *)sg_buf[SG_CALL_STATE];",
+            "    (void)sg_buf; (void)sg_failed; (void)sg_call;",
         ]
         lines += [f"    const int64_t {shp.c_name(s)} = sg_sizes[{k}];" for k, s in enumerate(self.symbols)]
         lines += [f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries]
         lines += self.decls
+        lines += self._update_checks()
+        lines += self._size_checks()
         lines += self._arena()
         lines += self.body
         lines += ["    goto done;", "done:"]
         lines += ["    return sg_status;", "}", ""]
-        arena_state = ["/* the temporaries' memory, kept between calls: grown, never freed */"]
-        arena_state += ["static void *sg_arena = NULL;", "static size_t sg_arena_size = 0;", ""]
-        entry = lines.index(next(line for line in lines if line.startswith(f"int {ENTRY}(")))
-        return "\n".join(lines[:entry] + (arena_state if self.slots else []) + lines[entry:])
+        # the state is the caller's: one per function object, never shared by two
+        # functions whose equal code shares this library; a second thread entering the
+        # same function is refused (sg_enter_call), not let in
+        lines += [
+            "int sg_enter_call(void *state) { return sg_call_enter((sg_call_state *)state); }",
+            "void sg_leave_call(void *state) { sg_call_leave((sg_call_state *)state); }",
+            "void sg_release(void *state) { sg_call_release((sg_call_state *)state); }",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def _update_checks(self) -> list[str]:
+        """Before any kernel writes anything: every update's new value has its Variable's
+        shape at this call's sizes (a symbolic size can differ); else nothing is updated."""
+        position = {id(n): i for i, n in enumerate(self.nodes)}
+        lines = []
+        for var, value in self.updates:
+            for axis, (got, want) in enumerate(zip(value.shape, var.shape)):
+                if got == want:
+                    continue
+                index = position[id(value.node)]
+                got_c, want_c = shp.to_c(got), shp.to_c(want)
+                fail = (
+                    f"sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, \"an update's new value has size %lld on axis {axis} "
+                    f'where its Variable has %lld", (long long){got_c}, (long long){want_c})'
+                )
+                lines.append(f"    if ({got_c} != {want_c}) {{ *sg_failed = {index}; sg_status = {fail}; goto done; }}")
+        return lines
+
+    def _size_checks(self) -> list[str]:
+        """Before the temporaries are sized: none of them holds more bytes than memory
+        can address, counted in double precision (an int64 product of large symbolic
+        sizes would wrap, to a small buffer the kernel then overruns)."""
+        lines = []
+        for index, t in self.sized:
+            itemsize = t.dtype.itemsize
+            if all(isinstance(d, int) for d in t.shape) and itemsize * shp.prod(list(t.shape)) <= shp.MAX_BUFFER_BYTES:
+                continue
+            count = "*".join(["1.0", *(_double_c(d) for d in t.shape)])
+            fail = (
+                'sg_fail(SG_ERR_ARGS, SG_ERR_SHAPE, "its result would hold %.0f elements of %d bytes: '
+                f'more than memory can address", {count}, {itemsize})'
+            )
+            lines.append(
+                f"    if ({count} * {itemsize} > {float(shp.MAX_BUFFER_BYTES)!r}) "
+                f"{{ *sg_failed = {index}; sg_status = {fail}; goto done; }}"
+            )
+        return lines
 
     def _arena(self) -> list[str]:
         """Size the slots for this call's sizes, grow the arena if needed, point the
@@ -474,18 +537,23 @@ class _UnitWriter:
             offset = f"sg_offset{k + 1}"
             lines.append(f"    const size_t {offset} = {offsets[-1]} + sg_slot{k};")
         fail = 'sg_status = sg_fail(SG_ERR_ARGS, SG_ERR_NOMEM, "out of memory for %zu bytes of temporaries", sg_need);'
+        memory, size = self.arena_memory, self.arena_size
         lines += [
             f"    const size_t sg_need = {offset};",
-            "    if (sg_need > sg_arena_size) {",
+            f"    if (sg_need > {size}) {{",
             "        void *sg_grown = NULL;",
-            f"        if (posix_memalign(&sg_grown, 64, sg_need) != 0) {{ {fail} goto done; }}",
-            "        free(sg_arena);",
-            "        sg_arena = sg_grown;",
-            "        sg_arena_size = sg_need;",
+            "        if (posix_memalign(&sg_grown, 64, sg_need) != 0) {",
+            f"            *sg_failed = {FAILED_ARENA};",
+            f"            {fail}",
+            "            goto done;",
+            "        }",
+            f"        free({memory});",
+            f"        {memory} = sg_grown;",
+            f"        {size} = sg_need;",
             "    }",
         ]
         lines += [
-            f"    {name} = ({ctype} *)((char *)sg_arena + {offsets[slot]});" for name, ctype, slot in self.temporaries
+            f"    {name} = ({ctype} *)((char *)({memory}) + {offsets[slot]});" for name, ctype, slot in self.temporaries
         ]
         return lines
 
@@ -534,6 +602,7 @@ class _StepWriter(_UnitWriter):
         super().__init__(inputs, outputs, [])
         self.prefix = prefix
         self.thread_local = thread_local  # blocks of rows run the step on several threads at once
+        self.arena_memory, self.arena_size = f"{prefix}arena", f"{prefix}arena_size"
         self.symbols = []  # sizes are read through the enclosing unit's SG_SYM_ indices
         self.static_constants: list[str] = []
 
@@ -576,9 +645,7 @@ class _StepWriter(_UnitWriter):
             for old, new in rename.items():
                 text = re.sub(rf"\b{old}\b", new, text)
             text = text.replace("SG_OUT + ", f"{len(self.inputs)} + ")
-            text = re.sub(r"\bSG_PARALLEL_MIN\b", "SG_STEP_PARALLEL_MIN", text)
-            text = re.sub(r"\bsg_arena\b", f"{self.prefix}arena", text)
-            return re.sub(r"\bsg_arena_size\b", f"{self.prefix}arena_size", text)
+            return re.sub(r"\bSG_PARALLEL_MIN\b", "SG_STEP_PARALLEL_MIN", text)
 
         body = [
             *(f"    {ctype} *{name} = NULL;" for name, ctype, _ in self.temporaries),
@@ -589,9 +656,12 @@ class _StepWriter(_UnitWriter):
         body_text = renamed("\n".join(body))
         symbols = sorted({int(m) for m in _SYMBOL.findall(body_text)})
         lines = [*self.static_constants]
-        if self.slots:  # each thread running the step keeps its own temporaries
-            storage = "static _Thread_local" if self.thread_local else "static"
-            lines += [f"{storage} void *{self.prefix}arena = NULL;", f"{storage} size_t {self.prefix}arena_size = 0;"]
+        if self.slots:  # each thread running the step keeps its own temporaries (two functions
+            # sharing this library may run it at once, on their own threads)
+            lines += [
+                f"static _Thread_local void *{self.prefix}arena = NULL;",
+                f"static _Thread_local size_t {self.prefix}arena_size = 0;",
+            ]
         lines += [renamed(k) for k in self.kernels]
         lines += [
             f"static int {self.entry}(void **sg_buf, const int64_t *sg_sizes, SG_ERR_PARAMS)",
@@ -608,6 +678,17 @@ class _StepWriter(_UnitWriter):
             "",
         ]
         return "\n".join(lines)
+
+
+def _double_c(d: Dim) -> str:
+    """A size as a C double expression: no product of large sizes wraps."""
+    if isinstance(d, int):
+        return f"{float(d)!r}"
+    terms = []
+    for mono, coeff in d.terms:
+        factors = [f"(double){shp.to_c(DimExpr((((atom,), 1),)))}" for atom in mono]
+        terms.append("*".join([f"{float(coeff)!r}", *factors]))
+    return "(" + " + ".join(terms) + ")"
 
 
 def _number_symbols(source: str, symbols: list[Sym]) -> str:

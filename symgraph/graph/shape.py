@@ -285,6 +285,20 @@ def dim_min(a: Dim, b: Dim) -> Dim:
     return DimExpr((((Func("min", tuple(sorted((a, b), key=dim_key))),), 1),))
 
 
+# no buffer holds more bytes: byte counts of larger sizes would wrap in int64 (both
+# backends refuse such a result with a ShapeError before computing anything)
+MAX_BUFFER_BYTES = 1 << 62
+
+
+def too_large(shape: Shape, itemsize: int, env: Mapping[Sym, int]) -> int | None:
+    """The element count of ``shape`` at these sizes when it holds more than
+    MAX_BUFFER_BYTES of ``itemsize``-byte elements, else None."""
+    count = 1
+    for d in shape:
+        count *= evaluate(d, env)
+    return count if count * itemsize > MAX_BUFFER_BYTES else None
+
+
 def c_name(s: Sym) -> str:
     """The C variable holding a symbolic size at call time (generated code binds it)."""
     return f"n_{s.serial}"

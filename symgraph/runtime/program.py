@@ -15,12 +15,13 @@ from two threads at once.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from symgraph import errors
-from symgraph.codegen.unit import ENTRY, Unit
+from symgraph.codegen.unit import ENTRY, FAILED_ARENA, STATE_WORDS, Unit
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Sym
 from symgraph.passes.provenance import explain_call_failure
@@ -34,7 +35,9 @@ STATUS_ERRORS: dict[int, type[Exception]] = {
     4: MemoryError,
     5: errors.NaNError,
     6: RuntimeError,
+    7: errors.ConcurrentCallError,
 }
+STATUS_BUSY = 7
 ERRBUF_SIZE = 512
 MAX_FAST_DIMS = 32  # SG_MAX_DIMS of csrc/symgraph_call.c: arrays of more axes take the Python path
 
@@ -53,8 +56,13 @@ class CProgram:
         self._constants = [np.ascontiguousarray(c) for c in unit.constants]
         fixed = [ffi.from_buffer(v.storage) for v in unit.states] + [ffi.from_buffer(c) for c in self._constants]
         self._fixed = fixed  # keeps the pointers' owners alive
-        self._buf = ffi.new("void*[]", max(1, self._n_in + self._n_out + len(fixed)))
-        for k, p in enumerate(fixed):
+        # this function's own state (its temporaries' memory, whether a call is running),
+        # freed with it: never the library's, which equal functions share
+        self._state = ffi.new("uint64_t[]", STATE_WORDS)
+        self._enter_call, self._leave_call = self.library.lib.sg_enter_call, self.library.lib.sg_leave_call
+        weakref.finalize(self, self.library.lib.sg_release, self._state)
+        self._buf = ffi.new("void*[]", self._n_in + self._n_out + len(fixed) + 1)
+        for k, p in enumerate([*fixed, self._state]):
             self._buf[self._n_in + self._n_out + k] = p
         self._sizes = ffi.new("int64_t[]", max(1, len(unit.symbols)))
         self._failed = ffi.new("int32_t *")
@@ -74,6 +82,14 @@ class CProgram:
     def run(self, values: Sequence[np.ndarray], sizes: Mapping[Sym, int]) -> list[np.ndarray]:
         """The outputs for checked input arrays and the sizes bound from them."""
         ins = [v if v.flags.c_contiguous else np.ascontiguousarray(v) for v in values]
+        for t in self.unit.outputs:
+            count = shp.too_large(t.shape, t.dtype.itemsize, sizes)
+            if count is not None:
+                shapes = [shp.evaluate_shape(x.shape, sizes) for x in t.node.inputs]
+                message = (
+                    f"its result would hold {count} elements of {t.dtype.itemsize} bytes: more than memory can address"
+                )
+                raise errors.ShapeError(explain_call_failure(t.node, shapes, message, sizes))
         outs = [np.empty(shp.evaluate_shape(shape, sizes), dtype) for dtype, shape in self._out_types]
         size_values = [sizes[s] for s in self.unit.symbols]
         return self._call(ins, outs, size_values)
@@ -89,6 +105,14 @@ class CProgram:
         fast = self._fast
         if fast is None or len(args) != self._n_in:
             return None
+        if self._enter_call(self._state):
+            self._refuse_concurrent_call()
+        try:
+            return self._call_fast(fast, args, trusted)
+        finally:
+            self._leave_call(self._state)
+
+    def _call_fast(self, fast: _FastPath, args: tuple, trusted: bool) -> list[np.ndarray] | None:
         buf, from_buffer, sizes = self._buf, self._from_buffer, self._sizes
         i = 0
         for a in args:
@@ -115,7 +139,10 @@ class CProgram:
                 shape = args[shape].shape
             elif kind == _SHAPE_WITH_SYMBOLS:
                 shape = tuple(d if d >= 0 else sizes[-1 - d] for d in shape)
-            out = np.empty(shape, dtype)
+            try:
+                out = np.empty(shape, dtype)
+            except (ValueError, MemoryError):  # too large or no memory: the checked path says which
+                return None
             buf[i] = from_buffer(out)
             outs.append(out)
             i += 1
@@ -125,6 +152,20 @@ class CProgram:
         return outs
 
     def _call(self, ins: Sequence[np.ndarray], outs: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
+        if self._enter_call(self._state):
+            self._refuse_concurrent_call()
+        try:
+            return self._call_entered(ins, outs, sizes)
+        finally:
+            self._leave_call(self._state)
+
+    def _refuse_concurrent_call(self) -> None:
+        raise errors.ConcurrentCallError(
+            "this compiled function is running on another thread: one function is called from one thread at a "
+            "time (build one function per thread; equal graphs share their compiled code, not their state)"
+        )
+
+    def _call_entered(self, ins: Sequence[np.ndarray], outs: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
         from_buffer, buf = self._from_buffer, self._buf
         keep = [from_buffer(a) for a in ins]
         keep += [from_buffer(o) for o in outs]
@@ -149,14 +190,38 @@ class CProgram:
         self._raise(status, {s: self._sizes[k] for k, s in enumerate(self.unit.symbols)})
 
     def _raise(self, status: int, sizes: Mapping[Sym, int]) -> None:
+        if status == STATUS_BUSY:  # the buffers are the running call's: read nothing
+            self._refuse_concurrent_call()
         message = self._ffi.string(self._errbuf).decode("utf-8", "replace")
         self._errbuf[0] = b"\0"
         failed = self._failed[0]
+        if failed == FAILED_ARENA:
+            raise MemoryError(_arena_failure(self.unit, message, sizes))
         if not 0 <= failed < len(self.unit.nodes):
             raise STATUS_ERRORS.get(status, RuntimeError)(message)
         node = self.unit.nodes[failed]
+        for var, value in self.unit.updates:  # checked before any kernel: the update failed
+            if value.node is node and shp.evaluate_shape(value.shape, sizes) != var.shape:
+                got = shp.evaluate_shape(value.shape, sizes)
+                raise errors.ShapeError(
+                    f"update of Variable {var.name!r}: the new value has shape {got}, the Variable {var.shape}"
+                )
         shapes = [shp.evaluate_shape(t.shape, sizes) for t in node.inputs]
         raise STATUS_ERRORS.get(status, RuntimeError)(explain_call_failure(node, shapes, message, sizes))
+
+
+def _arena_failure(unit: Unit, message: str, sizes: Mapping[Sym, int]) -> str:
+    """The message of temporaries that found no memory: the largest ones, by node."""
+    by_size = []
+    for index, t in unit.temporaries:
+        shape = shp.evaluate_shape(t.shape, sizes)
+        by_size.append((int(np.prod(shape, dtype=np.float64)) * t.dtype.itemsize, unit.nodes[index], shape, t))
+    by_size.sort(key=lambda item: -item[0])
+    lines = [f"{message} at this call's sizes; the largest:"]
+    for nbytes, node, shape, t in by_size[:3]:
+        where = f" at {node.location.short}" if node.location else ""
+        lines.append(f"  {node.op.name}{where}: {t.dtype.name}{list(shape)}, {nbytes} bytes")
+    return "\n".join(lines)
 
 
 class _FastPath:
@@ -240,6 +305,7 @@ def _make_caller(program: CProgram, trusted: bool):
         address(program._failed),
         address(program._errbuf),
         ERRBUF_SIZE,
+        address(program._state),
         inputs,
         tuple(outputs),
         trusted,

@@ -164,10 +164,11 @@ def test_temporaries_live_in_an_arena_reused_by_liveness():
     y = sg.exp(x) @ sg.constant(np.ones((3, 2), "float32"))
     f = sg.function([x], sg.sum(y * y, axis=1) + sg.max(y), passes="O0")
     entry = f.c_source.split("int sg_entry")[1]
-    assert "malloc(" not in entry and "free(" not in entry.split("if (sg_need > sg_arena_size)")[0]
+    assert "malloc(" not in entry and "free(" not in entry.split("if (sg_need > sg_call->size)")[0]
     assert "posix_memalign" in entry  # only when a call needs more than the arena holds
+    assert "static void *" not in f.c_source  # the function's own memory (sg_call), not the library's
     slots = entry.count("const size_t sg_slot")
-    temporaries = entry.count("(char *)sg_arena + ")
+    temporaries = entry.count("(char *)(sg_call->memory) + ")
     assert slots < temporaries  # dead temporaries' slots are reused
     for n in (7, 1, 128, 7):  # grows for 128, reuses for the smaller ones
         a = np.random.default_rng(n).standard_normal((n, 3)).astype("float32")
