@@ -14,6 +14,7 @@ from two threads at once.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,8 @@ from symgraph.codegen.unit import ENTRY, FAILED_ARENA, STATE_WORDS, Unit
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Sym
 from symgraph.passes.provenance import explain_call_failure
-from symgraph.runtime.build import build
+from symgraph.runtime.build import build, build_extension
+from symgraph.runtime.toolchain import csrc_dir
 
 # the status codes of csrc/symgraph_runtime.h, mapped to the errors they raise
 STATUS_ERRORS: dict[int, type[Exception]] = {
@@ -330,16 +332,11 @@ def _call_module():
     if _CALL_MODULE_BUILD and _CALL_MODULE_BUILD[0] is not threading.current_thread():
         _CALL_MODULE_BUILD[0].join()
     if not _CALL_MODULE:
-        from symgraph.runtime.build import build_extension
-        from symgraph.runtime.toolchain import csrc_dir
-
         try:
             module = build_extension(
                 csrc_dir() / "symgraph_call.c", include_dirs=(np.get_include(),), name_hint="symgraph_call"
             )
         except Exception as exc:  # the Python call path still works: say why, once
-            import logging
-
             logging.getLogger("symgraph").warning("the C call path is unavailable (%s); calls go through Python", exc)
             module = None
         if not _CALL_MODULE:

@@ -39,7 +39,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.machinery
+import importlib.metadata
 import importlib.resources
+import importlib.util
 import json
 import os
 import platform
@@ -334,9 +336,6 @@ def _openblas() -> tuple[str, str, str, str]:
 
     Read from the installed package's layout when it is the wheel's usual one: importing
     the package loads OpenBLAS itself (~15 ms of every fresh process's first compile)."""
-    import importlib.metadata
-    import importlib.util
-
     spec = importlib.util.find_spec("scipy_openblas32")
     if spec is not None and spec.origin:
         root = Path(spec.origin).parent
@@ -348,7 +347,7 @@ def _openblas() -> tuple[str, str, str, str]:
                 importlib.metadata.version("scipy-openblas32"),
             )
     try:
-        import scipy_openblas32 as ob
+        import scipy_openblas32 as ob  # deferred: importing it loads OpenBLAS (see above)
     except ImportError:
         raise ToolchainError(
             "the C backend links OpenBLAS from the scipy-openblas32 wheel, which is not installed: "
