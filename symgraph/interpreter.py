@@ -28,7 +28,7 @@ from symgraph.graph.shape import Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
 from symgraph.ops.elementwise import Elementwise
-from symgraph.passes.provenance import covers_text, explain_call_failure, first_nan_step
+from symgraph.provenance import covers_text, explain_call_failure, first_nan_step
 
 
 class Interpreter:

@@ -54,7 +54,7 @@ from symgraph.ops.c_api import CArray, CLinkerOp
 from symgraph.ops.c_loops import Operand, elementwise_loop, runtime_checks
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.shape_ops import Reshape
-from symgraph.passes.provenance import covers_text, is_fused
+from symgraph.provenance import covers_text, is_fused
 
 ENTRY = "sg_entry"
 CDEF = (

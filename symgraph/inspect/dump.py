@@ -22,7 +22,7 @@ from typing import Any, TextIO, overload
 from symgraph.graph.core import Node, Tensor
 from symgraph.graph.traversal import toposort
 from symgraph.passes.pipeline import optimize
-from symgraph.passes.provenance import covered_nodes
+from symgraph.provenance import covered_nodes
 
 
 @overload

@@ -25,7 +25,7 @@ from symgraph.graph import shape as shp
 from symgraph.graph.sources import Constant, Placeholder, SharedVariable
 from symgraph.graph.traversal import toposort
 from symgraph.inspect.dump import _graph_of, node_lines, tensor_ids
-from symgraph.passes.provenance import covered_nodes, is_fused
+from symgraph.provenance import covered_nodes, is_fused
 
 
 def to_networkx(x: Any, optimized: bool | None = None):

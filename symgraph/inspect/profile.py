@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgraph.errors import UnsupportedError
-from symgraph.passes.provenance import covered_nodes
+from symgraph.provenance import covered_nodes
 
 
 @dataclass

@@ -32,8 +32,8 @@ from symgraph.ops.fused import FusedConv2D, FusedElementwise, FusedMatMul, Fused
 from symgraph.ops.linalg import MatMul
 from symgraph.ops.reduction import Reduce
 from symgraph.ops.shape_ops import Reshape, Transpose
-from symgraph.passes.provenance import covered_nodes, is_fused, record_fused
 from symgraph.passes.rewrite import rebuild
+from symgraph.provenance import covered_nodes, is_fused, record_fused
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from symgraph.graph.core import Node, Tensor, apply, located
 from symgraph.graph.traversal import toposort
-from symgraph.passes.provenance import covered_nodes, is_fused, record_fused
+from symgraph.provenance import covered_nodes, is_fused, record_fused
 
 Rule = Callable[[Node], list[Tensor] | None]
 

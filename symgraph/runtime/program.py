@@ -25,7 +25,7 @@ from symgraph import errors
 from symgraph.codegen.unit import ENTRY, FAILED_ARENA, STATE_WORDS, Unit
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Sym
-from symgraph.passes.provenance import explain_call_failure
+from symgraph.provenance import explain_call_failure
 from symgraph.runtime.build import build, build_extension
 from symgraph.runtime.toolchain import csrc_dir
 
