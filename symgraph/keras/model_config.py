@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -766,17 +767,35 @@ def _optimizer_argument(value: Any, where: str, reader: _Reader) -> Any:
 
 
 def _loss_argument(value: Any, where: str, reader: _Reader) -> Any:
+    def known(name: str) -> bool:
+        return _known(losses.check_identifier, name)
+
+    return _compile_argument(value, where, reader, "loss", known, losses.ALL_OBJECTS_DICT, drop=("fn",))
+
+
+def _compile_argument(
+    value: Any,
+    where: str,
+    reader: _Reader,
+    kind: str,
+    known: Callable[[str], bool],
+    table: dict,
+    drop: tuple[str, ...] = (),
+) -> Any:
+    """A loss or metric of compile_config: a name ``known`` accepts (or a custom
+    object's), Keras' ``{"class_name": "function"}`` form of one, or a class entry of
+    ``table`` built from its config (``drop``: arguments left out)."""
     if isinstance(value, str):
-        if value not in reader.custom_objects and not _known(losses.check_identifier, value):
-            _refuse(where, f"unknown loss {value!r}", unknown=True)
+        if value not in reader.custom_objects and not known(value):
+            _refuse(where, f"unknown {kind} {value!r}", unknown=True)
         return reader.custom_objects.get(value, value)
-    class_name = _entry_class_name(value, where, "loss", reader)
+    class_name = _entry_class_name(value, where, kind, reader)
     if class_name == "function":
-        return _loss_argument(_function_name(value, where, "loss"), where, reader)
-    config = _expect(value.get("config") or {}, dict, f"{where}.config", "the loss's arguments (an object)")
+        return _compile_argument(_function_name(value, where, kind), where, reader, kind, known, table, drop)
+    config = _expect(value.get("config") or {}, dict, f"{where}.config", f"the {kind}'s arguments (an object)")
     _check_plain(config, f"{where}.config")
-    config = {key: item for key, item in config.items() if key != "fn"}
-    return _built_from_config(value, class_name, config, where, reader, losses.ALL_OBJECTS_DICT, "loss")
+    config = {key: item for key, item in config.items() if key not in drop}
+    return _built_from_config(value, class_name, config, where, reader, table, kind)
 
 
 def _built_from_config(
@@ -793,14 +812,7 @@ def _built_from_config(
 
 
 def _metric_argument(value: Any, where: str, reader: _Reader) -> Any:
-    if isinstance(value, str):
-        known = value.lower() in _SHAPE_RESOLVED_METRICS or value in metrics.ALL_OBJECTS_DICT
-        if not known and value not in reader.custom_objects:
-            _refuse(where, f"unknown metric {value!r}", unknown=True)
-        return reader.custom_objects.get(value, value)
-    class_name = _entry_class_name(value, where, "metric", reader)
-    if class_name == "function":
-        return _metric_argument(_function_name(value, where, "metric"), where, reader)
-    config = _expect(value.get("config") or {}, dict, f"{where}.config", "the metric's arguments (an object)")
-    _check_plain(config, f"{where}.config")
-    return _built_from_config(value, class_name, config, where, reader, metrics.ALL_OBJECTS_DICT, "metric")
+    def known(name: str) -> bool:
+        return name.lower() in _SHAPE_RESOLVED_METRICS or name in metrics.ALL_OBJECTS_DICT
+
+    return _compile_argument(value, where, reader, "metric", known, metrics.ALL_OBJECTS_DICT)
