@@ -165,8 +165,23 @@ def _describe_graph(g: RandomGraph) -> str:
     return f"graph seed={g.seed} ({', '.join(flags)})"
 
 
-def _message(g: RandomGraph, what: str) -> str:
-    return f"{_describe_graph(g)}: {what}\n  rerun: python -m tests.fuzz_compare {g.seed}\n{g.dump()}"
+class _Findings:
+    """What differed, per graph: one line per target and output (the first feed that
+    showed it), and one message per graph with its dump."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, tuple[RandomGraph, dict[tuple, str]]] = {}
+
+    def add(self, g: RandomGraph, key: tuple, line: str) -> None:
+        self.lines.setdefault(id(g), (g, {}))[1].setdefault(key, line)
+
+    def messages(self) -> list[str]:
+        return [
+            f"{_describe_graph(g)}:\n"
+            + "".join(f"  - {line}\n" for line in lines.values())
+            + f"  rerun: python -m tests.fuzz_compare {g.seed}\n{g.dump()}"
+            for g, lines in self.lines.values()
+        ]
 
 
 def _outcomes_agree(ref: Outcome, got: Outcome) -> str | None:
@@ -180,21 +195,16 @@ def _outcomes_agree(ref: Outcome, got: Outcome) -> str | None:
     return None
 
 
-def _compare_values(batch: _Batch, target: str, ref: Outcome, got: Outcome, context: str) -> list[str]:
-    failures = []
+def _compare_values(findings: _Findings, batch: _Batch, target: str, ref: Outcome, got: Outcome, feed: str) -> None:
     for g, r_outs, g_outs in zip(batch.graphs, batch.split(ref.outputs), batch.split(got.outputs)):
         for i, (out, r, o) in enumerate(zip(g.outputs, r_outs, g_outs)):
             why = compare_output(out, r, o)
             if why:
                 kind = "gradient" if out.check == "grad" else f"value, {out.t.dtype}{list(r.shape)}"
-                failures.append(_message(g, f"{target} vs py/O0{context}: output {i} ({kind}): {why}"))
-    return failures
+                findings.add(g, (target, i), f"{target} vs py/O0{feed}: output {i} ({kind}): {why}")
 
 
-def check(graphs: Sequence[RandomGraph], targets=TARGETS, executor: Executor | None = None) -> list[str]:
-    """Failure messages for ``graphs`` run as one batch (one graph at a time where the
-    batch does not build or run everywhere)."""
-    batch = _Batch(graphs)
+def _build_all(batch: _Batch, targets, executor: Executor | None) -> dict:
     own = executor is None
     pool = ThreadPoolExecutor(max_workers=2) if own else executor
     try:
@@ -204,41 +214,48 @@ def check(graphs: Sequence[RandomGraph], targets=TARGETS, executor: Executor | N
     finally:
         if own:
             pool.shutdown()
+    return fns
+
+
+def check(graphs: Sequence[RandomGraph], targets=TARGETS, executor: Executor | None = None) -> list[str]:
+    """One message per graph of ``graphs`` that a target disagrees on, run as one batch
+    (one graph at a time where the batch does not build or run everywhere)."""
+    batch = _Batch(graphs)
+    fns = _build_all(batch, targets, executor)
     good = batch.feed()
     outcomes = {t: _call(fn, good) for t, fn in fns.items()}
     if len(graphs) > 1 and any(o.error is not None for o in outcomes.values()):
-        return [f for g in graphs for f in check([g], targets, executor)]
-    failures = []
+        return [m for g in graphs for m in check([g], targets, executor)]
+    findings = _Findings()
     ref = outcomes[REFERENCE]
     if ref.error is None:
         for g, r_outs in zip(batch.graphs, batch.split(ref.outputs)):
             for i, (out, r) in enumerate(zip(g.outputs, r_outs)):
                 if r.shape != g.concrete(out.t):
-                    failures.append(
-                        _message(g, f"py/O0's output {i} has shape {r.shape}, the graph says {g.concrete(out.t)}")
+                    findings.add(
+                        g, ("shape", i), f"py/O0's output {i} has shape {r.shape}, its graph says {g.concrete(out.t)}"
                     )
     for t in targets:
         name = "/".join(t)
         why = _outcomes_agree(ref, outcomes[t])
         if why:
-            failures.append(_message(graphs[0], f"{name} vs py/O0: {why}"))
+            findings.add(graphs[0], (name, "outcome"), f"{name} vs py/O0: {why}")
         elif ref.error is None:
-            failures += _compare_values(batch, name, ref, outcomes[t], "")
-    if ref.error is not None:
-        return failures
-    for g in graphs:
-        for bad in g.bad_feeds:
-            feed = batch.feed(g, bad)
-            ref_bad = _call(fns[REFERENCE], feed)
-            for t in targets:
-                got = _call(fns[t], feed)
-                name = "/".join(t)
-                why = _outcomes_agree(ref_bad, got)
-                if why:
-                    failures.append(_message(g, f"{name} vs py/O0 on a bad feed ({bad.why}): {why}"))
-                elif ref_bad.error is None:
-                    failures += _compare_values(batch, name, ref_bad, got, f" on a feed with {bad.why}")
-    return failures
+            _compare_values(findings, batch, name, ref, outcomes[t], "")
+    if ref.error is None:
+        for g in graphs:
+            for bad in g.bad_feeds:
+                feed = batch.feed(g, bad)
+                ref_bad = _call(fns[REFERENCE], feed)
+                for t in targets:
+                    got = _call(fns[t], feed)
+                    name = "/".join(t)
+                    why = _outcomes_agree(ref_bad, got)
+                    if why:
+                        findings.add(g, (name, bad.why), f"{name} vs py/O0 on a feed with {bad.why}: {why}")
+                    elif ref_bad.error is None:
+                        _compare_values(findings, batch, name, ref_bad, got, f" on a feed with {bad.why}")
+    return findings.messages()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,10 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, group in enumerate(groups):
             targets = targets_for(i) if args.cheap else TARGETS
             for failure in check([RandomGraph(s) for s in group], targets, executor=pool):
-                n_failures += 1
+                n_failures += 1  # a graph that some target disagrees on
                 print(failure, end="\n\n", flush=True)
     n = sum(len(g) for g in groups)
-    print(f"{n} graphs, {n_failures} mismatches, {time.perf_counter() - start:.1f} s", flush=True)
+    print(f"{n} graphs, {n_failures} with mismatches, {time.perf_counter() - start:.1f} s", flush=True)
     return 1 if n_failures else 0
 
 

@@ -587,7 +587,8 @@ def _unary(g: RandomGraph, a: Value | None = None) -> Value:
         return g.make(t, bound, 0.0, ulps, smooth)
     if f.domain == "exp":
         return g.make(t, bound, 0.0, a.absolute() + ulps, smooth)
-    return g.make(t, bound, _times(f.lip(a.bound), a.absolute()), ulps, smooth)
+    # the roundings inside a formula (1 + |x| before its log) are absolute: an ulp of 1
+    return g.make(t, bound, _times(f.lip(a.bound), a.absolute()) + ulps, ulps, smooth)
 
 
 def _binary(g: RandomGraph) -> Value:
