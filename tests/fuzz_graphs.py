@@ -290,6 +290,17 @@ class RandomGraph:
         self.values.append(value)
         return Value(t, (length,), float(n))
 
+    def exponent_input(self, dtype: str) -> Value:
+        """A 0-d int placeholder holding 0 to 3, and a bad feed holding -1 (an integer to a
+        negative power raises, whatever the base's size: issue 15's item 8 had mode "c"
+        at O2 skip the check where the result was empty)."""
+        k = len(self.placeholders)
+        t = sg.placeholder((), dtype=dtype, name=f"e{self.seed}_{k}")
+        self.placeholders.append(t)
+        self.values.append(np.array(int(self.rng.integers(0, 4)), dtype=dtype))
+        self.bad_feeds.append(BadFeed("a negative integer exponent", {k: np.array(-1, dtype=dtype)}))
+        return Value(t, (), 3.0)
+
     # ---- choosing operands
 
     def pick(self, pred: Callable[[Value], bool] = lambda v: True) -> Value:
@@ -654,10 +665,9 @@ def _binary(g: RandomGraph) -> Value:
     if name == "divide":
         return g.make(sg.true_divide(x, y), math.inf, smooth=smooth)
     if name == "power":
-        if a.kind == "i" or b.kind == "i":
-            # integers: a small non-negative exponent (a negative one raises, item 8's case aside)
-            t = sg.power(x, int(rng.integers(0, 4)))
-            return g.make(t, a.bound**3 + 1)
+        if a.kind == "i":  # a small exponent, constant or an input (whose bad feed makes it negative)
+            exponent = g.exponent_input(str(a.t.dtype)).t if rng.random() < 0.5 else int(rng.integers(0, 4))
+            return g.make(sg.power(x, exponent), a.bound**3 + 1)
         if g.specials:
             raise Reject  # power(-inf, 0.5) differs between modes: see POW_HALF_OF_MINUS_INF
         t = sg.power(x, y)
