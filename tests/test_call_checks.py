@@ -187,3 +187,14 @@ def test_one_function_entered_from_a_second_thread_is_refused_not_crashed(trust_
     assert all(r == pytest.approx(float(expected)) for r in results)
     assert all("running on another thread" in message for message in refused)
     assert float(f(data)) == pytest.approx(float(expected))  # usable again afterwards
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("passes", ["O0", "O2"])
+def test_power_one_half_is_c_pow_in_every_mode(mode, passes):
+    """numpy answers a scalar exponent 0.5 with sqrt (nan at -inf, -0 at -0); C's pow
+    gives inf and +0; the reference follows pow, so the modes agree."""
+    x = sg.placeholder((None,), "float32", name="x")
+    f = sg.function([x], sg.power(x, 0.5), mode=mode, passes=passes)
+    got = f(np.array([-np.inf, -0.0, 4.0, -1.0], np.float32))
+    assert got[0] == np.inf and got[1] == 0 and not np.signbit(got[1]) and got[2] == 2 and np.isnan(got[3])

@@ -217,7 +217,15 @@ class Pow(Elementwise):
     def compute(self, a, b):
         if a.dtype.kind in "iu" and np.any(b < 0):
             raise ValueError("integers to negative integer powers are not allowed")
-        return np.power(a, b)
+        out = np.power(a, b)
+        if a.dtype.kind == "f" and np.any(b == 0.5):
+            # C's pow in every case: numpy answers an exponent 0.5 given as one number
+            # (0-d, or broadcast) with its sqrt, which differs at -inf and -0 (nan and -0
+            # against pow's inf and +0)
+            half = b == 0.5
+            out = np.where(half & (a == -np.inf), np.inf, out)
+            out = np.where(half & (a == 0), 0.0, out).astype(out.dtype)
+        return out
 
     def c_expr(self, args, dtype):
         """Floats: C's pow. Integers: exact power by squaring, wrapping around as numpy
