@@ -25,6 +25,7 @@ from typing import Any, TextIO, overload
 import numpy as np
 
 from symgraph.codegen.unit import generate
+from symgraph.debug import debug_level
 from symgraph.errors import BackendMismatchError, DTypeError, InputError, NaNError, ShapeError, UnsupportedError
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
@@ -32,7 +33,7 @@ from symgraph.graph.shape import DimExpr, Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable, as_tensor
 from symgraph.graph.traversal import replace, toposort
 from symgraph.inspect import graphviz
-from symgraph.inspect.debug import debug_level, print_build
+from symgraph.inspect.debug import print_build
 from symgraph.inspect.dump import dump as dump_graph
 from symgraph.inspect.profile import Profile, profile_of
 from symgraph.interpreter import Interpreter

@@ -11,20 +11,8 @@ Any other non-empty value counts as 1.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
-
-
-def debug_level() -> int:
-    """The SYMGRAPH_DEBUG level, 0 when unset."""
-    raw = os.environ.get("SYMGRAPH_DEBUG", "").strip()
-    if not raw:
-        return 0
-    try:
-        return max(0, min(4, int(raw)))
-    except ValueError:
-        return 1
 
 
 def print_build(fn: Any, level: int, file: Any = None) -> None:

@@ -18,6 +18,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from symgraph.debug import debug_level
 from symgraph.errors import InputError
 from symgraph.graph.core import Tensor
 from symgraph.graph.traversal import toposort
@@ -106,7 +107,7 @@ def optimize(outputs: list[Tensor], spec: str | list[str] | None = None) -> tupl
     With SYMGRAPH_DEBUG set, the graph is verified after every pass."""
     level, chosen = select(spec)
     report = Report(level)
-    debugging = bool(os.environ.get("SYMGRAPH_DEBUG"))
+    debugging = debug_level() >= 1
     for p in chosen:
         before = len(toposort(outputs))
         start = time.perf_counter()

@@ -44,8 +44,8 @@ from typing import Any
 
 import cffi
 
+from symgraph.debug import debug_level
 from symgraph.errors import SymgraphError
-from symgraph.inspect.debug import debug_level
 from symgraph.runtime import cache
 from symgraph.runtime.toolchain import EXT_SUFFIX, Toolchain, get_toolchain
 
