@@ -20,6 +20,7 @@ kernel_initializer", "compile_config.metrics[0]").
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 from collections.abc import Callable
@@ -192,8 +193,24 @@ class _Reader:
     safe_mode: bool
 
 
+# the read a wrapper's from_config runs inside (Bidirectional, TimeDistributed): the
+# layers it rebuilds through layer_from_config use the same custom objects and safe mode
+_ACTIVE_READER: contextvars.ContextVar[_Reader | None] = contextvars.ContextVar("keras_active_reader", default=None)
+
+
 def _reader(custom_objects: dict | None, safe_mode: bool) -> _Reader:
+    active = _ACTIVE_READER.get()
+    if custom_objects is None and active is not None:
+        return active
     return _Reader(dict(custom_objects or {}), safe_mode)
+
+
+def _within(reader: _Reader, build: Callable[[], Any]) -> Any:
+    token = _ACTIVE_READER.set(reader)
+    try:
+        return build()
+    finally:
+        _ACTIVE_READER.reset(token)
 
 
 def _refuse(where: str, message: str, unknown: bool = False) -> NoReturn:
@@ -580,7 +597,7 @@ def _build_layer(entry: dict, where: str, reader: _Reader) -> Layer:
         elif isinstance(value, dict) and key.endswith("initializer") and _custom_object(value, reader) is None:
             config[key] = _at(f"{where}.config.{key}", lambda value=value: _initializer_from_config(value))
     if isinstance(config.get("layer"), dict):  # a wrapper (Bidirectional, TimeDistributed)
-        return _at(where, lambda: cls.from_config(config))
+        return _at(where, lambda: _within(reader, lambda: cls.from_config(config)))
     return _at(where, lambda: _construct(cls, config))
 
 

@@ -756,3 +756,20 @@ def test_a_callers_class_may_live_in_any_module(tmp_path):
     for custom_objects in ({"Triple": Triple}, {"my_project>Triple": Triple}):
         loaded = keras.models.load_model(path, custom_objects=custom_objects)
         np.testing.assert_allclose(loaded.predict(np.ones((1, 2), "float32"), verbose=0), [[3.0, 3.0]])
+
+
+def test_a_custom_layer_inside_a_wrapper_loads_with_custom_objects_and_only_with_them(tmp_path):
+    """TimeDistributed's from_config rebuilds its layer with the load's custom objects
+    (it was refused at the top level even when the caller passed the class)."""
+
+    class ScaledDense(keras.layers.Dense):
+        pass
+
+    model = keras.Sequential([keras.Input((3, 4)), keras.layers.TimeDistributed(ScaledDense(2))])
+    path = tmp_path / "wrapped.keras"
+    model.save(path)
+    x = np.random.default_rng(3).random((2, 3, 4)).astype("float32")
+    loaded = keras.saving.load_model(path, custom_objects={"ScaledDense": ScaledDense})
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    with pytest.raises(UnknownObjectError, match="ScaledDense"):
+        keras.saving.load_model(path)
