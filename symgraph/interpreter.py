@@ -28,6 +28,7 @@ from symgraph.graph.shape import Sym
 from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
 from symgraph.ops.elementwise import Elementwise
+from symgraph.ops.linalg import MatMul
 from symgraph.provenance import covers_text, explain_call_failure, first_nan_step
 
 
@@ -94,6 +95,8 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
     op = node.op
     if isinstance(op, Elementwise):
         _check_no_runtime_broadcast(node, args, sizes)
+    elif isinstance(op, MatMul):  # the batch axes broadcast by the same rule (the matrices: no)
+        _check_no_runtime_broadcast(node, args, sizes, matrix_axes=2)
     try:
         result = op.reference(*args, sizes=sizes) if op.needs_sizes else op.reference(*args)
     except SymgraphError as exc:
@@ -120,12 +123,16 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
     return tuple(checked)
 
 
-def _check_no_runtime_broadcast(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> None:
-    """Only axes of static size 1 broadcast; a symbolic size must match exactly."""
+def _check_no_runtime_broadcast(
+    node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int], matrix_axes: int = 0
+) -> None:
+    """Only axes of static size 1 broadcast; a symbolic size must match exactly (numpy
+    would broadcast a symbolic size that is 1 at this call; the C kernels do not). The
+    last ``matrix_axes`` axes of each input are not broadcast axes (a product's)."""
     out_shape = shp.evaluate_shape(node.outputs[0].shape, sizes)
     for t, value in zip(node.inputs, args):
         offset = len(out_shape) - value.ndim
-        for axis, (static, actual) in enumerate(zip(t.shape, value.shape)):
+        for axis, (static, actual) in enumerate(zip(t.shape[: t.ndim - matrix_axes], value.shape)):
             if static != 1 and actual != out_shape[offset + axis]:
                 message = (
                     f"at call time, axis {axis} of an input has size {actual} where the graph "

@@ -198,3 +198,18 @@ def test_power_one_half_is_c_pow_in_every_mode(mode, passes):
     f = sg.function([x], sg.power(x, 0.5), mode=mode, passes=passes)
     got = f(np.array([-np.inf, -0.0, 4.0, -1.0], np.float32))
     assert got[0] == np.inf and got[1] == 0 and not np.signbit(got[1]) and got[2] == 2 and np.isnan(got[3])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_symbolic_batch_size_of_one_never_broadcasts_in_a_product(mode):
+    """The elementwise rule holds for matmul's batch axes in both modes (numpy
+    broadcast a symbolic batch of size 1 in mode py; C raised)."""
+    a = sg.placeholder((None, 2, 3), "float32", name="a")
+    b = sg.placeholder((4, 3, 5), "float32", name="b")
+    f = sg.function([a, b], a @ b, mode=mode)
+    assert f(np.ones((4, 2, 3), np.float32), np.ones((4, 3, 5), np.float32)).shape == (4, 2, 5)
+    with pytest.raises(ShapeError):
+        f(np.ones((1, 2, 3), np.float32), np.ones((4, 3, 5), np.float32))
+    c = sg.placeholder((1, 2, 3), "float32", name="c")
+    g = sg.function([c, b], c @ b, mode=mode)  # a static 1 broadcasts
+    assert g(np.ones((1, 2, 3), np.float32), np.ones((4, 3, 5), np.float32)).shape == (4, 2, 5)
