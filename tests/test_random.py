@@ -352,10 +352,10 @@ def test_embedding_lookup_range_and_gradient(mode):
     (g,) = sg.grad(sg.sum(out * 2.0), [table])
     f = sg.function([table, ids], [out, g], mode=mode)
     t = np.arange(12, dtype=np.float32).reshape(4, 3)
-    got, grad = f(t, np.array([1, 1, 3, -1], np.int32))
-    np.testing.assert_array_equal(got, t[[1, 1, 3, 3]])
-    np.testing.assert_array_equal(grad, np.array([[0] * 3, [4] * 3, [0] * 3, [4] * 3], np.float32))  # scatter-add
-    for bad in (4, -5):
+    got, grad = f(t, np.array([1, 1, 3, 2], np.int32))
+    np.testing.assert_array_equal(got, t[[1, 1, 3, 2]])
+    np.testing.assert_array_equal(grad, np.array([[0] * 3, [4] * 3, [2] * 3, [2] * 3], np.float32))  # scatter-add
+    for bad in (4, -1, -5):  # Keras' rule: a negative id is out of range, not counted from the end
         with pytest.raises(IndexOutOfRangeError, match=f"index {bad} is out of bounds"):
             f(t, np.array([0, bad], np.int32))
     with pytest.raises(DTypeError):
