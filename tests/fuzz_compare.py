@@ -275,14 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give seeds, or --first and --count")
     start = time.perf_counter()
     n_failures = 0
+    done = 0
     with ThreadPoolExecutor(max_workers=3) as pool:
         for i, group in enumerate(groups):
             targets = targets_for(i) if args.cheap else TARGETS
             for failure in check([RandomGraph(s) for s in group], targets, executor=pool):
                 n_failures += 1  # a graph that some target disagrees on
                 print(failure, end="\n\n", flush=True)
-    n = sum(len(g) for g in groups)
-    print(f"{n} graphs, {n_failures} with mismatches, {time.perf_counter() - start:.1f} s", flush=True)
+            done += len(group)
+            if len(groups) > 1 and (i % 10 == 9 or i == len(groups) - 1):  # a long run that dies still says how far
+                seconds = time.perf_counter() - start
+                print(f"[{done} graphs to seed {group[-1]}, {n_failures} with mismatches, {seconds:.0f} s]", flush=True)
+    print(f"{done} graphs, {n_failures} with mismatches, {time.perf_counter() - start:.1f} s", flush=True)
     return 1 if n_failures else 0
 
 
