@@ -213,3 +213,15 @@ def test_a_symbolic_batch_size_of_one_never_broadcasts_in_a_product(mode):
     c = sg.placeholder((1, 2, 3), "float32", name="c")
     g = sg.function([c, b], c @ b, mode=mode)  # a static 1 broadcasts
     assert g(np.ones((1, 2, 3), np.float32), np.ones((4, 3, 5), np.float32)).shape == (4, 2, 5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_negative_integer_exponent_of_an_empty_power_raises_nothing(mode):
+    """numpy computes no element of power(empty, -1), so raises nothing; nor does any mode
+    (the reference raised, C did not; found by the 10,000-graph fuzz run)."""
+    x = sg.placeholder((None,), "int64", name="x")
+    e = sg.placeholder((), "int64", name="e")
+    f = sg.function([x, e], sg.power(x, e), mode=mode)
+    assert f(np.zeros(0, np.int64), np.int64(-1)).shape == (0,)
+    with pytest.raises(InvalidValueError, match="negative integer powers"):
+        f(np.array([2], np.int64), np.int64(-1))

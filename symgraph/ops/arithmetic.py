@@ -215,7 +215,9 @@ class Pow(Elementwise):
     input_kind = NUMERIC
 
     def compute(self, a, b):
-        if a.dtype.kind in "iu" and np.any(b < 0):
+        # only an exponent that meets an element raises (numpy's rule: an empty result
+        # computes nothing, and the C loop runs no element)
+        if a.dtype.kind in "iu" and np.any(np.broadcast_to(b, np.broadcast_shapes(np.shape(a), np.shape(b))) < 0):
             raise ValueError("integers to negative integer powers are not allowed")
         out = np.power(a, b)
         if a.dtype.kind == "f" and np.any(b == 0.5):
