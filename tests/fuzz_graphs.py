@@ -1119,8 +1119,8 @@ def _matmul(g: RandomGraph) -> Value:
                 and (n.declared[-1] if len(n.shape) == 1 else n.declared[-2]) == kdim
             )
         )
-    # batch axes broadcast like elementwise ones (a symbolic batch size of 1 against another
-    # size: mode "c" raises ShapeError, mode "py" broadcasts; found by this fuzzer, not yet fixed)
+    # batch axes broadcast like elementwise ones: a symbolic batch size of 1 against another
+    # size raises ShapeError in both modes (a graph that always raises would cost a batch)
     _broadcast([(v.shape[:-2], v.declared[:-2]) for v in (a, b) if len(v.shape) > 2])
     x, y = a.t, b.t
     if x.dtype != y.dtype:
