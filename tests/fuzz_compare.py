@@ -8,8 +8,8 @@ and O2, mode "py" at O1 and O2; ``targets_for`` picks a cheaper round) must agre
   feeds (a size that disagrees, an index out of range) are called the same way.
 - values: the same shapes and dtypes; integers and bools exactly; floats with NaN, +inf
   and -inf at the same positions, and finite elements within the bound the generator
-  tracked for the node (exact nodes: equal), gradients within a tolerance relative to
-  the largest magnitude of the reference gradient.
+  tracked for the node (exact nodes: equal); gradients within GRAD_RTOL (for the
+  narrowest float their graph computes in) of max(1, their largest reference magnitude).
 
 Several graphs share one ``sg.function`` per mode and level (their inputs and outputs
 side by side), so a batch costs one C build per level; where a batch fails to build or
@@ -19,7 +19,7 @@ the seed, what differed, the command that reruns it and ``sg.dump`` of the graph
 Rerun graphs from the command line (exit status 1 on a mismatch):
 
     python -m tests.fuzz_compare 20245 20301          # these seeds, one at a time
-    python -m tests.fuzz_compare --first 20240 --count 500 --batch 12
+    python -m tests.fuzz_compare --first 20240 --count 500 --batch 12 [--cheap]
 """
 
 from __future__ import annotations
