@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -46,13 +47,36 @@ def builders():
         yield pool
 
 
+# Known bugs, not yet fixed: a graph whose every finding is one of these makes its batch
+# xfail (not strict: the batch passes again once the bug is fixed); any other finding fails.
+KNOWN_BUGS = {
+    "issue 15 item 8: mode c at O2 checks an integer power's exponent only where its fused loop "
+    "evaluates the power (where(x >= 0, x, power(x, -1)) raises nothing for x >= 0)": re.compile(
+        r"c/O2 vs py/O0 on a feed with a negative integer exponent: returned; "
+        r"the reference raised InvalidValueError: power: integers to negative integer powers"
+    ),
+}
+
+
+def _known_bug(failure: str) -> str | None:
+    """The known bug that explains every finding of this graph's failure, or None."""
+    findings = [line for line in failure.splitlines() if line.startswith("  - ")]
+    for reason, pattern in KNOWN_BUGS.items():
+        if findings and all(pattern.search(line) for line in findings):
+            return reason
+    return None
+
+
 @pytest.mark.parametrize("seeds", _batches(), ids=lambda s: f"seeds{s[0]}-{s[-1]}")
 def test_random_graphs_agree_across_modes_and_levels(seeds, builders):
     # every batch at O2 in C, every other one at O0 and the rest at O1: each level sees
     # hundreds of graphs for two C builds per batch instead of three
     targets = targets_for((seeds[0] - BASE_SEED) // PER_BATCH)
     failures = check([RandomGraph(s) for s in seeds], targets, executor=builders)
-    assert not failures, f"{len(failures)} graphs with mismatches:\n\n" + "\n\n".join(failures)
+    unknown = [f for f in failures if _known_bug(f) is None]
+    assert not unknown, f"{len(unknown)} graphs with mismatches:\n\n" + "\n\n".join(unknown)
+    if failures:
+        pytest.xfail("; ".join(sorted({_known_bug(f) for f in failures})) + f" ({len(failures)} graphs)")
 
 
 # ---- the fuzzer itself: what it generates, and that it sees a wrong answer
