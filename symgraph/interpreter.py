@@ -29,7 +29,7 @@ from symgraph.graph.sources import Placeholder, SharedVariable, Variable
 from symgraph.graph.traversal import toposort
 from symgraph.ops.elementwise import Elementwise
 from symgraph.ops.linalg import MatMul
-from symgraph.provenance import covers_text, explain_call_failure, first_nan_step
+from symgraph.provenance import check_addressable, covers_text, explain_call_failure, first_nan_step
 
 
 class Interpreter:
@@ -45,6 +45,15 @@ class Interpreter:
         for i, node in enumerate(self.nodes):
             for t in node.inputs:
                 last_use[id(t)] = i
+        # the results run() checks before computing anything: those whose size depends on
+        # the call's sizes, and static ones already too large (every call then fails)
+        self._sized = [
+            t
+            for n in self.nodes
+            if n.inputs
+            for t in n.outputs
+            if not shp.is_static_shape(t.shape) or shp.too_large(t.shape, t.dtype.itemsize, {}) is not None
+        ]
         kept = {id(t) for t in self.outputs}
         self._release: list[list[int]] = [[] for _ in self.nodes]
         for tid, i in last_use.items():
@@ -76,18 +85,8 @@ class Interpreter:
     def _check_sizes(self, sizes: Mapping[Sym, int]) -> None:
         """Before anything is computed, as the C unit does: no result holds more bytes than
         memory can address (numpy would raise its own error midway, or wrap)."""
-        for node in self.nodes:
-            if not node.inputs:
-                continue
-            for t in node.outputs:
-                count = shp.too_large(t.shape, t.dtype.itemsize, sizes)
-                if count is not None:
-                    shapes = [shp.evaluate_shape(x.shape, sizes) for x in node.inputs]
-                    message = (
-                        f"its result would hold {count} elements of {t.dtype.itemsize} bytes: "
-                        "more than memory can address"
-                    )
-                    raise ShapeError(explain_call_failure(node, shapes, message, sizes))
+        for t in self._sized:
+            check_addressable(t, sizes)
 
 
 def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> tuple[np.ndarray, ...]:

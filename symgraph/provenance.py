@@ -24,8 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from symgraph.errors import ShapeError
 from symgraph.graph import shape as shp
-from symgraph.graph.core import Node, describe_call_failure
+from symgraph.graph.core import Node, Tensor, describe_call_failure
 from symgraph.graph.shape import Sym
 from symgraph.ops.c_api import CLinkerOp
 from symgraph.ops.elementwise import Elementwise
@@ -87,6 +88,16 @@ def explain_call_failure(
     member, member_shapes, member_message = culprit
     text = describe_call_failure(member, member_shapes, member_message or message)
     return text + f"\n  fused into one kernel with: {covers_text(node)}"
+
+
+def check_addressable(t: Tensor, sizes: Mapping[Sym, int]) -> None:
+    """ShapeError (naming the node that makes ``t``) when ``t`` would hold more bytes at
+    these sizes than memory can address: the same words as the C unit's check."""
+    count = shp.too_large(t.shape, t.dtype.itemsize, sizes)
+    if count is not None:
+        shapes = [shp.evaluate_shape(x.shape, sizes) for x in t.node.inputs]
+        message = f"its result would hold {count} elements of {t.dtype.itemsize} bytes: more than memory can address"
+        raise ShapeError(explain_call_failure(t.node, shapes, message, sizes))
 
 
 def first_nan_step(node: Node, values: Sequence[np.ndarray]) -> tuple[Node, list[tuple[int, ...]], str] | None:

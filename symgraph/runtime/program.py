@@ -25,7 +25,7 @@ from symgraph import errors
 from symgraph.codegen.unit import ENTRY, FAILED_ARENA, STATE_WORDS, Unit
 from symgraph.graph import shape as shp
 from symgraph.graph.shape import Sym
-from symgraph.provenance import explain_call_failure
+from symgraph.provenance import check_addressable, explain_call_failure
 from symgraph.runtime.build import build, build_extension
 from symgraph.runtime.toolchain import csrc_dir
 
@@ -85,13 +85,7 @@ class CProgram:
         """The outputs for checked input arrays and the sizes bound from them."""
         ins = [v if v.flags.c_contiguous else np.ascontiguousarray(v) for v in values]
         for t in self.unit.outputs:
-            count = shp.too_large(t.shape, t.dtype.itemsize, sizes)
-            if count is not None:
-                shapes = [shp.evaluate_shape(x.shape, sizes) for x in t.node.inputs]
-                message = (
-                    f"its result would hold {count} elements of {t.dtype.itemsize} bytes: more than memory can address"
-                )
-                raise errors.ShapeError(explain_call_failure(t.node, shapes, message, sizes))
+            check_addressable(t, sizes)
         outs = [np.empty(shp.evaluate_shape(shape, sizes), dtype) for dtype, shape in self._out_types]
         size_values = [sizes[s] for s in self.unit.symbols]
         return self._call(ins, outs, size_values)
