@@ -12,6 +12,7 @@
  *
  *   sg_expf   sg_logf   sg_log1pf   sg_expm1f   sg_tanhf   sg_sigmoidf (1/(1+exp(-x)))
  *   sg_sigmoid (float64, through libm exp, same overflow-free form)
+ *   sg_powf, sg_pow (libm's pow, with one answer for an exponent of 0.5: see there)
  *
  * How they are built: Cody-Waite range reduction (x = n ln2 + r, or x = 2^k m) and
  * minimax polynomials fitted for this file (weighted minimax by Lawson's algorithm
@@ -310,6 +311,25 @@ static inline double sg_sigmoid(double x)
 {
     double e = exp(-fabs(x));
     return (x >= 0.0 ? 1.0 : e) / (1.0 + e);
+}
+
+/* pow, answering an exponent of 0.5 as pow does wherever the element falls in a loop:
+ * gcc's vectoriser turns pow(x, 0.5) into sqrt(x), which gives nan at -inf and -0 at -0,
+ * while the loop's scalar remainder calls pow (+inf and +0). So an exponent of 0.5 is
+ * sqrt here, with pow's two special cases made explicit (+ 0 turns -0 into +0); any
+ * other exponent is libm's pow (no vector form: glibc declares none without fast-math). */
+static inline float sg_powf(float a, float b)
+{
+    if (b == 0.5f)
+        return a == -INFINITY ? INFINITY : sqrtf(a) + 0.0f;
+    return powf(a, b);
+}
+
+static inline double sg_pow(double a, double b)
+{
+    if (b == 0.5)
+        return a == -INFINITY ? INFINITY : sqrt(a) + 0.0;
+    return pow(a, b);
 }
 
 #endif /* SYMGRAPH_MATH_H */

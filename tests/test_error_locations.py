@@ -144,12 +144,21 @@ def test_build_time_missing_input_names_the_placeholder_line(mode, level):
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("shape", ["alone", "fused", "reduced"])
+@pytest.mark.parametrize("shape", ["alone", "fused", "reduced", "unselected branch", "short-circuit"])
 def test_integer_power_with_a_negative_exponent_raises(mode, level, shape):
+    # numpy computes every element of both where branches and of both logical_and
+    # operands, so the error does not depend on which elements are selected; the fused
+    # C loop must not skip the power in the branch it does not take (the fuzzer's seed 29283)
     a = sg.placeholder((None,), "int32", name="a")
     b = sg.placeholder((None,), "int32", name="b")
     p = a**b  # MARK-power
-    out = {"alone": p, "fused": (p + 1) * 2, "reduced": sg.sum(p * 3)}[shape]
+    out = {
+        "alone": p,
+        "fused": (p + 1) * 2,
+        "reduced": sg.sum(p * 3),
+        "unselected branch": sg.where(a >= 0, a, p),
+        "short-circuit": sg.logical_and(a < 0, p > 0),
+    }[shape]
     f = sg.function([a, b], out, mode=mode, passes=level)
     base = np.array([2, 3], "int32")
     with pytest.raises(errors.InvalidValueError) as info:
@@ -159,5 +168,11 @@ def test_integer_power_with_a_negative_exponent_raises(mode, level, shape):
     assert "int32[a.0] = (2,), int32[b.0] = (2,)" in message
     assert _here("MARK-power") in message
     # the failure is not remembered by the next call
-    expected = {"alone": base**2, "fused": (base**2 + 1) * 2, "reduced": np.sum(base**2 * 3)}[shape]
+    expected = {
+        "alone": base**2,
+        "fused": (base**2 + 1) * 2,
+        "reduced": np.sum(base**2 * 3),
+        "unselected branch": base,
+        "short-circuit": np.zeros(2, bool),
+    }[shape]
     np.testing.assert_array_equal(f(base, np.array([2, 2], "int32")), expected)

@@ -139,6 +139,25 @@ def test_sub_self_and_mul_by_zero_only_for_integers():
     assert np.isnan(got[0][:2]).all() and np.isnan(got[1][:2]).all() and got[0][2] == 0
 
 
+@pytest.mark.parametrize("level", ["O0", "O1", "O2"])
+@pytest.mark.parametrize("mode", ["py", "c"])
+def test_sub_self_and_mul_by_zero_keep_an_operand_that_raises(mode, level):
+    # take(v, idx) raises for an index out of range: x - x and x * 0 must not drop it at
+    # one level and raise at another (the fuzzer's seed 27402)
+    v = sg.placeholder((4,), "int32", name="v")
+    idx = sg.placeholder((None,), "int32", name="idx")
+    x = sg.take(v, idx)
+    f = sg.function([v, idx], [x - x, x * 0], mode=mode, passes=level)
+    values = np.arange(4, dtype="int32")
+    for a in f(values, np.array([1, 3], "int32")):
+        np.testing.assert_array_equal(a, [0, 0])
+    with pytest.raises(sg.errors.IndexOutOfRangeError):
+        f(values, np.array([1, 9], "int32"))
+    # a leaf computes nothing and raises nothing: it still folds
+    i = i32()
+    assert ops(run(simplify_algebra, i * 0)[0]) == ["constant", "broadcast_to"]
+
+
 def test_divide_by_one_and_double_negation():
     x = x32()
     assert run(simplify_algebra, x / 1.0)[0] is x

@@ -49,13 +49,7 @@ def builders():
 
 # Known bugs, not yet fixed: a graph whose every finding is one of these makes its batch
 # xfail (not strict: the batch passes again once the bug is fixed); any other finding fails.
-KNOWN_BUGS = {
-    "issue 15 item 8: mode c at O2 checks an integer power's exponent only where its fused loop "
-    "evaluates the power (where(x >= 0, x, power(x, -1)) raises nothing for x >= 0)": re.compile(
-        r"c/O2 vs py/O0 on a feed with a negative integer exponent: returned; "
-        r"the reference raised InvalidValueError: power: integers to negative integer powers"
-    ),
-}
+KNOWN_BUGS: dict[str, re.Pattern] = {}
 
 
 def _known_bug(failure: str) -> str | None:

@@ -230,14 +230,16 @@ class Pow(Elementwise):
         return out
 
     def c_expr(self, args, dtype):
-        """Floats: C's pow. Integers: exact power by squaring, wrapping around as numpy
-        does, through ``sg_ipow_<ctype>`` (defined by ``c_support``: a loop is no
-        expression). A negative exponent, which the reference rejects, raises the flag
-        that ``c_loop_checks`` turns into an error after the loop."""
+        """Floats: C's pow, through ``sg_pow``/``sg_powf`` (csrc/symgraph_math.h), which
+        keeps pow's answers for an exponent of 0.5 in vectorised loops too. Integers:
+        exact power by squaring, wrapping around as numpy does, through
+        ``sg_ipow_<ctype>`` (defined by ``c_support``: a loop is no expression). A
+        negative exponent, which the reference rejects, raises the flag that
+        ``c_loop_checks`` turns into an error after the loop."""
         a, b = args
         dtype = np.dtype(dtype)
         if dtype.kind == "f":
-            return f"{c_math('pow', dtype)}({a}, {b})"
+            return f"{'sg_powf' if dtype == np.float32 else 'sg_pow'}({a}, {b})"
         return f"sg_ipow_{c_type(dtype)}({a}, {b})"
 
     def c_support(self, dtype):

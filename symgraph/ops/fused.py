@@ -105,7 +105,9 @@ class FusedElementwise(Elementwise):
 
     def c_body(self, args: list[str], dtype: np.dtype) -> tuple[list[str], list[str]]:
         """C statements for the loop body and each output element's expression: a step
-        used more than once (an output counts as a use) becomes a local; the rest nest
+        used more than once (an output counts as a use) becomes a local; so does a step
+        that can raise (an integer power), because a user may not evaluate every operand
+        (where's branches, ``&&``) and the error must not depend on fusion; the rest nest
         into their user (``dtype`` is unused: each step has its own operand dtype)."""
         uses = [0] * len(self.program)
         for _, refs, _, _ in self.program:
@@ -119,7 +121,7 @@ class FusedElementwise(Elementwise):
         for j, (op, refs, operand_dtype, out_dtype) in enumerate(self.program):
             operands = [args[k] if kind == "in" else exprs[k] for kind, k in refs]
             expr = f"(({c_type(out_dtype)})({op.c_expr(operands, operand_dtype)}))"
-            if uses[j] > 1:
+            if uses[j] > 1 or op.c_loop_checks(operand_dtype):
                 name = f"v{j}"
                 lines.append(f"const {c_type(out_dtype)} {name} = {expr};")
                 expr = name

@@ -209,10 +209,21 @@ def mul_by_one(node: Node) -> list[Tensor] | None:
     return None
 
 
+def _computes_nothing(t: Tensor) -> bool:
+    """Whether dropping ``t`` drops no computation: a leaf (placeholder, Variable,
+    constant). A rule that removes a computed operand would also remove the call-time
+    error it may raise (an index out of range, an integer power's negative exponent), so
+    the answer would depend on the level."""
+    return not t.node.inputs
+
+
 def mul_by_zero(node: Node) -> list[Tensor] | None:
-    """x * 0 -> 0 for integers and bools only (a float inf or NaN times 0 is NaN)."""
+    """x * 0 -> 0 for integers and bools only (a float inf or NaN times 0 is NaN), and
+    only where x computes nothing (its errors must be raised at every level)."""
     a, b = node.inputs
-    if _exact(a.dtype) and (_is(a, 0) or _is(b, 0)):
+    if not _exact(a.dtype):
+        return None
+    if _is(a, 0) and _computes_nothing(b) or _is(b, 0) and _computes_nothing(a):
         return [_zeros_like(node.outputs[0])]
     return None
 
@@ -237,9 +248,10 @@ def sub_zero(node: Node) -> list[Tensor] | None:
 
 
 def sub_self(node: Node) -> list[Tensor] | None:
-    """x - x -> 0 for integers only (a float inf or NaN minus itself is NaN)."""
+    """x - x -> 0 for integers only (a float inf or NaN minus itself is NaN), where x
+    computes nothing (its errors must be raised at every level)."""
     a, b = node.inputs
-    return [_zeros_like(node.outputs[0])] if a is b and _exact(a.dtype) else None
+    return [_zeros_like(node.outputs[0])] if a is b and _exact(a.dtype) and _computes_nothing(a) else None
 
 
 def divide_by_one(node: Node) -> list[Tensor] | None:

@@ -517,3 +517,23 @@ def test_int_power_negative_exponent():
     with pytest.raises(ValueError):
         run_reference(case.fn, case.arrays)
     np.testing.assert_array_equal(call_kernel(build_unit([case]), 0, case), np.zeros(6, "int32"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("exponent", ["constant", "array"])
+def test_power_of_one_half_keeps_pows_special_values_in_every_lane(dtype, exponent):
+    """gcc vectorises pow(x, 0.5) as sqrt(x): nan at -inf and -0 at -0 in the vector body,
+    pow's +inf and +0 in the scalar remainder. 37 elements cover both parts of the loop;
+    every element must be the reference's (pow's) answer."""
+    x = sg.placeholder((None,), dtype, name="x")
+    values = np.tile(np.array([-np.inf, -0.0, 4.0, np.inf, -2.0, 0.0], dtype), 7)[:37]
+    if exponent == "constant":
+        inputs, feed, out = [x], [values], sg.power(x, 0.5)
+    else:
+        e = sg.placeholder((None,), dtype, name="e")
+        inputs, feed, out = [x, e], [values, np.full(37, 0.5, dtype)], sg.power(x, e)
+    expected = sg.function(inputs, out, mode="py")(*feed)
+    np.testing.assert_array_equal(expected[:6], np.array([np.inf, 0.0, 2.0, np.inf, np.nan, 0.0], dtype))
+    got = sg.function(inputs, out, mode="c")(*feed)
+    np.testing.assert_array_equal(got, expected)
+    assert not np.signbit(got[np.isfinite(got)]).any()  # +0 at -0, as pow
