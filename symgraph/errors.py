@@ -133,3 +133,9 @@ class UnsupportedError(SymgraphError, NotImplementedError):
 class ConcurrentCallError(SymgraphError, RuntimeError):
     """A compiled function entered from a second thread while a call of it is running
     (its buffers are in use): one function object serves one thread at a time."""
+
+
+class TracingError(SymgraphError, TypeError):
+    """A traced function (``sg.jit``) asked for something a graph cannot give while it is
+    being built: the value of a traced tensor (Python control flow on it, ``float()``,
+    ``numpy()``). The message names the line and what to use instead."""

@@ -30,7 +30,7 @@ from symgraph.errors import BackendMismatchError, DTypeError, InputError, NaNErr
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr, Sym
-from symgraph.graph.sources import Placeholder, SharedVariable, Variable, as_tensor
+from symgraph.graph.sources import EagerTensor, Placeholder, SharedVariable, Variable, as_tensor
 from symgraph.graph.traversal import replace, toposort
 from symgraph.inspect import graphviz
 from symgraph.inspect.debug import print_build
@@ -77,6 +77,7 @@ class Function:
         for o in output_list:
             if not isinstance(o, Tensor):
                 raise InputError(f"function: outputs must be Tensors, got {type(o).__name__}")
+            _refuse_frozen(o, "an output")
         update_pairs = _check_updates(updates)
         targets = output_list + [expr for _, expr in update_pairs]
         if givens:
@@ -361,6 +362,17 @@ def _check_inputs(inputs: Sequence[Tensor]) -> list[Tensor]:
     return result
 
 
+def _refuse_frozen(t: Tensor, what: str) -> None:
+    """An eager tensor computed from Variables is a number: compiled as a constant it would
+    freeze them (``W + eager`` ran once, it is not ``W + 1`` at every call)."""
+    if isinstance(t, EagerTensor) and t.reads_state:
+        raise InputError(
+            f"function: {what} is an eager tensor computed now from Variables, so it would be a constant of the "
+            "compiled function: build it from placeholders, constants and Variables only (no eager tensors), "
+            "or trace the program with sg.jit"
+        )
+
+
 def _check_updates(updates: Updates) -> list[tuple[Variable, Tensor]]:
     if not updates:
         return []
@@ -378,6 +390,7 @@ def _check_updates(updates: Updates) -> list[tuple[Variable, Tensor]]:
             raise InputError(f"function: Variable {var.name!r} is updated twice")
         seen.add(id(var))
         expr = as_tensor(expr)
+        _refuse_frozen(expr, f"the update of Variable {var.name!r}")
         if expr.dtype != var.dtype:
             raise DTypeError(
                 f"function: the update of Variable {var.name!r} ({var.dtype.name}) has dtype {expr.dtype.name}; "

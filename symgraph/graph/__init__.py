@@ -2,12 +2,13 @@
 
 from symgraph.graph.core import Location, Node, Op, Tensor, TensorType, apply
 from symgraph.graph.shape import Dim, DimExpr, Shape
-from symgraph.graph.sources import Variable, as_tensor, constant, dim, dim_value, placeholder
+from symgraph.graph.sources import EagerTensor, Variable, as_tensor, constant, dim, dim_value, placeholder
 from symgraph.graph.traversal import leaves, replace, toposort
 
 __all__ = [
     "Dim",
     "DimExpr",
+    "EagerTensor",
     "Location",
     "Node",
     "Op",

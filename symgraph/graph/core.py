@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import weakref
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -105,14 +106,18 @@ def _fmt_attr(value: Any) -> str:
 
 
 class Node:
-    """One application of an op to input tensors."""
+    """One application of an op to input tensors.
 
-    __slots__ = ("op", "inputs", "outputs", "location", "__weakref__")
+    ``bound``: no placeholder is upstream, so the node has a value now (from constants
+    and Variables' current values); an eager program may ask for it (``Tensor.numpy``)."""
+
+    __slots__ = ("op", "inputs", "outputs", "location", "bound", "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...], types: list[TensorType], location: Location | None):
         self.op = op
         self.inputs = inputs
         self.location = location
+        self.bound = op.name != "placeholder" and all(t.bound for t in inputs)
         self.outputs = tuple(Tensor(self, i, t.dtype, t.shape) for i, t in enumerate(types))
 
     def __repr__(self) -> str:
@@ -152,6 +157,11 @@ class Tensor:
     @property
     def op(self) -> Op:
         return self.node.op
+
+    @property
+    def bound(self) -> bool:
+        """Whether this tensor has a value now (no placeholder upstream): see Node."""
+        return self.node.bound
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -198,11 +208,35 @@ def located(location: Location | None):
         _LOCATION_OVERRIDE.reset(token)
 
 
+# The program front-end (symgraph/trace: eager tensors, tapes, traced functions) sees
+# every op applied by user code first: outside a trace an op on concrete values runs at
+# once, inside one a Variable reads its traced value. It is a later stage (it runs the
+# interpreter), so it registers itself here instead of being imported.
+Interceptor = Callable[["Op", tuple["Tensor", ...]], "Node | None"]
+_interceptor: Interceptor | None = None
+
+
+def set_interceptor(interceptor: Interceptor) -> None:
+    """Route ``apply`` through ``interceptor``: it returns the node to use (one whose
+    outputs hold values, for an eager op) or None to build the symbolic node."""
+    global _interceptor
+    _interceptor = interceptor
+
+
 def apply(op: Op, *inputs: Tensor) -> Node:
-    """The node computing ``op`` on ``inputs``: an existing equal node, or a new one."""
+    """The node computing ``op`` on ``inputs``: an existing equal node, or a new one (or,
+    for a program running eagerly, the op's result now: see ``set_interceptor``)."""
     for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"{op.name}: inputs must be Tensors, got {type(t).__name__}")
+    if _interceptor is not None and (node := _interceptor(op, inputs)) is not None:
+        return node
+    return build_node(op, inputs)
+
+
+def build_node(op: Op, inputs: tuple[Tensor, ...]) -> Node:
+    """The symbolic node computing ``op`` on ``inputs``, interned (``apply`` without the
+    program front-end)."""
     key = (op, tuple(map(id, inputs)))
     node = _INTERNED.get(key) if op.interned else None
     if node is not None:

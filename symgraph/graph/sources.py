@@ -5,6 +5,8 @@
 - ``Variable(value, name)``: shared state living across calls (weights, optimizer
   slots); a compiled function reads it and may update it.
 - ``constant(value, dtype)``: a value baked into the graph.
+- ``EagerTensor(value)``: a value a program computed now (symgraph/trace runs the ops);
+  in a graph it is a constant.
 - ``dim_value(d)``: a symbolic dimension used as a scalar int64 tensor.
 """
 
@@ -152,15 +154,21 @@ def _as_shape_tuple(shape: object) -> tuple:
 class Variable(Tensor):
     """Shared state: a value that lives across calls of compiled functions.
 
-    The dtype and shape are fixed at creation. ``get_value()`` returns a copy and
+    The initial value is an array, Python data, or a tensor whose value is known now (an
+    eager tensor, an expression of constants and Variables): TensorFlow's
+    ``tf.Variable(tf.random.normal(...))``. The dtype and shape are fixed at creation.
+    ``assign``, ``assign_add``, ``assign_sub``, ``read_value`` and ``numpy`` (symgraph/
+    trace) follow TensorFlow: at once outside a traced function, in program order inside
+    one. ``get_value()`` returns a copy and
     ``set_value(v)`` copies ``v`` in (casting only within the same kind, e.g. float64
     data into a float32 Variable), so no caller ever aliases the stored buffer.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "trainable")
 
-    def __init__(self, value: Any, name: str | None = None, dtype: object = None):
+    def __init__(self, value: Any, name: str | None = None, dtype: object = None, trainable: bool = True):
         array = _as_array(value, dtype)
+        self.trainable = bool(trainable)  # TensorFlow's flag: a tape watches trainable Variables itself
         label = name or f"variable{next(_serials)}"
         op = SharedVariable(label)
         node = Node(op, (), [], user_location())
@@ -190,10 +198,52 @@ class Variable(Tensor):
         return self._value
 
 
+class EagerTensor(Tensor):
+    """A concrete value with the Tensor interface: what an op returns when it runs at once
+    (TensorFlow's eager tensor; symgraph/trace decides when that is and computes it).
+
+    ``value`` is read-only (tensors are immutable; ``numpy()`` hands out a copy). Used in
+    a graph, an eager tensor is a constant: its node, made when first asked for, is a
+    Constant leaf whose output is this tensor. ``recorded`` is the symbolic tensor a
+    recording GradientTape built for it (None when no tape watched its inputs);
+    ``reads_state``: its value came from Variables, so a graph that used it as a constant
+    would silently freeze them (``sg.function`` refuses it)."""
+
+    __slots__ = ("value", "recorded", "reads_state", "_leaf")
+
+    bound = True  # a value now, by definition (and asking must not build the leaf)
+
+    def __init__(self, value: np.ndarray, reads_state: bool = False):
+        value = np.asarray(value)
+        dtypes.as_dtype(value.dtype)
+        value.flags.writeable = False
+        self.value = value
+        self.index = 0
+        self.dtype = value.dtype
+        self.shape = value.shape
+        self.name = None
+        self.recorded: Tensor | None = None
+        self.reads_state = reads_state
+        self._leaf: Node | None = None
+
+    @property
+    def node(self) -> Node:  # type: ignore[override]
+        if self._leaf is None:
+            leaf = Node(Constant(self.value), (), [TensorType(self.dtype, self.shape)], None)
+            leaf.outputs = (self,)
+            self._leaf = leaf
+        return self._leaf
+
+
 def _as_array(value: Any, dtype: object) -> np.ndarray:
     """An array for a user value: numpy data keeps its dtype, Python data is weakly typed."""
     if isinstance(value, Tensor):
-        raise TypeError(f"expected a concrete value, got the symbolic {value!r}")
+        if not value.node.bound:
+            raise TypeError(
+                f"expected a value known now, got the symbolic {value!r}, which reads a placeholder: "
+                "a Variable's initial value is computed when it is created"
+            )
+        value = value.numpy()  # an eager tensor, or an expression of constants and Variables
     if dtype is not None:
         return np.asarray(value, dtype=dtypes.as_dtype(dtype))
     if isinstance(value, (np.ndarray, np.generic)):

@@ -316,6 +316,24 @@ class Neg(Elementwise):
 
 
 @register
+class Identity(Elementwise):
+    """x, as a value of its own (``tf.identity``). A traced ``read_value`` is one: the
+    Variable's value at that point of the program, which a later assign does not change.
+    Simplification removes it."""
+
+    name = "identity"
+
+    def compute(self, x):
+        return np.copy(x)
+
+    def c_expr(self, args, dtype):
+        return args[0]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [output_grads[0]]
+
+
+@register
 class Abs(Elementwise):
     """|x|"""
 
@@ -664,6 +682,7 @@ floor_divide = FloorDiv()
 mod = remainder = Mod()
 power = Pow()
 negative = neg = Neg()
+identity = Identity()
 abs = Abs()  # noqa: A001 - numpy's name
 sign = Sign()
 maximum = Maximum()
@@ -727,6 +746,7 @@ __all__ = [
     "power",
     "negative",
     "neg",
+    "identity",
     "abs",
     "sign",
     "maximum",

@@ -340,6 +340,11 @@ def sum_of_broadcast(node: Node) -> list[Tensor] | None:
     return [y if isinstance(n, int) and n == 1 else apply(mul, y, count).outputs[0]]
 
 
+def drop_identity(node: Node) -> list[Tensor] | None:
+    """identity(x) -> x (a value of its own matters while a program is traced, not after)."""
+    return [node.inputs[0]]
+
+
 def cast_to_same_dtype(node: Node) -> list[Tensor] | None:
     """cast(x, dtype of x) -> x."""
     x = node.inputs[0]
@@ -364,6 +369,7 @@ _ALGEBRA: dict[str, tuple[Rule, ...]] = {
     "sub": (sub_zero, sub_self),
     "true_divide": (divide_by_one, divide_self),
     "negative": (double_negation,),
+    "identity": (drop_identity,),
     "transpose": (double_transpose,),
     "reshape": (reshape_to_same_shape, reshape_chain),
     "broadcast_to": (broadcast_to_same_shape, broadcast_chain),

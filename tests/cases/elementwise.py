@@ -98,6 +98,8 @@ CASES: list[Case] = [
     Case("power_scalar_exponent", lambda x: sg.power(x, 3), f64(lambda x: x**3), UNARY),
     Case("power_int32", sg.power, np.power, BINARY, dtypes="int32", samplers=(integers(-4, 5), integers(0, 4))),
     Case("negative", sg.negative, np.negative, UNARY),
+    Case("identity", sg.identity, np.copy, UNARY),
+    Case("identity_int32", sg.identity, np.copy, UNARY, dtypes="int32"),
     Case("negative_int32", sg.negative, np.negative, UNARY, dtypes="int32"),
     Case("abs", sg.abs, np.abs, UNARY, samplers=away_from_zero),
     Case("abs_int32", sg.abs, np.abs, UNARY, dtypes="int32"),
