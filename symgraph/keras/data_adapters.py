@@ -1,6 +1,8 @@
 """The data ``fit`` / ``evaluate`` / ``predict`` take, turned into batches (Keras 3's
 ``trainers/data_adapters``): numpy arrays (``ArrayDataAdapter``), a PyDataset / Sequence
-(``PyDatasetAdapter``) or a generator (``GeneratorDataAdapter``), each yielding
+(``PyDatasetAdapter``), a dataset or other re-iterable object such as
+``symgraph.tf.data.Dataset`` (``DatasetAdapter``) or a generator
+(``GeneratorDataAdapter``), each yielding
 ``(x, y, sample_weight)`` batches with numpy leaves for one epoch at a time; plus the
 array helpers the trainer shares with them (``validation_split``'s cut, class weights,
 the cardinality check).
@@ -215,12 +217,122 @@ class GeneratorDataAdapter(DataAdapter):
             yield to_numpy(x), to_numpy(y), to_numpy(sw)
 
 
+# tf.data's cardinality codes (symgraph.tf.data.INFINITE / UNKNOWN), read by duck typing
+# so that this module does not import the tf package (any object with a ``cardinality()``
+# answering them, TensorFlow's own datasets included, is understood).
+INFINITE_CARDINALITY = -1
+UNKNOWN_CARDINALITY = -2
+
+
+def is_reiterable(x: Any) -> bool:
+    """Whether ``x`` is a dataset-like object that starts a fresh pass at every ``iter()``
+    (``symgraph.tf.data.Dataset``, a tf.data dataset, a DataLoader-like iterable), as
+    opposed to an iterator / generator, which can be read only once, and to arrays."""
+    return (
+        hasattr(x, "__iter__")
+        and not hasattr(x, "__next__")
+        and not isinstance(x, (np.ndarray, list, tuple, dict, str, bytes))
+        and not is_array_like(x)
+    )
+
+
+def dataset_cardinality(dataset: Any) -> int | None:
+    """The number of batches a pass over ``dataset`` yields, INFINITE_CARDINALITY, or None
+    when it is only known by iterating (no ``cardinality()``, or it answers UNKNOWN)."""
+    method = getattr(dataset, "cardinality", None)
+    if not callable(method):
+        return None
+    count = int(np.asarray(method()))
+    return None if count == UNKNOWN_CARDINALITY else count
+
+
+# what ``next`` answers when a pass is over (a dataset's element is never this object)
+_END = object()
+
+
+def _unpacked(element: Any) -> tuple[Any, Any, Any]:
+    """One dataset element as the trainer's ``(x, y, sample_weight)`` with numpy leaves."""
+    x, y, sw = unpack_x_y_sample_weight(element)
+    return to_numpy(x), to_numpy(y), to_numpy(sw)
+
+
+class DatasetAdapter(DataAdapter):
+    """A dataset of batches (``symgraph.tf.data.Dataset`` or any re-iterable object):
+    each element is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, already
+    batched; without ``steps`` every epoch is one fresh pass. With ``steps`` an epoch
+    takes that many batches and the next epoch goes on from there (Keras 3's
+    EpochIterator); a pass that runs out ends its epoch early with a warning and the next
+    epoch starts a fresh one. An infinite dataset needs ``steps``."""
+
+    def __init__(self, dataset: Any, steps: int | None):
+        self.dataset = dataset
+        cardinality = dataset_cardinality(dataset)
+        if cardinality == INFINITE_CARDINALITY and steps is None:
+            raise ValueError(
+                "When providing an infinite dataset, you must specify the number of steps to run "
+                "(`steps_per_epoch` in fit, `steps` in evaluate / predict; if you did not intend to create an "
+                "infinite dataset, make sure to not call `repeat()` on the dataset)."
+            )
+        # batches in one pass: None while unknown (learnt when a pass ends), and never
+        # reached for an infinite dataset
+        self.num_batches: int | None = None if cardinality is None or cardinality < 0 else cardinality
+        self.given_steps = steps
+        self.steps = steps if steps is not None else self.num_batches
+        self._current: Iterator | None = None
+        self._seen = 0
+
+    def _fresh_pass(self) -> Iterator[Any]:
+        # numpy leaves straight from the pipeline when it offers them (tf.data's own
+        # as_numpy_iterator included), whatever its ``__iter__`` wraps them in
+        numpy_pass = getattr(self.dataset, "as_numpy_iterator", None)
+        return iter(numpy_pass() if callable(numpy_pass) else self.dataset)
+
+    def batches(self, epoch: int) -> Iterator[tuple[Any, Any, Any]]:
+        if self.given_steps is None:
+            for element in self._fresh_pass():
+                yield _unpacked(element)
+            return
+        count = 0
+        while count < self.given_steps:
+            if self._current is None:
+                self._current, self._seen = self._fresh_pass(), 0
+            counted_out = self.num_batches is not None and self._seen >= self.num_batches
+            element = _END if counted_out else next(self._current, _END)
+            if element is _END:
+                if not counted_out:  # a dataset of unknown size: now its size is known
+                    self.num_batches = self._seen
+                self._current = None
+                if count == 0 and self._seen > 0:
+                    continue  # the last epoch ended exactly at the end of the pass: a new one
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                    "can generate at least `steps_per_epoch * epochs` batches.",
+                    stacklevel=4,
+                )
+                return
+            self._seen += 1
+            count += 1
+            yield _unpacked(element)
+        if self.num_batches is not None and self._seen >= self.num_batches:
+            self._current = None
+
+
 def get_data_adapter(x: Any, y: Any, sw: Any, batch_size: int | None, shuffle: Any, steps: int | None) -> DataAdapter:
-    """The adapter for ``x``: a PyDataset / Sequence, a generator or iterator, or arrays."""
+    """The adapter for ``x``: a PyDataset / Sequence, a dataset (re-iterable: a fresh pass
+    per epoch), a generator or iterator (read once, across the epochs), or arrays."""
     if hasattr(x, "__getitem__") and hasattr(x, "__len__") and not isinstance(x, (np.ndarray, list, tuple, dict)):
         if y is not None:
             raise ValueError("`y` argument is not supported when using a PyDataset / Sequence input.")
         return PyDatasetAdapter(x, bool(shuffle), steps)
+    if is_reiterable(x):
+        # Keras: the targets and weights come inside the dataset; ``batch_size`` (which
+        # the validation pass always fills in) and ``shuffle`` are ignored, the dataset
+        # being batched and shuffled already
+        if y is not None:
+            raise ValueError("`y` argument is not supported when using dataset as input.")
+        if sw is not None:
+            raise ValueError("`sample_weight` argument is not supported when using dataset as input.")
+        return DatasetAdapter(x, steps)
     if hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict))):
         if y is not None:
             raise ValueError("`y` argument is not supported when using a generator as input.")
