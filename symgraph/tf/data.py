@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+import symgraph as sg
+
 __all__ = [
     "AUTOTUNE",
     "INFINITE",
@@ -71,8 +73,10 @@ def _as_output(leaf: Any) -> Any:
     """The value iteration hands the user for one leaf of an element.
 
     Every leaf leaving ``__iter__`` (and going into a ``map`` / ``filter`` function)
-    passes through here, so that one place decides what users see; for now that is the
-    numpy array itself."""
+    passes through here, so that one place decides what users see: an eager tensor, as
+    TensorFlow yields (``.numpy()``, printing; ``as_numpy_iterator`` gives the arrays)."""
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return sg.EagerTensor(np.asarray(leaf))
     return leaf
 
 

@@ -64,11 +64,11 @@ def test_python_lists_become_float32_and_int32_arrays_and_a_list_is_one_tensor()
     floats = list(Dataset.from_tensor_slices([1.5, 2.5]))
     assert [np.asarray(v).dtype for v in floats] == [np.float32] * 2 and _values(floats) == [1.5, 2.5]
     ints = list(Dataset.from_tensor_slices([[1, 2], [3, 4], [5, 6]]))
-    assert [v.tolist() for v in ints] == [[1, 2], [3, 4], [5, 6]] and ints[0].dtype == np.int32
+    assert [v.numpy().tolist() for v in ints] == [[1, 2], [3, 4], [5, 6]] and ints[0].dtype == np.int32
     assert np.asarray(next(iter(Dataset.from_tensor_slices([2**40])))).dtype == np.int64  # past int32
     # tf.data treats a Python list as one tensor, not as a structure: two arrays stack
     stacked = list(Dataset.from_tensor_slices([np.zeros(3), np.ones(3)]))
-    assert len(stacked) == 2 and stacked[1].tolist() == [1.0, 1.0, 1.0]
+    assert len(stacked) == 2 and stacked[1].numpy().tolist() == [1.0, 1.0, 1.0]
 
 
 def test_from_tensor_slices_errors_name_the_components():
@@ -88,8 +88,10 @@ def test_the_dataset_owns_a_copy_of_its_arrays():
     x[:] = -1
     assert _values(ds) == [0.0, 1.0, 2.0, 3.0]
     row = next(iter(Dataset.from_tensor_slices(np.zeros((2, 2)))))
-    with pytest.raises(ValueError, match="read-only"):
+    with pytest.raises(TypeError):  # an eager tensor is immutable
         row[0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(row)[0] = 5.0
 
 
 def test_from_tensors_and_range():
@@ -120,7 +122,7 @@ def test_iteration_is_lazy_fresh_each_pass_and_transformations_leave_the_source_
     batched = ds.batch(2)
     assert _values(ds) == [0, 1, 2, 3, 4] and _values(ds) == [0, 1, 2, 3, 4]
     assert calls == [0, 1, 2, 3, 4] * 2
-    assert [b.tolist() for b in batched] == [[0, 1], [2, 3], [4]]
+    assert [b.numpy().tolist() for b in batched] == [[0, 1], [2, 3], [4]]
     assert len(ds) == 5 and len(batched) == 3
     taken = list(itertools.islice(iter(Dataset.range(5).repeat()), 3))  # an infinite one, read lazily
     assert _values(taken) == [0, 1, 2]
@@ -145,7 +147,7 @@ def test_batch_stacks_leaf_by_leaf_with_a_short_last_batch():
     assert Dataset.from_tensor_slices(x).batch(3, drop_remainder=True).cardinality() == 2
     assert Dataset.from_tensor_slices(x).batch(7, drop_remainder=True).cardinality() == 1
     nested = list(Dataset.range(4).batch(2).batch(2))
-    assert nested[0].tolist() == [[0, 1], [2, 3]]
+    assert nested[0].numpy().tolist() == [[0, 1], [2, 3]]
 
 
 def test_batch_rejects_bad_sizes_and_ragged_elements():
