@@ -7,7 +7,10 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import numpy as np
+
 from symgraph.graph.core import Tensor
+from symgraph.graph.sources import EagerTensor
 
 # symgraph tensors have fixed slots, so the masks are kept beside them by id, with a weak
 # reference to check the id still names the same tensor (tensors compare symbolically, so
@@ -27,3 +30,12 @@ def set_mask(t: Tensor, mask: Tensor) -> None:
     """Attaches ``mask`` to ``t`` for as long as ``t`` lives."""
     key = id(t)
     _MASKS[key] = (weakref.ref(t, lambda _, key=key: _MASKS.pop(key, None)), mask)
+
+
+def _keras_mask(t: Any) -> np.ndarray | None:
+    """Keras' ``_keras_mask`` of an eager tensor: its mask's value, or None."""
+    mask = get_mask(t)
+    return None if mask is None else np.asarray(mask)
+
+
+EagerTensor._keras_mask = property(_keras_mask)  # type: ignore[attr-defined]

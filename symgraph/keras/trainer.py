@@ -43,7 +43,7 @@ from symgraph.keras.data_adapters import (
 from symgraph.keras.layers.call_context import graph_scope, recording_batch
 from symgraph.keras.layers.keras_tensor import KerasTensor
 from symgraph.keras.layers.layer import Layer
-from symgraph.keras.tree import flatten, pack_like
+from symgraph.keras.tree import flatten, map_structure, pack_like
 
 NOT_COMPILED = "You must call `compile()` before using the model."
 
@@ -730,10 +730,11 @@ class Trainer:
         ):
             x = args[0] if args else kwargs.pop("inputs")
             self._ensure_built_for(x)
-            training = kwargs.get("training")
-            if training:
+            # training, or a recording tape: the layers' ops run now (the tape sees them);
+            # inference: the compiled predict step, its arrays as eager tensors
+            if kwargs.get("training") or sg.trace.recording():
                 return Layer.__call__(self, *args, **kwargs)
-            return self.predict_on_batch(x)
+            return map_structure(lambda a: sg.EagerTensor(a, reads_state=True), self.predict_on_batch(x))
         return Layer.__call__(self, *args, **kwargs)
 
     @property

@@ -11,10 +11,11 @@ from symgraph.graph.sources import Variable
 
 
 class KerasVariable(Variable):
-    """A symgraph Variable with Keras' conveniences: ``numpy()``, ``assign``, ``path``,
-    ``trainable``, and the regularizer it carries."""
+    """A symgraph Variable with Keras' conveniences: ``numpy()``, ``path``, ``value``, and
+    the regularizer it carries; ``assign*`` are sg.Variable's (at once eagerly, a step of
+    the program inside sg.jit)."""
 
-    __slots__ = ("trainable", "path", "regularizer", "constraint")
+    __slots__ = ("path", "regularizer", "constraint")
 
     def __init__(
         self,
@@ -25,8 +26,7 @@ class KerasVariable(Variable):
         regularizer: Any = None,
         constraint: Any = None,
     ):
-        super().__init__(value, name=name)
-        self.trainable = trainable
+        super().__init__(value, name=name, trainable=trainable)
         self.path = path
         self.regularizer = regularizer
         self.constraint = constraint
@@ -37,18 +37,6 @@ class KerasVariable(Variable):
     @property
     def value(self) -> np.ndarray:
         return self.get_value()
-
-    def assign(self, value: Any) -> KerasVariable:
-        self.set_value(np.asarray(value))
-        return self
-
-    def assign_add(self, value: Any) -> KerasVariable:
-        self.set_value(self.get_value() + np.asarray(value))
-        return self
-
-    def assign_sub(self, value: Any) -> KerasVariable:
-        self.set_value(self.get_value() - np.asarray(value))
-        return self
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         value = self.get_value()

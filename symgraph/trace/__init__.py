@@ -10,7 +10,7 @@ Importing the package installs the value methods on Tensor and Variable and rout
 """
 
 from symgraph.trace import variables  # noqa: F401  (installs assign & co on Variable)
-from symgraph.trace.context import eager, tracing
+from symgraph.trace.context import eager, graph, recording, tracing
 from symgraph.trace.eager import eager_tensor
 from symgraph.trace.jit import TensorSpec, TracedFunction, jit, print_values
 from symgraph.trace.tape import GradientTape
@@ -21,7 +21,9 @@ __all__ = [
     "TracedFunction",
     "eager",
     "eager_tensor",
+    "graph",
     "jit",
     "print_values",
+    "recording",
     "tracing",
 ]

@@ -53,6 +53,11 @@ def graph() -> Iterator[None]:
         GRAPH.reset(token)
 
 
+def recording() -> bool:
+    """Whether a GradientTape records now."""
+    return bool(TAPES.get())
+
+
 def tracing() -> bool:
     """Whether a traced function (``sg.jit``) is being built now."""
     return TRACE.get() is not None

@@ -368,17 +368,13 @@ class Layer:
         return packed
 
     def _eager_call(self, args: tuple, kwargs: dict) -> Any:
-        """A call on numpy data: the graph is built on constants and evaluated at once."""
-        as_graph = map_structure(
-            lambda v: sg.constant(np.asarray(v, dtype=_eager_dtype(v))) if _is_array_like(v) else v, list(args)
-        )
-        # Keras' eager tensors carry their mask (``_keras_mask``) from layer to layer.
-        eager_mask = getattr(args[0], "_keras_mask", None) if args else None
-        if eager_mask is not None and isinstance(as_graph[0], Tensor):
-            set_mask(as_graph[0], sg.constant(np.asarray(eager_mask, dtype=bool)))
-        with graph_scope(bool(kwargs.get("training") or False), collect=False):
-            outputs = self._graph_call(tuple(as_graph), dict(kwargs))
-        return evaluate_eagerly(outputs)
+        """A call on data (numpy arrays, eager tensors): the layer's ops run now and it
+        returns eager tensors, which a recording GradientTape can differentiate. Python
+        floats and float64 arrays come in as floatx, as Keras converts them; an input's
+        mask (Keras' ``_keras_mask``) goes with it."""
+        inputs = map_structure(lambda v: _eager_input(v) if _is_array_like(v) else v, list(args))
+        with graph_scope(bool(kwargs.get("training") or False), collect=False), sg.eager():
+            return self._graph_call(tuple(inputs), dict(kwargs))
 
     # -- shapes and config
     @property
@@ -467,7 +463,7 @@ class OperationLayer(Layer):
 
 
 def _is_array_like(value: Any) -> bool:
-    return isinstance(value, (np.ndarray, np.generic, list, int, float)) and not isinstance(value, bool)
+    return isinstance(value, (np.ndarray, np.generic, list, int, float, sg.EagerTensor)) and not isinstance(value, bool)
 
 
 def _eager_dtype(value: Any) -> Any:
@@ -479,37 +475,12 @@ def _eager_dtype(value: Any) -> Any:
     return None
 
 
-class EagerArray(np.ndarray):
-    """A numpy array with the ``.numpy()`` of the eager tensors Keras returns, and their
-    ``_keras_mask`` (None, or the boolean (batch, time) mask of Embedding(mask_zero=True))."""
-
-    _keras_mask: np.ndarray | None = None
-
-    def numpy(self) -> np.ndarray:
-        return np.asarray(self)
-
-
-def evaluate_eagerly(outputs: Any) -> Any:
-    """Values of graph ``outputs`` built on constants (numpy reference interpreter), each
-    carrying the value of its mask when it has one."""
-    leaves = flatten(outputs)
-    tensors = [t for t in leaves if isinstance(t, Tensor)]
-    if not tensors:
-        return outputs
-    masks = [get_mask(t) for t in tensors]
-    mask_tensors = [m for m in masks if m is not None]
-    fn = sg.function([], tensors + mask_tensors, mode="py")
-    computed = list(fn())
-    mask_values = iter(computed[len(tensors) :])
-    values = iter(computed[: len(tensors)])
-    masks_iter = iter(masks)
-    result = []
-    for t in leaves:
-        if not isinstance(t, Tensor):
-            result.append(t)
-            continue
-        array = np.asarray(next(values)).view(EagerArray)
-        if next(masks_iter) is not None:
-            array._keras_mask = np.asarray(next(mask_values), dtype=bool)
-        result.append(array)
-    return pack_like(outputs, result)
+def _eager_input(value: Any) -> Any:
+    """Data as an eager tensor of Keras' dtype for it, keeping an eager tensor as it is."""
+    if type(value) is sg.EagerTensor:
+        return value
+    tensor = sg.eager_tensor(np.asarray(value), _eager_dtype(value))
+    mask = getattr(value, "_keras_mask", None)
+    if mask is not None:
+        set_mask(tensor, sg.eager_tensor(np.asarray(mask, dtype=bool)))
+    return tensor

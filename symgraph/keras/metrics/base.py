@@ -75,7 +75,7 @@ class Metric:
             # it is evaluated to numpy; result_from uses the graph.
             def result(self: Metric) -> Any:
                 out = user_result(self)
-                if isinstance(out, Tensor) and not self._symbolic_result:
+                if isinstance(out, Tensor) and not self._symbolic_result and not sg.tracing():
                     out = sg.function([], out, mode="py")()
                     return np.float32(out) if np.ndim(out) == 0 and out.dtype == np.float32 else out
                 return out
@@ -110,6 +110,9 @@ class Metric:
         return variable
 
     def _assign(self, variable: Variable, value: Any) -> None:
+        if sg.tracing() and self._recording is None:  # a step of the traced program
+            Variable.assign(variable, value)
+            return
         if self._recording is not None:
             tensor = sg.as_tensor(value)
             self._recording[id(variable)] = (
@@ -154,7 +157,10 @@ class Metric:
             variable.set_value(value)
 
     def result(self) -> Any:
-        """The current result from the accumulators' values (a numpy float32 scalar)."""
+        """The current result from the accumulators' values (a numpy float32 scalar);
+        inside a traced function, the graph of it at that point of the program."""
+        if sg.tracing():
+            return self.result_from(list(self._variables))
         values = [v.get_value() for v in self._variables]
         out = evaluate(lambda *states: self.result_from(list(states)), *values)
         return np.float32(out) if np.ndim(out) == 0 else out
@@ -162,6 +168,9 @@ class Metric:
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         """Eager update with numpy data (compiled once per input signature, run by the
         numpy reference interpreter)."""
+        if sg.tracing():
+            _traced_update(self, y_true, y_pred, sample_weight)
+            return
         arrays = [np.asarray(y_true), np.asarray(y_pred)]
         if sample_weight is not None:
             arrays.append(np.asarray(sample_weight))
@@ -264,8 +273,18 @@ class Mean(Metric):
         _eager_values_update(self, values, sample_weight)
 
 
+def _traced_update(metric: Metric, *args: Any) -> None:
+    """``update_state`` inside a traced function: the accumulators' new values assigned,
+    so they become updates of the compiled call (and later reads see them)."""
+    for variable, state in zip(metric.variables, metric.update_state_graph(*args)):
+        Variable.assign(variable, state)
+
+
 def _eager_values_update(metric: Metric, values: Any, sample_weight: Any) -> None:
     """Eager update for metrics of values (Sum, Mean): ``update_state(values, w)``."""
+    if sg.tracing():
+        _traced_update(metric, values, sample_weight)
+        return
     arrays = [np.asarray(values, dtype=np.float32)]
     if sample_weight is not None:
         arrays.append(np.asarray(sample_weight, dtype=np.float32))

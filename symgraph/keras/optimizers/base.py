@@ -354,14 +354,30 @@ class Optimizer:
     def apply(self, grads: list[Any], trainable_variables: list[Variable]) -> None:
         """Apply one step eagerly with numpy gradients (Keras' ``optimizer.apply``),
         through a step compiled once per variable list."""
-        variables = list(trainable_variables)
+        grads, variables = list(grads), list(trainable_variables)
+        if sg.tracing():  # a step of the traced program: the updates are its assignments
+            for variable, value in self.get_updates(grads, variables):
+                variable.assign(value)
+            return
+        if not self.built:
+            self.build(variables)
+        present = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not present:
+            raise ValueError("No gradients provided for any variable.")
+        if len(present) < len(variables):
+            warnings.warn(
+                f"Gradients do not exist for variables {[v.name for g, v in zip(grads, variables) if g is None]} "
+                "when minimizing the loss. If using `model.compile()`, did you forget to provide a `loss` argument?",
+                stacklevel=2,
+            )
+        variables = [v for _, v in present]
         key = tuple(id(v) for v in variables)
         step = self._eager_steps.get(key)
         if step is None:
             inputs = [sg.placeholder(v.shape, v.dtype, name=f"grad_{i}") for i, v in enumerate(variables)]
             step = sg.function(inputs, [], updates=self.get_updates(inputs, variables), name=f"{self.name}_apply")
             self._eager_steps[key] = step
-        step(*[np.asarray(g, dtype=v.dtype) for g, v in zip(grads, variables)])
+        step(*[np.asarray(g, dtype=v.dtype) for g, v in present])
 
     def apply_gradients(self, grads_and_vars: Any) -> Variable:
         """``apply`` on (gradient, variable) pairs; returns ``iterations``."""
