@@ -1,4 +1,4 @@
-"""The workloads W0..W7 of BENCHMARKS.md: their sizes, units and data, shared by all peers.
+"""The workloads W0..W8 of BENCHMARKS.md: their sizes, units and data, shared by all peers.
 
 ``full`` are the sizes of the definition; ``quick`` shrinks what can shrink without
 changing the workload's nature (W2's vector, W4's large batch, W6's sequence); ``tiny``
@@ -21,6 +21,7 @@ WORKLOADS = {
     "W5": "CNN training step (conv 32, pool, conv 64, pool, dense 128, dropout, dense 10)",
     "W6": "LSTM training step (embedding 10000x64, LSTM 128, dense 1)",
     "W7": "compile time of the W3 training step: cold and warm cache",
+    "W8": "a custom training step, the TensorFlow 2 way: the W3 MLP, a tape, Adam; traced and eager",
 }
 W2_A, W2_B = 0.7, 0.3
 SEED = 0

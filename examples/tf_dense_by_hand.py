@@ -30,37 +30,29 @@ from _data import DATA_DIR_HELP, default_data_dir
 from symgraph import tf
 
 
-# symgraph: tf.Module is not provided; the tutorial's classes derive from it. A plain class
-# with the trainable_variables it would collect does the same job here.
-class Dense:
+class Dense(tf.Module):
     """``activation(x @ w + b)`` with ``w`` from ``tf.random.normal`` (He scaled) and ``b`` zeros."""
 
-    def __init__(self, in_features, out_features, activation=tf.nn.relu):
+    def __init__(self, in_features, out_features, activation=tf.nn.relu, name=None):
+        super().__init__(name=name)
         self.w = tf.Variable(
             tf.random.normal([in_features, out_features], stddev=math.sqrt(2.0 / in_features)), name="w"
         )
         self.b = tf.Variable(tf.zeros([out_features]), name="b")
         self.activation = activation
 
-    @property
-    def trainable_variables(self):
-        return [self.w, self.b]
-
     def __call__(self, x):
         y = x @ self.w + self.b
         return y if self.activation is None else self.activation(y)
 
 
-class SequentialModule:
+class SequentialModule(tf.Module):
     """Two Dense layers: 784 -> hidden (ReLU) -> 10 logits."""
 
-    def __init__(self, hidden=128):
+    def __init__(self, hidden=128, name=None):
+        super().__init__(name=name)
         self.dense_1 = Dense(in_features=784, out_features=hidden)
         self.dense_2 = Dense(in_features=hidden, out_features=10, activation=None)
-
-    @property
-    def trainable_variables(self):
-        return self.dense_1.trainable_variables + self.dense_2.trainable_variables
 
     def __call__(self, x):
         x = self.dense_1(x)

@@ -26,14 +26,10 @@ from __future__ import annotations
 import argparse
 
 from _data import DATA_DIR_HELP, default_data_dir
+from symgraph.tf.keras import Model
+from symgraph.tf.keras.layers import Conv2D, Dense, Flatten
 
 from symgraph import tf
-
-# symgraph: `from tensorflow.keras.layers import ...` / `from tensorflow.keras import Model`
-# have no symgraph.tf spelling (symgraph.tf.keras is an attribute, not an importable
-# module); the same classes are imported from symgraph.keras.
-from symgraph.keras import Model
-from symgraph.keras.layers import Conv2D, Dense, Flatten
 
 
 class MyModel(Model):

@@ -38,7 +38,7 @@ from symgraph.ops.math import *  # noqa: F403
 from symgraph.ops.reduction import *  # noqa: F403
 from symgraph.ops.shape_ops import *  # noqa: F403
 from symgraph.scan import scan
-from symgraph.trace import GradientTape, TensorSpec, eager, eager_tensor, graph, jit, tracing
+from symgraph.trace import GradientTape, TensorSpec, eager, eager_tensor, jit, tracing
 from symgraph.trace import print_values as print  # noqa: A001  (tf.print's meaning, as sg.print)
 
 __version__ = importlib.metadata.version("symgraph")  # pyproject.toml's, through the installed metadata

@@ -96,6 +96,13 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
         _check_no_runtime_broadcast(node, args, sizes)
     elif isinstance(op, MatMul):  # the batch axes broadcast by the same rule (the matrices: no)
         _check_no_runtime_broadcast(node, args, sizes, matrix_axes=2)
+    return evaluate_static_node(node, args, sizes)
+
+
+def evaluate_static_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) -> tuple[np.ndarray, ...]:
+    """``evaluate_node`` for a node whose input shapes its type rule has seen as they
+    are (an eager op: no symbolic size, so no call-time broadcast to check)."""
+    op = node.op
     try:
         result = op.reference(*args, sizes=sizes) if op.needs_sizes else op.reference(*args)
     except SymgraphError as exc:
@@ -110,7 +117,7 @@ def evaluate_node(node: Node, args: list[np.ndarray], sizes: Mapping[Sym, int]) 
     checked = []
     for t, value in zip(node.outputs, results):
         value = np.asarray(value)
-        expected = shp.evaluate_shape(t.shape, sizes)
+        expected = shp.evaluate_shape(t.shape, sizes) if sizes else t.shape
         if value.shape != expected:
             message = f"the result has shape {value.shape}, but the graph was built for {t.type} = {expected}"
             raise ShapeError(runtime_failure(node, args, message, sizes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")  # W8: the peers that have a custom step
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,19 @@ class Peer:
 
 PEERS = (
     Peer("numpy", "numpy", "numpy_peer", "", ("numpy",), ("W0", "W1", "W2", "W4"), "numpy"),
-    Peer("torch", "torch eager", "torch_peer", "eager", ("torch",), ("W1", "W2", "W3", "W4", "W5", "W6"), "torch"),
+    Peer(
+        "torch", "torch eager", "torch_peer", "eager", ("torch",), ("W1", "W2", "W3", "W4", "W5", "W6", "W8"), "torch"
+    ),
     Peer(
         "torch-compile",
         "torch.compile",
         "torch_peer",
         "compile",
         ("torch",),
-        ("W1", "W2", "W3", "W4", "W5", "W7"),
+        ("W1", "W2", "W3", "W4", "W5", "W7", "W8"),
         "torch",
     ),
-    Peer("jax", "jax.jit", "jax_peer", "", ("jax", "optax"), ALL_WORKLOADS, "jax"),
+    Peer("jax", "jax.jit", "jax_peer", "", ("jax", "optax"), (*ALL_WORKLOADS, "W8"), "jax"),
     # PyTensor 3 has no conv2d op (Theano's nnet was removed): no W5
     Peer(
         "pytensor",
@@ -67,7 +69,7 @@ PEERS = (
         "keras_peer",
         "tensorflow",
         ("tensorflow", "keras"),
-        ("W3", "W4", "W5", "W6"),
+        ("W3", "W4", "W5", "W6", "W8"),
         "keras",
         {"KERAS_BACKEND": "tensorflow"},
     ),
@@ -88,7 +90,7 @@ PEERS = (
         "symgraph_keras_peer",
         "",
         ("symgraph.keras",),
-        ("W3", "W4", "W5", "W6"),
+        ("W3", "W4", "W5", "W6", "W8"),
         "symgraph",
         ours=True,
     ),

@@ -83,6 +83,13 @@ def w3(ctx) -> None:
     ctx.record.timing("W3", "train step", "ms/step", 1e3, ctx.time(one, sync))
 
 
+def w8(ctx) -> None:
+    """The custom step the JAX way: W3's jax.jit step with optax Adam (no eager row: a JAX
+    step is traced)."""
+    one, sync = w3_trainer(ctx)
+    ctx.record.timing("W8", "traced step", "ms/step", 1e3, ctx.time(one, sync), how="jax.jit + optax")
+
+
 def w4(ctx) -> None:
     params = [jnp.asarray(p) for p in spec.mlp_params(ctx.sizes)]
     f = jax.jit(mlp_apply)
@@ -162,4 +169,4 @@ def w7(ctx) -> None:
     ctx.compile_time(build, sync=lambda: holder["sync"]())
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8}

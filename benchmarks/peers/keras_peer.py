@@ -44,4 +44,14 @@ def _bound(workload):
     return run
 
 
+def w8(ctx) -> None:
+    if os.environ.get("KERAS_BACKEND") != "tensorflow":
+        ctx.record.skip("W8", "Keras on JAX has no GradientTape: jax.jit's column is W8's JAX figure")
+        return
+    import tensorflow as tf
+
+    keras_models.w8(keras, tf, ctx)
+
+
 WORKLOADS = {name: _bound(getattr(keras_models, name.lower())) for name in ("W3", "W4", "W5", "W6", "W7")}
+WORKLOADS["W8"] = w8

@@ -30,7 +30,14 @@ def _bound(workload, needs: tuple[str, ...]):
     return run
 
 
+def w8(ctx) -> None:
+    from symgraph import tf  # the TensorFlow names of the tutorials, on symgraph
+
+    keras_models.w8(keras, tf, ctx, fit_step=True)
+
+
 WORKLOADS = {
+    "W8": w8,
     "W3": _bound(keras_models.w3, ("Dense",)),
     "W4": _bound(keras_models.w4, ("Dense",)),
     "W5": _bound(keras_models.w5, ("Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense")),

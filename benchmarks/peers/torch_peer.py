@@ -128,4 +128,10 @@ def w7(ctx) -> None:
     ctx.compile_time(lambda: w3_step(ctx))
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}
+def w8(ctx) -> None:
+    """The custom step the PyTorch way (W3's step: backward, Adam), eager or compiled."""
+    case = "traced step" if ctx.variant == "compile" else "eager step"
+    ctx.record.timing("W8", case, "ms/step", 1e3, ctx.time(w3_step(ctx)), how=f"torch {ctx.variant}")
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8}

@@ -11,6 +11,8 @@ nodes, and applies the op.
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -102,6 +104,15 @@ def _weak_constant(value: bool | int | float, dtype: np.dtype) -> Tensor:
         raise DTypeError(f"the Python float {value} does not fit the integer dtype {dtype.name}")
     if dtype.kind in "iu" and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max:
         raise DTypeError(f"the Python int {value} is out of range for {dtype.name}")
+    negative = math.copysign(1.0, value) < 0 if type(value) is float else value < 0
+    return _scalar_constant(type(value), value, negative, dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scalar_constant(kind: type, value: bool | int | float, negative: bool, dtype: np.dtype) -> Tensor:
+    """The constant node of a Python scalar, kept for reuse: eager code meets the same
+    few scalars (``x * 2``, ``lr * g``) at every step, and making a Constant hashes its
+    bytes. The key has the type and the sign, so 1 and 1.0, and 0.0 and -0.0, stay apart."""
     return constant(np.array(value, dtype))
 
 

@@ -12,6 +12,7 @@ graph. ``tf.data`` is symgraph/tf/data.py, ``tf.nn`` and ``tf.random`` beside it
 from __future__ import annotations
 
 import builtins
+import sys
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import symgraph as sg
 from symgraph import keras
 from symgraph.tf import data, losses, nn, random
 from symgraph.tf._wrap import eager_op, missing, to_eager
+from symgraph.tf.module import Module
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -236,12 +238,27 @@ def gather(params: Any, indices: Any, axis: Any = None, batch_dims: int = 0, nam
     return sg.take(params, indices, axis=0 if axis is None else axis)
 
 
+def executing_eagerly() -> bool:
+    """False inside tf.function (while it is traced), True elsewhere."""
+    return not sg.tracing()
+
+
+# ``from tensorflow.keras.layers import Dense`` as the tutorials write it: symgraph.tf.keras
+# and its submodules are symgraph.keras' own modules under a second name.
+for _name, _module in list(sys.modules.items()):
+    if _name == "symgraph.keras" or _name.startswith("symgraph.keras."):
+        sys.modules["symgraph.tf" + _name[len("symgraph") :]] = _module
+
+from symgraph.tf import math  # noqa: E402  (it imports the names above)
+
+
 def __getattr__(name: str) -> Any:
     raise missing("tf", name)
 
 
 __all__ = [
     "GradientTape",
+    "Module",
     "Tensor",
     "TensorSpec",
     "Variable",
@@ -258,6 +275,7 @@ __all__ = [
     "data",
     "divide",
     "equal",
+    "executing_eagerly",
     "exp",
     "expand_dims",
     "fill",
@@ -282,6 +300,7 @@ __all__ = [
     "logical_not",
     "logical_or",
     "losses",
+    "math",
     "matmul",
     "maximum",
     "minimum",

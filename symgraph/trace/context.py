@@ -28,17 +28,20 @@ EAGER: contextvars.ContextVar[int] = contextvars.ContextVar("symgraph_eager", de
 GRAPH: contextvars.ContextVar[int] = contextvars.ContextVar("symgraph_graph", default=0)
 
 
-@contextlib.contextmanager
-def eager() -> Iterator[None]:
+class eager:  # noqa: N801  (used as a function: ``with sg.eager():``)
     """Run ops at once inside this block whenever their inputs have values now (Variables
     and constants included), as TensorFlow's eager mode does; outside it, ``W * 0.9``
     stays a graph over the Variable W (Theano's meaning: an update expression), unless an
-    eager tensor takes part. Inside a traced function it changes nothing."""
-    token = EAGER.set(EAGER.get() + 1)
-    try:
-        yield
-    finally:
-        EAGER.reset(token)
+    eager tensor takes part. Inside a traced function it changes nothing. (A class, not a
+    generator: every ``symgraph.tf`` call enters one.)"""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = EAGER.set(EAGER.get() + 1)
+
+    def __exit__(self, *exc: object) -> None:
+        EAGER.reset(self._token)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ Where each op runs (``intercept``, which ``graph.core.apply`` calls first):
 4. Every input has a value now (eager tensors, constants, Variables, expressions of
    these) and an eager tensor is among them, or a GradientTape is recording, or an
    ``eager()`` block is open: it runs now, through the op's numpy reference (the
-   interpreter's ``evaluate_node``, so its checks and errors are the reference mode's).
+   interpreter's ``evaluate_static_node``, so its checks and errors are the reference mode's).
    No node outlives the call unless a recording tape keeps one to differentiate.
 5. Otherwise (constants and Variables only, outside any of those): it builds graph, as
    Theano does: ``W * 0.9`` is an update expression over the Variable. Such a tensor
@@ -31,7 +31,7 @@ from symgraph.errors import SymgraphError, TracingError, user_location
 from symgraph.graph import core
 from symgraph.graph.core import Node, Op, Tensor
 from symgraph.graph.sources import Constant, EagerTensor, Variable
-from symgraph.interpreter import Interpreter, evaluate_node
+from symgraph.interpreter import Interpreter, evaluate_static_node
 from symgraph.trace.context import EAGER, GRAPH, TAPES, TRACE
 
 # ---------------------------------------------------------------- running an op now
@@ -78,7 +78,7 @@ def run_now(op: Op, inputs: tuple[Tensor, ...]) -> EagerNode:
     # the node only carries the types and the op for evaluate_node's checks and errors;
     # SymgraphError adds the user's line to the message itself
     node = Node(op, inputs, _types(op, inputs), None)
-    results = evaluate_node(node, args, {})
+    results = evaluate_static_node(node, args, {})
     outputs = tuple(EagerTensor(_owned(r, inputs), reads_state) for r in results)
     tapes = TAPES.get()
     if tapes:
@@ -208,11 +208,14 @@ def _repr(self: Tensor) -> str:
     if type(self) is EagerTensor:
         return f"<sg.Tensor: {_format(self)}>"
     if isinstance(self, Variable) and TRACE.get() is None:
-        return f"<sg.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, numpy={self.storage!r}>"
+        value = np.array2string(self.storage, separator=", ")
+        return f"<sg.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, numpy={value}>"
     return _symbolic_repr(self)
 
 
 def _str(self: Tensor) -> str:
+    if isinstance(self, Variable):
+        return _repr(self)
     text = _format(self)
     return f"sg.Tensor({text})" if text is not None else repr(self)
 

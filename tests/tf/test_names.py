@@ -176,3 +176,45 @@ def test_a_missing_name_says_so():
 def test_keras_and_dtypes_are_there():
     assert tf.keras is sg.keras and tf.float32 == np.float32 and tf.bool == np.bool_
     assert tf.function is sg.jit and tf.GradientTape is sg.GradientTape and tf.Variable is sg.Variable
+
+
+def test_tf_math_names():
+    x = np.array([0.5, 2.0], "float32")
+    np.testing.assert_allclose(tf.math.log1p(x).numpy(), np.log1p(x), rtol=1e-6)
+    np.testing.assert_allclose(tf.math.reduce_mean(x).numpy(), 1.25)
+    np.testing.assert_allclose(tf.math.reciprocal(x).numpy(), 1 / x)
+    np.testing.assert_allclose(tf.math.softplus(x).numpy(), np.log1p(np.exp(x)), rtol=1e-6)
+    with pytest.raises(UnsupportedError, match="tf.math.bessel_i0"):
+        _ = tf.math.bessel_i0
+
+
+def test_tf_keras_imports_as_the_tutorials_write_it():
+    from symgraph.tf.keras import Model
+    from symgraph.tf.keras.layers import Dense
+
+    assert Model is sg.keras.Model and Dense is sg.keras.layers.Dense
+
+
+def test_module_collects_variables_through_attributes_lists_and_submodules():
+    class Dense(tf.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.w = tf.Variable(np.ones((2, 2), "float32"), name="w")
+            self.b = tf.Variable(np.zeros(2, "float32"), name="b", trainable=False)
+
+    class Stack(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [Dense(), Dense(name="second")]
+            self.shared = self.layers[0].w  # counted once
+
+    stack = Stack()
+    assert stack.name == "stack" and stack.layers[1].name == "second" and stack.layers[0].name == "dense"
+    assert len(stack.variables) == 4 and len(stack.trainable_variables) == 2
+    assert [m.name for m in stack.submodules] == ["dense", "second"]
+    assert tf.executing_eagerly() and not tf.function(lambda x: tf.executing_eagerly())(np.ones(1))
+
+
+def test_a_variable_prints_as_a_variable():
+    v = tf.Variable(np.array([1.0, 2.0], "float32"), name="v")
+    assert str(v) == repr(v) == "<sg.Variable 'v' shape=(2,) dtype=float32, numpy=[1., 2.]>"
