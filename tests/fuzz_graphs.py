@@ -497,6 +497,7 @@ UNARY = [
     Unary("relu", sg.nn.relu, "exact", "any", lambda b: b, kink=True),
     Unary("clip", lambda x: sg.clip(x, -1.5, 1.0), "exact", "any", lambda b: min(b, 1.5), kink=True),
     Unary("stop_gradient", sg.stop_gradient, "exact", "any", lambda b: b),
+    Unary("identity", sg.identity, "exact", "any", lambda b: b),
     Unary("isnan", sg.isnan, "exact", "any", lambda b: 1.0, to_bool=True),
     Unary("isfinite", sg.isfinite, "exact", "any", lambda b: 1.0, to_bool=True),
     Unary("square", sg.square, "rounded", "any", lambda b: b * b, lambda b: 2 * b, cond=2.0),

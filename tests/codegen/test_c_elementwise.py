@@ -168,6 +168,7 @@ UNARY_FNS = {
     "isnan": sg.isnan,
     "isfinite": sg.isfinite,
     "stop_gradient": sg.stop_gradient,
+    "identity": sg.identity,
     "exp": sg.exp,
     "expm1": sg.expm1,
     "log": sg.log,
