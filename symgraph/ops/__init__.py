@@ -8,6 +8,7 @@ from symgraph.ops import (  # noqa: F401 - imported to register their ops
     arithmetic,
     conv,
     elementwise,
+    image,
     indexing,
     linalg,
     losses,

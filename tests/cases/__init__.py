@@ -2,7 +2,7 @@
 reference and argument shapes. ``check_reference`` runs every row on contiguous and
 strided data, with static and with symbolic dimensions."""
 
-from tests.cases import conv, elementwise, indexing, nn, random, reduction, scan, shape
+from tests.cases import conv, elementwise, image, indexing, nn, random, reduction, scan, shape
 
 CASES = [
     *elementwise.CASES,
@@ -11,6 +11,7 @@ CASES = [
     *indexing.CASES,
     *nn.CASES,
     *conv.CASES,
+    *image.CASES,
     *random.CASES,
     *scan.CASES,
 ]
