@@ -56,5 +56,16 @@ from symgraph.keras.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from symgraph.keras.layers.preprocessing import (
+    CenterCrop,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Resizing,
+)
 from symgraph.keras.layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from symgraph.keras.layers.wrappers import Bidirectional, Masking, Rescaling, TimeDistributed
