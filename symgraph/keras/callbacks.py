@@ -3,7 +3,8 @@
 Callback (the hooks), CallbackList (what ``fit`` drives; adds History and the progress
 bar), History, ProgbarLogger (the callback; ``utils.Progbar`` draws the bar),
 ModelCheckpoint, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, CSVLogger,
-LambdaCallback, TerminateOnNaN.
+LambdaCallback, TerminateOnNaN, TensorBoard (needs the optional ``tensorboard`` package),
+BackupAndRestore.
 
 Monitoring callbacks compare ``current - min_delta`` with the best value so far (min
 mode: improvement when it is smaller; max mode: larger). ``mode="auto"`` minimises
@@ -15,15 +16,23 @@ from __future__ import annotations
 
 import collections
 import csv
+import json
 import math
 import os
+import shutil
+import struct
 import sys
+import time
 import warnings
+import zlib
 from collections.abc import Callable
 from typing import Any, TextIO
 
 import numpy as np
 
+from symgraph.errors import user_stacklevel
+from symgraph.keras.layers.core import Embedding
+from symgraph.keras.serialization import SavedFileError
 from symgraph.keras.utils.progbar import Progbar
 
 
@@ -498,6 +507,11 @@ class EarlyStopping(MonitorCallback):
         return value
 
 
+# Keras 2's weights paths, which ModelCheckpoint(save_weights_only=True) accepts with a
+# warning (saving.LEGACY_WEIGHTS_SUFFIXES; that module imports this one's importers).
+_LEGACY_WEIGHTS_SUFFIXES = (".h5", ".hdf5", ".ckpt")
+
+
 class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``, path ending in .keras or .h5) or its weights
     (``model.save_weights``, path ending in .weights.h5) after every epoch, or every
@@ -527,8 +541,18 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         if save_freq != "epoch" and not isinstance(save_freq, int):
             raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' or integer values")
+        self._legacy_weights_path = False
         if save_weights_only:
-            if not self.filepath.endswith(".weights.h5"):
+            if self.filepath.endswith(_LEGACY_WEIGHTS_SUFFIXES) and not self.filepath.endswith(".weights.h5"):
+                warnings.warn(
+                    f"ModelCheckpoint({self.filepath!r}, save_weights_only=True): Keras 3 requires paths ending "
+                    "in `.weights.h5`; the files are written in the `.weights.h5` layout and `load_weights` reads "
+                    "them back (accepted here, rejected by Keras 3): name them `*.weights.h5`",
+                    DeprecationWarning,
+                    stacklevel=user_stacklevel(),
+                )
+                self._legacy_weights_path = True
+            elif not self.filepath.endswith(".weights.h5"):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`"
                     ", the filepath provided must end in `.weights.h5` "
@@ -609,7 +633,12 @@ class ModelCheckpoint(MonitorCallback):
         dirname = os.path.dirname(filepath)
         if dirname and not os.path.exists(dirname):
             os.makedirs(dirname, exist_ok=True)
-        if self.save_weights_only:
+        if self._legacy_weights_path:
+            # Cycle: saving imports the models, whose trainer imports this module.
+            from symgraph.keras.saving import write_weights_file
+
+            write_weights_file(self.model, filepath)
+        elif self.save_weights_only:
             self.model.save_weights(filepath, overwrite=True)
         else:
             self.model.save(filepath, overwrite=True)
@@ -842,6 +871,454 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
+# --- TensorBoard -------------------------------------------------------------------------
+
+
+class TensorBoard(Callback):
+    """Event files TensorBoard reads (``tensorboard --logdir=log_dir``), as Keras 3 writes
+    them: ``log_dir/train`` and ``log_dir/validation``, each created when it is first
+    written. Every epoch writes ``epoch_<key>`` scalars at step ``epoch`` (training logs
+    and the learning rate to train/, the ``val_`` logs without the prefix to
+    validation/); every evaluation writes ``evaluation_<key>_vs_iterations`` to
+    validation/ at the optimizer's step count. With an integer ``update_freq`` (or
+    "batch", 1) training batches write ``batch_<key>`` every ``update_freq`` batches, at
+    the count of batches since fit began. ``write_graph`` writes the model's config (the
+    Keras conceptual graph, Sequential and functional models); ``histogram_freq``
+    writes every weight's histogram every that many epochs (``write_images`` also the
+    weights as images); ``write_steps_per_second`` logs the training speed;
+    ``embeddings_freq`` writes the projector config and saves the weights.
+    ``profile_batch`` must be 0: there is no TensorFlow profiler to run.
+
+    The scalars are the summaries ``tf.summary.scalar`` writes (float32 tensors with the
+    "scalars" plugin), so TensorBoard, ``EventAccumulator.Tensors`` and tools written for
+    TensorFlow 2's event files read them."""
+
+    def __init__(
+        self,
+        log_dir: Any = "logs",
+        histogram_freq: int = 0,
+        write_graph: bool = True,
+        write_images: bool = False,
+        write_steps_per_second: bool = False,
+        update_freq: Any = "epoch",
+        profile_batch: Any = 0,
+        embeddings_freq: int = 0,
+        embeddings_metadata: Any = None,
+    ):
+        super().__init__()
+        # tensorboard is an optional dependency (pip install symgraph[tensorboard]): only
+        # this callback writes event files, so it is imported when one is made rather than
+        # with keras.callbacks, which every model imports.
+        try:
+            from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+            from tensorboard.plugins.histogram import summary_v2 as histogram_summary
+            from tensorboard.plugins.scalar import summary_v2 as scalar_summary
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError as exc:
+            raise ImportError(
+                "keras.callbacks.TensorBoard writes its event files with the `tensorboard` package, which is "
+                "not installed: pip install symgraph[tensorboard] (or pip install tensorboard)"
+            ) from exc
+        self._proto = _TensorBoardProtos(
+            event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2, histogram_summary, scalar_summary
+        )
+        self._event_file_writer = EventFileWriter
+        if profile_batch not in (0, "0", None, (0, 0), [0, 0]):
+            raise ValueError(
+                "Profiling is not available in symgraph.keras (there is no TensorFlow profiler to run): "
+                f"profile_batch must be 0. Received: profile_batch={profile_batch} (sg.function's "
+                "`profile` times a compiled step's kernels)"
+            )
+        update_freq = 1 if update_freq == "batch" else update_freq
+        if update_freq != "epoch" and (
+            isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1
+        ):
+            raise ValueError(f"update_freq must be 'epoch', 'batch' or a positive integer. Received: {update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = write_graph
+        self.write_images = write_images
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = update_freq
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        self._global_train_batch = 0
+        self._global_test_batch = 0
+        self._previous_epoch_iterations = 0.0
+        self._epoch_start_time = 0.0
+        self._batch_start_time = 0.0
+        self._writers: dict[str, Any] = {}
+        # Keras' default-writer stack: (writer key, whether this step is recorded) for
+        # the batch summaries, which go to the writer fit or evaluate pushed last.
+        self._default_writers: list[tuple[str, bool]] = []
+        self._train_dir = os.path.join(self.log_dir, "train")
+        self._val_dir = os.path.join(self.log_dir, "validation")
+
+    # -- writers
+    def _writer(self, key: str) -> Any:
+        writer = self._writers.get(key)
+        if writer is None:
+            logdir = self._train_dir if key == "train" else self._val_dir
+            os.makedirs(logdir, exist_ok=True)
+            writer = self._event_file_writer(logdir, filename_suffix=".v2")
+            self._writers[key] = writer
+        return writer
+
+    def _write(self, key: str, summary: Any, step: int) -> None:
+        event = self._proto.event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary)
+        self._writer(key).add_event(event)
+
+    def _scalar(self, key: str, tag: str, value: Any, step: int) -> None:
+        try:
+            number = np.float32(value)
+        except (TypeError, ValueError):
+            return  # a log that is not a number (Keras' tf.summary.scalar would raise; nothing to plot)
+        self._write(key, self._proto.scalar_summary.scalar_pb(tag, number), step)
+
+    def _close_writers(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def _push_writer(self, key: str, step: int) -> None:
+        if self.update_freq == "epoch":
+            return
+        self._default_writers.append((key, step % self.update_freq == 0))
+
+    def _pop_writer(self) -> None:
+        if self.update_freq == "epoch" or not self._default_writers:
+            return
+        self._default_writers.pop()
+
+    def _default_scalar(self, tag: str, value: Any, step: int) -> None:
+        """A summary written to the default writer, as ``tf.summary.scalar`` without an
+        explicit writer: nothing unless a writer is pushed and this step is recorded."""
+        if self._default_writers and self._default_writers[-1][1]:
+            self._scalar(self._default_writers[-1][0], tag, value, step)
+
+    # -- the model
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+        self._close_writers()
+        if self.write_graph:
+            self._write_keras_model_summary()
+        if self.embeddings_freq:
+            self._configure_embeddings()
+
+    def _write_keras_model_summary(self) -> None:
+        """The model's JSON as the "graph_keras_model" summary TensorBoard's graph
+        dashboard draws (Keras writes it for Sequential and functional models)."""
+        if type(self.model).__name__ not in ("Functional", "Sequential") or not hasattr(self.model, "to_json"):
+            return
+        try:
+            json_string = self.model.to_json()
+        except Exception as exc:  # noqa: BLE001 - as in Keras, a model that cannot be described is not an error
+            warnings.warn(f"Model failed to serialize as JSON. Ignoring... {exc}", stacklevel=2)
+            return
+        proto = self._proto
+        metadata = proto.summary_pb2.SummaryMetadata(
+            plugin_data=proto.summary_pb2.SummaryMetadata.PluginData(plugin_name="graph_keras_model", content=b"1")
+        )
+        tensor = proto.tensor_pb2.TensorProto(
+            dtype=proto.types_pb2.DT_STRING,
+            tensor_shape=proto.tensor_shape_pb2.TensorShapeProto(),
+            string_val=[json_string.encode("utf-8")],
+        )
+        summary = proto.summary_pb2.Summary(
+            value=[proto.summary_pb2.Summary.Value(tag="keras", metadata=metadata, tensor=tensor)]
+        )
+        self._write("train", summary, 0)
+
+    def _configure_embeddings(self) -> None:
+        # The projector's protos ship with the optional tensorboard package (see __init__).
+        from google.protobuf import text_format
+        from tensorboard.plugins.projector import projector_config_pb2
+
+        config = projector_config_pb2.ProjectorConfig()
+        metadata = self.embeddings_metadata
+        remaining = dict(metadata) if isinstance(metadata, dict) else None
+        for layer in self.model.layers:
+            if isinstance(layer, Embedding):
+                embedding = config.embeddings.add()
+                embedding.tensor_name = "layer_with_weights-0/embeddings/.ATTRIBUTES/VARIABLE_VALUE"
+                if isinstance(metadata, str):
+                    embedding.metadata_path = metadata
+                elif remaining is not None and layer.name in remaining:
+                    embedding.metadata_path = remaining.pop(layer.name)
+        if remaining:
+            raise ValueError(
+                "Unrecognized `Embedding` layer names passed to `keras.callbacks.TensorBoard` "
+                f"`embeddings_metadata` argument: {remaining.keys()}"
+            )
+        os.makedirs(self.log_dir, exist_ok=True)
+        with open(os.path.join(self.log_dir, "projector_config.pbtxt"), "w") as f:
+            f.write(text_format.MessageToString(config))
+
+    # -- hooks
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._global_train_batch = 0
+        self._previous_epoch_iterations = 0.0
+        self._push_writer("train", self._global_train_batch)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._pop_writer()
+        self._close_writers()
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self._push_writer("val", self._global_test_batch)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "iterations"):
+            step = int(np.asarray(optimizer.iterations.get_value()))
+            for name, value in (logs or {}).items():
+                self._scalar("val", f"evaluation_{name}_vs_iterations", value, step)
+        self._pop_writer()
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._global_train_batch += 1
+        if self.update_freq != "epoch":
+            self._pop_writer()
+            self._push_writer("train", self._global_train_batch)
+        if self.write_steps_per_second:
+            self._batch_start_time = time.time()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.write_steps_per_second:
+            elapsed = max(time.time() - self._batch_start_time, 1e-9)
+            self._default_scalar("batch_steps_per_second", 1.0 / elapsed, self._global_train_batch)
+        if isinstance(logs, dict):
+            for name, value in logs.items():
+                self._default_scalar(f"batch_{name}", value, self._global_train_batch)
+
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._global_test_batch += 1
+        if self.update_freq != "epoch":
+            self._pop_writer()
+            self._push_writer("val", self._global_test_batch)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.write_steps_per_second:
+            self._previous_epoch_iterations = float(np.asarray(self.model.optimizer.iterations.get_value()))
+            self._epoch_start_time = time.time()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._log_epoch_metrics(epoch, logs)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._log_weights(epoch)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            self.model.save_weights(os.path.join(self._train_dir, f"keras_embedding.ckpt-{epoch}.weights.h5"))
+
+    def _log_epoch_metrics(self, epoch: int, logs: dict | None) -> None:
+        if not logs:
+            return
+        train_logs = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        val_logs = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        if optimizer is not None and hasattr(optimizer, "learning_rate"):
+            train_logs["learning_rate"] = float(np.asarray(optimizer.learning_rate))
+        if self.write_steps_per_second:
+            iterations = float(np.asarray(self.model.optimizer.iterations.get_value()))
+            elapsed = max(time.time() - self._epoch_start_time, 1e-9)
+            train_logs["steps_per_second"] = (iterations - self._previous_epoch_iterations) / elapsed
+        for name, value in train_logs.items():
+            self._scalar("train", f"epoch_{name}", value, epoch)
+        for name, value in val_logs.items():
+            self._scalar("val", f"epoch_{name}", value, epoch)
+
+    def _log_weights(self, epoch: int) -> None:
+        for layer in self.model.layers:
+            for weight in layer.weights:
+                name = str(getattr(weight, "path", weight.name)).replace(":", "_")
+                value = np.asarray(weight.get_value())
+                summary = self._proto.histogram_summary.histogram_pb(f"{name}/histogram", value)
+                self._write("train", summary, epoch)
+                if self.write_images:
+                    self._log_weight_as_image(value, f"{name}/image", epoch)
+        self._writer("train").flush()
+
+    def _log_weight_as_image(self, weight: np.ndarray, tag: str, epoch: int) -> None:
+        """Keras' picture of a weight: a bias as one row, a kernel as a matrix (wider than
+        tall), a 3-D kernel as one image per output channel; written as
+        ``tf.summary.image`` writes (floats clipped to [0, 1] and scaled by 255.5 to 8
+        bits, at most 3 images as PNG, after their width and height)."""
+        image = np.squeeze(weight)
+        if image.ndim == 1:
+            image = image.reshape(1, image.shape[0], 1, 1)
+        elif image.ndim == 2:
+            if image.shape[0] > image.shape[1]:
+                image = image.T
+            image = image.reshape(1, image.shape[0], image.shape[1], 1)
+        elif image.ndim == 3:
+            image = np.transpose(image, (2, 0, 1))[..., None]  # channels first: one image per kernel
+        else:
+            return
+        pixels = (np.clip(image.astype(np.float64), 0.0, 1.0) * 255.5).astype(np.uint8)
+        proto = self._proto
+        strings = [str(pixels.shape[2]).encode(), str(pixels.shape[1]).encode()]
+        strings += [_png_grayscale(picture[..., 0]) for picture in pixels[:3]]
+        tensor = proto.tensor_pb2.TensorProto(
+            dtype=proto.types_pb2.DT_STRING,
+            tensor_shape=proto.tensor_shape_pb2.TensorShapeProto(
+                dim=[proto.tensor_shape_pb2.TensorShapeProto.Dim(size=len(strings))]
+            ),
+            string_val=strings,
+        )
+        metadata = proto.summary_pb2.SummaryMetadata(
+            plugin_data=proto.summary_pb2.SummaryMetadata.PluginData(plugin_name="images")
+        )
+        summary = proto.summary_pb2.Summary(
+            value=[proto.summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)]
+        )
+        self._write("train", summary, epoch)
+
+
+class _TensorBoardProtos:
+    """The tensorboard modules a TensorBoard callback writes with (imported when it is made)."""
+
+    def __init__(
+        self,
+        event_pb2: Any,
+        summary_pb2: Any,
+        tensor_pb2: Any,
+        tensor_shape_pb2: Any,
+        types_pb2: Any,
+        histogram_summary: Any,
+        scalar_summary: Any,
+    ):
+        self.event_pb2 = event_pb2
+        self.summary_pb2 = summary_pb2
+        self.tensor_pb2 = tensor_pb2
+        self.tensor_shape_pb2 = tensor_shape_pb2
+        self.types_pb2 = types_pb2
+        self.histogram_summary = histogram_summary
+        self.scalar_summary = scalar_summary
+
+
+def _png_grayscale(pixels: np.ndarray) -> bytes:
+    """An 8-bit grayscale PNG of a 2-D uint8 array (each row unfiltered, one zlib stream)."""
+    height, width = pixels.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+# --- BackupAndRestore --------------------------------------------------------------------
+
+
+class BackupAndRestore(Callback):
+    """Resume a ``fit`` that was interrupted: at the end of every epoch (or every
+    ``save_freq`` batches) the weights and the optimizer's state go to
+    ``backup_dir/latest.weights.h5`` and the next epoch's number to
+    ``backup_dir/training_metadata.json``; a later ``fit`` with this callback loads them
+    at its start and runs from that epoch. ``double_checkpoint`` keeps the previous
+    backup too (``*.bkp``), used when the latest cannot be read; ``delete_checkpoint``
+    removes ``backup_dir`` when a fit completes. A model not built yet gets the weights
+    when it is built (``load_weights`` defers), where Keras requires a built model."""
+
+    def __init__(
+        self,
+        backup_dir: Any,
+        save_freq: Any = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)):
+            raise ValueError(
+                "Invalid value for argument `save_freq`. "
+                f"Received: save_freq={save_freq}. "
+                "Expected either 'epoch' or an integer value."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+        self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        try:
+            self._load_model()
+        except (OSError, SavedFileError):
+            # The latest backup cannot be read (killed while writing it?): the previous one.
+            if not os.path.exists(self._prev_weights_path):
+                raise
+            shutil.copyfile(self._prev_weights_path, self._weights_path)
+            if os.path.exists(self._prev_training_metadata_path):
+                shutil.copyfile(self._prev_training_metadata_path, self._training_metadata_path)
+            elif os.path.exists(self._training_metadata_path):
+                os.remove(self._training_metadata_path)
+            self._load_model()
+
+    def _load_model(self) -> None:
+        if os.path.exists(self._weights_path):
+            optimizer = getattr(self.model, "optimizer", None)
+            if self.model.built and optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_weights)  # its slots must exist to be loaded
+            self.model.load_weights(self._weights_path)
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path) as f:
+                try:
+                    metadata = json.loads(f.read())
+                except ValueError as exc:
+                    raise SavedFileError(f"{self._training_metadata_path}: not valid JSON ({exc})") from None
+            epoch = metadata.get("epoch") if isinstance(metadata, dict) else None
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise SavedFileError(f"{self._training_metadata_path}: no epoch number (a count >= 0) in {metadata!r}")
+            self.model._initial_epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save_model()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self._should_save_on_batch(batch):
+            self._save_model()
+
+    def _save_model(self) -> None:
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._weights_path):
+            shutil.copyfile(self._weights_path, self._prev_weights_path)
+        if self.double_checkpoint and os.path.exists(self._training_metadata_path):
+            shutil.copyfile(self._training_metadata_path, self._prev_training_metadata_path)
+        self.model.save_weights(self._weights_path, overwrite=True)
+        with open(self._training_metadata_path, "w") as f:
+            f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:  # a new epoch: batches count from 0 again
+            added = batch + 1
+        else:
+            added = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
 __all__ = [
     "Callback",
     "CallbackList",
@@ -855,4 +1332,6 @@ __all__ = [
     "CSVLogger",
     "LambdaCallback",
     "TerminateOnNaN",
+    "TensorBoard",
+    "BackupAndRestore",
 ]

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from symgraph.errors import user_stacklevel
 from symgraph.keras import losses, metrics, naming, optimizers
 from symgraph.keras.layers.layer import Layer
 from symgraph.keras.model_config import compile_arguments, model_from_config, model_to_config
@@ -144,6 +146,12 @@ def save_weights(model: Any, filepath: str, overwrite: bool = True) -> None:
     _write_h5(model, filepath)
 
 
+def write_weights_file(model: Any, filepath: str) -> None:
+    """The ``.weights.h5`` layout written to ``filepath`` whatever its suffix: what
+    ``ModelCheckpoint`` writes for Keras 2's ``.h5`` / ``.hdf5`` / ``.ckpt`` paths."""
+    _write_h5(model, os.fspath(filepath))
+
+
 def _write_h5(model: Any, target: Any) -> None:
     h5py = _h5py()
     with h5py.File(target, "w") as f:
@@ -157,17 +165,138 @@ def _write_h5(model: Any, target: Any) -> None:
         _walk(model, "", set(), visit)
 
 
+# What Keras 2 named weights files (HDF5, or TensorFlow's checkpoint prefix): ModelCheckpoint
+# writes such paths in the .weights.h5 layout, and load_weights reads them back.
+LEGACY_WEIGHTS_SUFFIXES = (".h5", ".hdf5", ".ckpt")
+
+
+def is_legacy_weights_path(filepath: str) -> bool:
+    """A weights path Keras 2 accepted and Keras 3 refuses (``.h5``, ``.hdf5``, ``.ckpt``)."""
+    return filepath.endswith(LEGACY_WEIGHTS_SUFFIXES) and not filepath.endswith(".weights.h5")
+
+
 def load_weights(model: Any, filepath: str, skip_mismatch: bool = False) -> None:
     """The model's variables (and its optimizer's, when the file holds them) from a
     ``.weights.h5`` file, all or nothing: every dataset is found and checked against its
     variable from the file's metadata, then read, and only then is any variable set.
     Links to other files, external or virtual storage and compressed data are refused
     (SavedFileError naming the dataset). ``skip_mismatch`` leaves the variables whose
-    shape or dtype differs from the file's as they are."""
+    shape or dtype differs from the file's as they are.
+
+    Keras 2's suffixes (``.h5``, ``.hdf5``, ``.ckpt``) are read in the same layout, with a
+    warning. A model not built yet (a Sequential without an input shape, a subclassed
+    model before its first call) has no variables to check: the file is read and checked
+    now (every dataset's storage, at most ``file_limits().weights_bytes`` of data) and
+    its values are set when the model is built (``build``, its first call, or ``fit``),
+    checked against the variables then, still all or nothing."""
     filepath = os.fspath(filepath)
-    if not filepath.endswith(".weights.h5"):
+    if is_legacy_weights_path(filepath):
+        warnings.warn(
+            f"{filepath}: Keras 3 reads weights from `.weights.h5` paths only; this path is read in the "
+            "`.weights.h5` layout (accepted here, rejected by Keras 3): name weights files `*.weights.h5`",
+            DeprecationWarning,
+            stacklevel=user_stacklevel(),
+        )
+    elif not filepath.endswith(".weights.h5"):
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports `.weights.h5` files.")
+    if isinstance(model, Layer) and not model.built:
+        object.__setattr__(model, "_deferred_weights", _read_h5_deferred(filepath, skip_mismatch))
+        return
     _read_h5(model, filepath, skip_mismatch, filepath)
+
+
+@dataclass(frozen=True)
+class DeferredWeights:
+    """A weights file read for a model not built yet: each ``vars`` group's arrays by
+    group path (None where the file has no dataset), set when the model is built."""
+
+    arrays: dict[str, list[np.ndarray | None]]
+    skip_mismatch: bool
+    source: str
+
+
+# A bound on the links a deferred load walks (each group and dataset is one), so a file
+# made of millions of empty groups cannot keep it busy; Keras writes a few per layer.
+_MAX_DEFERRED_LINKS = 1_000_000
+
+
+def _read_h5_deferred(filepath: str, skip_mismatch: bool) -> DeferredWeights:
+    h5py = _h5py()
+    try:
+        file = h5py.File(filepath, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SavedFileError(f"{filepath}: not a readable HDF5 file ({exc})") from exc
+    with file as f:
+        try:
+            _refuse_keras2_layout(f, filepath)
+            arrays = _read_vars_groups(h5py, f, filepath, file_limits().weights_bytes)
+        except SavedFileError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise SavedFileError(f"{filepath}: the HDF5 data is damaged: {type(exc).__name__}: {exc}") from exc
+    return DeferredWeights(arrays, skip_mismatch, filepath)
+
+
+def _read_vars_groups(h5py: Any, f: Any, source: str, max_bytes: int) -> dict[str, list[np.ndarray | None]]:
+    """Every ``vars`` group of the file with its datasets ``0, 1, ...``, found one link at
+    a time as ``_h5_lookup`` does (no link leaves the file; a group reached twice is
+    walked once), each dataset's storage checked, the total declared size held to
+    ``max_bytes``, all before any data is read."""
+    found: dict[str, list[Any]] = {}
+    visited: set[Any] = set()
+    pending: list[tuple[str, Any]] = [("", f)]
+    links, total = 0, 0
+    while pending:
+        path, group = pending.pop()
+        if group.id in visited:
+            continue
+        visited.add(group.id)
+        for name in sorted(group):
+            links += 1
+            if links > _MAX_DEFERRED_LINKS:
+                raise SavedFileError(f"{source}: more than {_MAX_DEFERRED_LINKS} groups and datasets")
+            child_path = f"{path}/{name}" if path else name
+            child = _h5_lookup(h5py, f, child_path, source)
+            if not isinstance(child, h5py.Group):
+                continue
+            if name != "vars":
+                pending.append((child_path, child))
+                continue
+            datasets: list[Any] = []
+            for i in range(len(child)):
+                links += 1
+                if links > _MAX_DEFERRED_LINKS:
+                    raise SavedFileError(f"{source}: more than {_MAX_DEFERRED_LINKS} groups and datasets")
+                dataset = _h5_lookup(h5py, f, f"{child_path}/{i}", source)
+                if isinstance(dataset, h5py.Dataset):
+                    _check_dataset_storage(dataset, f"{child_path}/{i}", source)
+                    total += int(np.prod(dataset.shape, dtype=np.int64)) * dataset.dtype.itemsize
+                    if total > max_bytes:
+                        raise SavedFileError(
+                            f"{source}: the weights declare more than {max_bytes} bytes (FileLimits.weights_bytes; "
+                            "raise it with saving.set_file_limits(weights_bytes=...) if you trust the file)"
+                        )
+                    datasets.append(dataset)
+                else:
+                    datasets.append(None)
+            found[child_path] = datasets
+    return {path: [None if d is None else np.asarray(d[()]) for d in datasets] for path, datasets in found.items()}
+
+
+def apply_deferred_weights(model: Any) -> None:
+    """Sets the values a ``load_weights`` on the unbuilt model read, now that it is
+    built: checked against the variables first, all or nothing (SavedFileError naming
+    the file and what differs). The pending load is dropped either way."""
+    deferred = getattr(model, "_deferred_weights", None)
+    if deferred is None:
+        return
+    object.__setattr__(model, "_deferred_weights", None)
+    name = f"{deferred.source} (load_weights deferred until the model was built)"
+    staged = _stage(model, _StagedGroups(deferred.arrays), deferred.skip_mismatch, name)
+    for variable, value in staged:
+        variable.set_value(value)
 
 
 # HDF5's identifiers of the filters whose output is as large as their input; the others
@@ -249,7 +378,8 @@ def _read_h5(model: Any, source: Any, skip_mismatch: bool, name: str) -> None:
         raise SavedFileError(f"{name}: not a readable HDF5 file ({exc})") from exc
     with file as f:
         try:
-            staged = _stage_h5(model, f, skip_mismatch, name, h5py)
+            _refuse_keras2_layout(f, name)
+            staged = _stage(model, _H5Groups(h5py, f, name), skip_mismatch, name)
         except SavedFileError:
             raise
         except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
@@ -258,7 +388,57 @@ def _read_h5(model: Any, source: Any, skip_mismatch: bool, name: str) -> None:
         variable.set_value(value)
 
 
-def _stage_h5(model: Any, f: Any, skip_mismatch: bool, source: str, h5py: Any) -> list[tuple[Any, np.ndarray]]:
+def _refuse_keras2_layout(f: Any, source: str) -> None:
+    """Keras 2's HDF5 layout (a ``layer_names`` attribute, at the root or in
+    ``model_weights``) is not the one this loader reads: say so, rather than list every
+    group it lacks."""
+    if "layer_names" in f.attrs or f.id.links.exists(b"model_weights"):  # a link's name: nothing is followed
+        raise SavedFileError(
+            f"{source}: holds Keras 2's HDF5 weights layout (`layer_names`), which symgraph.keras does not read: "
+            "load it with Keras 2 (or tf.keras) and save it again with `save_weights('*.weights.h5')`"
+        )
+
+
+class _H5Groups:
+    """The ``vars`` groups of an open HDF5 file, looked up without leaving it."""
+
+    def __init__(self, h5py: Any, f: Any, source: str):
+        self.h5py, self.f, self.source = h5py, f, source
+
+    def group(self, path: str) -> Any:
+        """The group at ``path``; None when nothing is there, _NOT_A_GROUP for anything else."""
+        node = _h5_lookup(self.h5py, self.f, path, self.source)
+        if node is None:
+            return None
+        return node if isinstance(node, self.h5py.Group) else _NOT_A_GROUP
+
+    def dataset(self, group_path: str, group: Any, index: int) -> Any:
+        """Dataset ``index`` of the group, its storage checked; None when absent."""
+        path = f"{group_path}/{index}"
+        node = _h5_lookup(self.h5py, self.f, path, self.source)
+        if not isinstance(node, self.h5py.Dataset):
+            return None
+        _check_dataset_storage(node, path, self.source)
+        return node
+
+
+class _StagedGroups:
+    """The same lookups over the arrays a deferred load read (checked when read)."""
+
+    def __init__(self, arrays: dict[str, list[np.ndarray | None]]):
+        self.arrays = arrays
+
+    def group(self, path: str) -> Any:
+        return self.arrays.get(path)
+
+    def dataset(self, group_path: str, group: Any, index: int) -> Any:
+        return group[index] if index < len(group) else None
+
+
+_NOT_A_GROUP = object()
+
+
+def _stage(model: Any, groups: Any, skip_mismatch: bool, source: str) -> list[tuple[Any, np.ndarray]]:
     """(variable, value) for every variable the file sets: each dataset located and
     checked against its variable from the metadata first, then all of them read."""
     errors: list[str] = []
@@ -267,10 +447,10 @@ def _stage_h5(model: Any, f: Any, skip_mismatch: bool, source: str, h5py: Any) -
     def visit(path: str, obj: Any) -> None:
         variables = _own_variables(obj)
         group_path = f"{path}/vars" if path else "vars"
-        group = _h5_lookup(h5py, f, group_path, source)
+        group = groups.group(group_path)
         if group is None and (_is_optimizer(obj) or not variables):
             return  # a file saved before compile holds no optimizer state
-        if not isinstance(group, h5py.Group):
+        if group is None or group is _NOT_A_GROUP:
             errors.append(f"missing group {group_path!r} for {_object_name(obj)!r}")
             return
         if _is_optimizer(obj) and len(group) and len(variables) <= 2 and len(group) > len(variables):
@@ -286,11 +466,10 @@ def _stage_h5(model: Any, f: Any, skip_mismatch: bool, source: str, h5py: Any) -
             return
         for i, var in enumerate(variables):
             dataset_path = f"{group_path}/{i}"
-            dataset = _h5_lookup(h5py, f, dataset_path, source)
-            if not isinstance(dataset, h5py.Dataset):
+            dataset = groups.dataset(group_path, group, i)
+            if dataset is None:
                 errors.append(f"{dataset_path}: missing dataset for the variable {var.name!r}")
                 continue
-            _check_dataset_storage(dataset, dataset_path, source)
             shape, dtype = dataset.shape, dataset.dtype
             if shape != tuple(var.shape) or not np.can_cast(dtype, var.dtype, "same_kind"):
                 if not skip_mismatch:

@@ -41,7 +41,7 @@ from symgraph.keras.data_adapters import (
     train_validation_split,
 )
 from symgraph.keras.layers.call_context import graph_scope, recording_batch
-from symgraph.keras.layers.keras_tensor import KerasTensor
+from symgraph.keras.layers.keras_tensor import KerasTensor, static_shape
 from symgraph.keras.layers.layer import Layer
 from symgraph.keras.tree import flatten, map_structure, pack_like
 
@@ -80,6 +80,8 @@ class Trainer:
         self.loss = None
         self.stop_training = False
         self.history = None
+        # The epoch a callback's on_train_begin asks fit to start from (BackupAndRestore).
+        self._initial_epoch: int | None = None
         self._compile_metrics_spec: Any = None
         self._compiled_losses: list | None = None
         self._compiled_metrics: list | None = None
@@ -422,7 +424,7 @@ class Trainer:
 
     def _run_batch(self, kind: str, x: Any, y: Any, sw: Any) -> dict[str, float]:
         x = to_numpy(x)
-        x_flat = self._cast_inputs(flatten(x))
+        x_flat = self._cast_inputs(adjust_input_rank(flatten(x), getattr(self, "inputs", None) or []))
         self._check_input_shapes(x_flat)
         y_flat = self._prepare_targets(y)
         n = len(x_flat[0])
@@ -437,7 +439,7 @@ class Trainer:
 
     def _predict_batch(self, x: Any) -> list[np.ndarray]:
         x = to_numpy(x)
-        x_flat = self._cast_inputs(flatten(x))
+        x_flat = self._cast_inputs(adjust_input_rank(flatten(x), getattr(self, "inputs", None) or []))
         self._check_input_shapes(x_flat)
         step = self._step("predict", pack_like(x, x_flat), None)
         values = step(*x_flat)
@@ -574,7 +576,11 @@ class Trainer:
                 val_args = (validation_data, None, None)
         cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps, add_history=True)
         self.stop_training = False
+        self._initial_epoch = None
         cbs.on_train_begin()
+        # Keras reads the restored epoch after on_train_begin; unlike Keras it is consumed
+        # here, so a later fit without a backup starts where it is told to.
+        initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
         logs: dict[str, float] = {}
         first_batch_seen = False
         for epoch in range(initial_epoch, epochs):
@@ -740,6 +746,26 @@ class Trainer:
     @property
     def trainable_weights_count(self) -> int:
         return sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+
+
+def adjust_input_rank(values: list, declared: list) -> list:
+    """Keras 3's ``Functional._adjust_input_rank``: an input one rank short of its
+    declared shape, where that shape ends in 1, gains a last axis (``fit(x, y)`` with a
+    1-D ``x`` for an ``Input((1,))``); one rank over, ending in 1, loses it. Numpy arrays
+    and symgraph tensors alike; any other mismatch is left for the shape check to name."""
+    adjusted = []
+    for i, value in enumerate(values):
+        reference = getattr(declared[i], "shape", None) if i < len(declared) else None
+        if value is None or reference is None:
+            adjusted.append(value)
+            continue
+        shape = static_shape(value) if isinstance(value, Tensor) else np.shape(value)
+        if len(shape) == len(reference) + 1 and shape[-1] == 1:
+            value = sg.squeeze(value, -1) if isinstance(value, Tensor) else np.squeeze(value, -1)
+        elif len(shape) == len(reference) - 1 and reference and reference[-1] == 1:
+            value = sg.expand_dims(value, -1) if isinstance(value, Tensor) else np.expand_dims(value, -1)
+        adjusted.append(value)
+    return adjusted
 
 
 def _should_validate(epoch: int, freq: Any) -> bool:

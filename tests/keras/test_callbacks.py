@@ -137,6 +137,8 @@ def test_model_checkpoint_formats_paths_and_saves_only_the_best(tmp_path):
     model, _ = fit([cbs.ModelCheckpoint(str(tmp_path / "model.keras"), monitor="loss")], [1.0, 0.8])
     assert model.saved == [("model", str(tmp_path / "model.keras"))] * 2
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        cbs.ModelCheckpoint(str(tmp_path / "w.keras"), save_weights_only=True)
+    with pytest.warns(DeprecationWarning, match=r"\.weights\.h5"):  # Keras 2's suffix: accepted, warned
         cbs.ModelCheckpoint(str(tmp_path / "w.h5"), save_weights_only=True)
 
 

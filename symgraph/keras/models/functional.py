@@ -11,7 +11,9 @@ from symgraph.keras import naming
 from symgraph.keras.layers.core import InputLayer
 from symgraph.keras.layers.keras_tensor import KerasTensor, Node
 from symgraph.keras.layers.layer import Layer
+from symgraph.keras.masking import get_mask, set_mask
 from symgraph.keras.models.model import Model
+from symgraph.keras.trainer import adjust_input_rank
 from symgraph.keras.tree import flatten, map_structure, pack_like
 
 
@@ -169,7 +171,10 @@ class Functional(Model):
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         values: dict[int, Any] = {}
-        for t, value in zip(self.inputs, self._flat_inputs(inputs)):
+        flat = self._flat_inputs(inputs)
+        for t, value, original in zip(self.inputs, adjust_input_rank(flat, self.inputs), flat):
+            if value is not original and isinstance(original, Tensor) and get_mask(original) is not None:
+                set_mask(value, get_mask(original))
             values[id(t)] = value
         for node in self._nodes:
             if isinstance(node.layer, InputLayer):
@@ -186,6 +191,10 @@ class Functional(Model):
             for kt, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(kt)] = value
         return pack_like(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+    def build(self, input_shape: Any = None) -> None:
+        """A functional model is built by its graph (Keras' ``Functional.build``)."""
+        self.built = True
 
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}

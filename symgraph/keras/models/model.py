@@ -10,9 +10,12 @@ compile settings, the trainable flags or the data's signature change.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import symgraph as sg
 from symgraph.keras import naming
+from symgraph.keras.layers.call_context import graph_scope
 from symgraph.keras.layers.layer import Layer
 from symgraph.keras.trainer import Trainer
 
@@ -40,10 +43,69 @@ class Model(Trainer, Layer):
             dtype=dtype,
         )
         Trainer.__init__(self)
+        object.__setattr__(self, "_building_in_call", False)
+        object.__setattr__(self, "_deferred_weights", None)
 
     @property
     def layers(self) -> list[Layer]:
         return list(self._layers)
+
+    # -- building
+    def build(self, input_shape: Any = None) -> None:
+        """Creates the weights of a subclassed model before it sees data, as tf.keras 2
+        did: ``call`` is traced once on a symbolic input of ``input_shape`` (a shape
+        tuple, batch None; or a list or dict of them for several inputs), which builds
+        every sublayer it calls, so ``summary()`` and ``count_params()`` show the real
+        counts. Keras 3 only marks the model built here (with a warning) and leaves its
+        layers unbuilt until the first call. A ``load_weights`` made before the build is
+        applied now."""
+        if self._building_in_call:  # the first call builds the layers itself, on its real inputs
+            self.built = True
+            return
+        if input_shape is None:
+            raise ValueError("You must provide an `input_shape` argument.")
+        shapes = _as_shapes(input_shape)
+        if not self.built or any(not layer.built for layer in self._layers):
+            self._build_by_tracing(shapes)
+        self._build_input_shape = shapes
+        self.built = True
+        self._restore_deferred_weights()
+
+    def _build_by_tracing(self, shapes: Any) -> None:
+        placeholders = _placeholders(shapes, self.dtype)
+        was_built = self.built
+        self.built = True  # the traced call must not come back to build
+        try:
+            with graph_scope(False, collect=False):
+                Layer._graph_call(self, (placeholders,), {})
+        except Exception as exc:
+            self.built = was_built
+            raise ValueError(
+                f"Model {self.name!r}: build(input_shape={shapes}) traces `call` on a symbolic input of that shape "
+                f"to create the weights, and the call failed ({type(exc).__name__}: {exc}); build the model by "
+                "calling it on a batch of data instead"
+            ) from exc
+
+    def _maybe_build(self, inputs: Any) -> None:
+        object.__setattr__(self, "_building_in_call", True)
+        try:
+            super()._maybe_build(inputs)
+        finally:
+            object.__setattr__(self, "_building_in_call", False)
+
+    def _graph_call(self, args: tuple, kwargs: dict) -> Any:
+        outputs = super()._graph_call(args, kwargs)
+        if self._deferred_weights is not None and self.built:
+            self._restore_deferred_weights()  # the first call built the layers: the loaded values go in now
+        return outputs
+
+    def _restore_deferred_weights(self) -> None:
+        if getattr(self, "_deferred_weights", None) is None:
+            return
+        # Cycle: saving.py imports models.functional and models.sequential (subclasses of Model).
+        from symgraph.keras.saving import apply_deferred_weights
+
+        apply_deferred_weights(self)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
@@ -85,5 +147,44 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's config as Keras' JSON (``json.dumps`` keywords pass through);
+        Sequential and functional models only, as their graph is what the config holds."""
+        # Cycle: model_config.py imports models.functional and models.sequential.
+        from symgraph.keras.model_config import model_to_config
+
+        if not hasattr(self, "_seq_layers") and not hasattr(self, "_nodes"):
+            raise NotImplementedError(
+                f"to_json() describes Sequential and functional models; {type(self).__name__} is a subclassed "
+                "model, whose code is its description"
+            )
+        return json.dumps(model_to_config(self), **kwargs)
+
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, int) for d in value)
+
+
+def _placeholders(shapes: Any, dtype: str) -> Any:
+    """A symbolic input for each shape of ``_as_shapes``' structure."""
+    if isinstance(shapes, tuple):
+        return sg.placeholder(shapes, dtype, name="build_input")
+    if isinstance(shapes, dict):
+        return {key: _placeholders(value, dtype) for key, value in shapes.items()}
+    return [_placeholders(value, dtype) for value in shapes]
+
+
+def _as_shapes(input_shape: Any) -> Any:
+    """``build``'s argument as shape tuples: one shape, or a list, tuple or dict of them."""
+    if _is_shape(input_shape):
+        return tuple(input_shape)
+    if isinstance(input_shape, dict):
+        return {key: _as_shapes(value) for key, value in input_shape.items()}
+    if isinstance(input_shape, (list, tuple)) and input_shape:
+        return [_as_shapes(value) for value in input_shape]
+    raise ValueError(
+        f"`input_shape` must be a shape tuple (e.g. (None, 4)), or a list or dict of them; received {input_shape!r}"
+    )

@@ -13,6 +13,7 @@ from symgraph.keras.layers.keras_tensor import KerasTensor
 from symgraph.keras.layers.layer import Layer
 from symgraph.keras.models.functional import Functional
 from symgraph.keras.models.model import Model
+from symgraph.keras.trainer import adjust_input_rank
 
 
 class Sequential(Model):
@@ -92,6 +93,7 @@ class Sequential(Model):
         self.input_names, self.output_names = functional.input_names, functional.output_names
         self._build_input_shape = tuple(batch_shape)
         self.built = True
+        self._restore_deferred_weights()
 
     def build(self, input_shape: Any = None) -> None:
         if self._functional is None:
@@ -138,6 +140,8 @@ class Sequential(Model):
 
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         x = inputs
+        if self._functional is not None and not isinstance(inputs, (list, tuple, dict)):
+            x = adjust_input_rank([inputs], self._functional.inputs)[0]
         for layer in self._seq_layers:
             x = layer(x, training=training) if training is not None else layer(x)
         return x

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import symgraph as sg
+from symgraph.errors import user_stacklevel
 from symgraph.graph import Tensor, Variable
 from symgraph.keras import naming
 from symgraph.keras.optimizers import schedules as schedules_module
@@ -64,12 +65,26 @@ class Optimizer:
         name: str | None = None,
         **kwargs: Any,
     ):
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
         if "lr" in kwargs:
-            raise ValueError(
-                f"Argument(s) not recognized: {kwargs}. `lr` was renamed `learning_rate` in Keras 2.3 "
-                f"and removed in Keras 3: write {type(self).__name__}(learning_rate={kwargs['lr']!r})."
+            # Keras 2's spelling (renamed in 2.3, removed in 3); like Keras 2, it wins over
+            # learning_rate, whose value here may only be the subclass's default.
+            learning_rate = kwargs.pop("lr")
+            warnings.warn(
+                f"`lr` is a Keras 2 spelling; use `learning_rate`: {type(self).__name__}(learning_rate="
+                f"{learning_rate!r}) (accepted here, rejected by Keras 3)",
+                DeprecationWarning,
+                stacklevel=user_stacklevel(),
+            )
+        decay = kwargs.pop("decay", None)
+        if decay is not None:
+            _check_decay(decay)  # a bad value raises before the warning about the spelling
+            warnings.warn(
+                f"`decay` is a Keras 2 argument, applied here as Keras 2's inverse-time decay "
+                f"lr / (1 + decay * iterations); Keras 3 ignores it: use learning_rate="
+                f"keras.optimizers.schedules.InverseTimeDecay(initial_learning_rate, decay_steps=1, "
+                f"decay_rate={decay!r})",
+                DeprecationWarning,
+                stacklevel=user_stacklevel(),
             )
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
@@ -94,6 +109,7 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.decay = _check_decay(decay)
         self.built = False
         self._variables: list[Variable] = []
         self._trainable_variables: list[Variable] = []
@@ -263,10 +279,16 @@ class Optimizer:
 
     def _learning_rate_tensor(self) -> Tensor:
         """The rate of this step: a schedule evaluated at ``iterations`` before the
-        increment, or the rate Variable."""
+        increment, or the rate Variable; with Keras 2's ``decay``, divided by
+        ``1 + decay * iterations`` (Keras 2's ``_decayed_lr``, on top of a schedule too)."""
         if isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
-            return sg.cast(self._learning_rate(self.read(self._iterations)), "float32")
-        return self._learning_rate
+            rate = sg.cast(self._learning_rate(self.read(self._iterations)), "float32")
+        else:
+            rate = self._learning_rate
+        if self.decay:
+            steps = sg.cast(self.read(self._iterations), "float32")
+            rate = rate / (np.float32(1.0) + np.float32(self.decay) * steps)
+        return rate
 
     def get_updates(self, grads: list[Tensor | None], variables: list[Variable]) -> list[tuple[Variable, Tensor]]:
         """The graph of one optimizer step: ``[(Variable, new value), ...]`` for the
@@ -426,6 +448,8 @@ class Optimizer:
             learning_rate: Any = schedules_module.serialize(self._learning_rate)
         else:
             learning_rate = float(self._learning_rate.get_value())
+        # Keras 2's decay is kept only where it is set: Keras 3 reads the key and ignores it.
+        decay = {"decay": self.decay} if self.decay else {}
         return {
             "name": self.name,
             "learning_rate": learning_rate,
@@ -438,6 +462,7 @@ class Optimizer:
             "ema_overwrite_frequency": self.ema_overwrite_frequency,
             "loss_scale_factor": self.loss_scale_factor,
             "gradient_accumulation_steps": self.gradient_accumulation_steps,
+            **decay,
         }
 
     @classmethod
@@ -445,10 +470,25 @@ class Optimizer:
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules_module.deserialize(config["learning_rate"], custom_objects)
-        return cls(**config)
+        # A saved decay was warned about when the optimizer was made; set it without a warning.
+        decay = config.pop("decay", None)
+        optimizer = cls(**config)
+        optimizer.decay = _check_decay(decay)
+        return optimizer
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _check_decay(decay: Any) -> float:
+    """Keras 2's ``decay`` as a float (0 when absent); Keras 2's rule: not negative."""
+    if decay is None:
+        return 0.0
+    if isinstance(decay, bool) or not isinstance(decay, (int, float, np.floating, np.integer)):
+        raise ValueError(f"Argument `decay` should be a float. Received: decay={decay!r}")
+    if decay < 0.0:
+        raise ValueError(f"decay cannot be less than 0. Received: decay={decay}.")
+    return float(decay)
 
 
 def initial_value(initializer: Any, shape: tuple, dtype: Any) -> np.ndarray:
