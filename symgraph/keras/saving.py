@@ -17,6 +17,11 @@ storage are refused, every dataset's shape and dtype is checked from the metadat
 any data is read, and no variable is set until all of them have been read (a failed load
 changes nothing). A ``.keras`` zip is held to ``FileLimits`` (members and their sizes,
 from its directory and again while reading); its config is checked by ``model_config``.
+
+``load_weights`` into a model not built yet reads and checks the whole file at once
+(every ``vars`` group, within ``FileLimits.weights_bytes``) and sets the values when the
+model is built, still all or nothing. Keras 2's weights suffixes (``.h5``, ``.hdf5``,
+``.ckpt``), which ``ModelCheckpoint`` writes in this layout, are read with a warning.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ the data's signature (per-input trailing shapes and dtypes):
 ``compile`` and a change of a layer's ``trainable`` drop the cached steps; changing the
 learning rate does not (it lives in a Variable). The batches come from
 ``data_adapters``; the losses and metrics are the ones ``losses.resolve`` and
-``metrics.resolve`` pick for each output's shapes.
+``metrics.resolve`` pick for each output's shapes. Data one rank short of a declared
+input that ends in 1 (or one over, ending in 1) is adjusted first, as Keras 3's
+``Functional`` does (``adjust_input_rank``): ``fit(x, y)`` with a 1-D ``x`` for an
+``Input((1,))`` trains.
 """
 
 from __future__ import annotations

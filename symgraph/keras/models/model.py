@@ -59,7 +59,7 @@ class Model(Trainer, Layer):
         counts. Keras 3 only marks the model built here (with a warning) and leaves its
         layers unbuilt until the first call. A ``load_weights`` made before the build is
         applied now."""
-        if self._building_in_call:  # the first call builds the layers itself, on its real inputs
+        if getattr(self, "_building_in_call", False):  # the first call builds the layers itself, on its real inputs
             self.built = True
             return
         if input_shape is None:
@@ -95,7 +95,7 @@ class Model(Trainer, Layer):
 
     def _graph_call(self, args: tuple, kwargs: dict) -> Any:
         outputs = super()._graph_call(args, kwargs)
-        if self._deferred_weights is not None and self.built:
+        if getattr(self, "_deferred_weights", None) is not None and self.built:
             self._restore_deferred_weights()  # the first call built the layers: the loaded values go in now
         return outputs
 

@@ -14,6 +14,10 @@ State lives in Variables: ``iterations`` (int64, counts applied steps), the lear
 rate (float32, so ``opt.learning_rate = x`` needs no recompilation) unless a schedule
 computes it from ``iterations``, and the per-variable slots created on the first call
 (``variables`` lists them in Keras' order: iteration, learning_rate, then the slots).
+
+Keras 2's ``lr=`` and ``decay=`` are accepted with a warning naming the Keras 3 spelling;
+``decay`` is Keras 2's inverse-time decay, lr / (1 + decay * iterations), computed in the
+step from ``iterations`` (Keras 3 ignores the argument).
 """
 
 from __future__ import annotations
