@@ -323,8 +323,9 @@ def test_config_round_trip_with_a_schedule():
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="learning_rate"):
-        optimizers.SGD(lr=0.1)
+    # the old tutorials' lr= is accepted with a warning naming learning_rate (issue 17)
+    with pytest.warns(DeprecationWarning, match="learning_rate"):
+        assert float(optimizers.SGD(lr=0.25).learning_rate) == 0.25
     with pytest.raises(ValueError, match="Only one of"):
         optimizers.SGD(clipnorm=1.0, clipvalue=1.0)
     with pytest.raises(ValueError, match="momentum"):
