@@ -2,7 +2,7 @@
 
 ``from symgraph import keras`` (or ``import symgraph.keras as keras``) gives Input,
 Model, Sequential, layers, optimizers, losses, metrics, callbacks, utils, datasets,
-backend, initializers, regularizers, activations and saving. A model compiles one training step
+backend, initializers, regularizers, activations, saving and ops (``keras.ops``). A model compiles one training step
 and one inference step as symgraph functions (one C unit each) and calls them per batch.
 """
 
@@ -19,6 +19,7 @@ from symgraph.keras import (
     metrics,
     models,
     naming,
+    ops,
     optimizers,
     regularizers,
     saving,
@@ -45,6 +46,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "ops",
     "optimizers",
     "regularizers",
     "saving",
