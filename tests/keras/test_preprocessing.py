@@ -376,6 +376,7 @@ def test_preprocessing_layers_save_and_load(tmp_path):
     path = tmp_path / "pre.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
+
     def configs(m):
         return [json.loads(json.dumps(layer.get_config())) for layer in m.layers]  # tuples as lists
 
