@@ -442,6 +442,43 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any, m
     return -(big + sg.log(sg.exp(end1 - big) + sg.exp(end2 - big)))
 
 
+@keras_op
+def ctc_decode(
+    inputs: Any,
+    sequence_lengths: Any,
+    strategy: str = "greedy",
+    beam_width: int = 100,
+    top_paths: int = 1,
+    merge_repeated: bool = True,
+    mask_index: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """Greedy CTC decoding: the best class per frame, repeats merged, blanks dropped and
+    the labels moved to the front (-1 after them), shape (1, batch, time); and minus the
+    sum of the chosen scores, (batch, 1). Beam search is not provided."""
+    if strategy != "greedy":
+        if strategy == "beam_search":
+            raise not_provided("ctc_decode", "strategy='beam_search' (only the greedy decoder is provided)")
+        raise ValueError(f"Invalid strategy {strategy}. Supported values are 'greedy' and 'beam_search'.")
+    x = floatx_of(_t(inputs))
+    lengths = cast_to(_t(sequence_lengths), "int64")
+    time = static_size(x.shape[1], "ctc_decode")
+    blank = mask_index if mask_index is not None else static_size(x.shape[2], "ctc_decode") - 1
+    labels = sg.cast(sg.argmax(x, axis=-1), "int64")
+    scores = sg.max(x, axis=-1)
+    steps = sg.constant(np.arange(time, dtype=np.int64))
+    past_end = steps >= sg.expand_dims(lengths, 1)
+    labels = sg.where(past_end, blank, labels)
+    scores = sg.where(past_end, 0.0, scores)
+    if merge_repeated and time > 1:
+        repeat = sg.concatenate([sg.zeros_like(labels[:, :1], _BOOL), sg.equal(labels[:, 1:], labels[:, :-1])], axis=1)
+        labels = sg.where(repeat, blank, labels)
+    dropped = sg.equal(labels, blank)
+    labels = sg.where(dropped, -1, labels)
+    order = sg.argsort(sg.where(dropped, time, sg.broadcast_to(steps, labels.shape)), axis=-1)
+    decoded = sg.take_along_axis(labels, order, axis=-1)
+    return sg.expand_dims(cast_to(decoded, _INT32), 0), sg.expand_dims(-sg.sum(scores, axis=1), 1)
+
+
 # ---------------------------------------------------------------------------- convolution
 
 
@@ -1504,7 +1541,6 @@ NOT_PROVIDED: dict[str, str] = {
     "view_as_complex": "complex tensors (symgraph has no complex dtype)",
     "view_as_real": "complex tensors (symgraph has no complex dtype)",
     "polar": "complex tensors (symgraph has no complex dtype)",
-    "ctc_decode": "CTC decoding (beam search and the greedy path's data-dependent lengths)",
     "custom_gradient": "user-defined gradients (symgraph's gradients come from its op table)",
     "jvp": "forward-mode derivatives (symgraph differentiates in reverse mode only)",
 }

@@ -105,7 +105,8 @@ def dispatch(fn: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> An
     if keras_tensors:
         return _functional(fn, name, args, kwargs, len(keras_tensors))
     tensors = [v for v in leaves if isinstance(v, Tensor)]
-    if builtins.any(not t.bound for t in tensors):
+    # a placeholder upstream, or a size fixed only at call time (ops.zeros((ops.shape(x)[0], 4)))
+    if builtins.any(not t.bound for t in tensors) or builtins.any(isinstance(v, DimExpr) for v in leaves):
         return fn(*args, **kwargs)
     eager_scope = EAGER.get() or TAPES.get()
     if not eager_scope and builtins.any(type(t) is not EagerTensor for t in tensors):
@@ -484,33 +485,34 @@ def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype
     return cast_to(out, dt) if dt is not None else out
 
 
-def _window(name: str, values: np.ndarray) -> Tensor:
+def _window(values: np.ndarray) -> Tensor:
+    """A window function's values (numpy computes them from the length alone) as floatx."""
     return sg.constant(values.astype(backend.floatx()))
 
 
 @keras_op
 def bartlett(x: int) -> Tensor:
-    return _window("bartlett", np.bartlett(int(_scalar_now(x, "bartlett"))))
+    return _window(np.bartlett(int(_scalar_now(x, "bartlett"))))
 
 
 @keras_op
 def blackman(x: int) -> Tensor:
-    return _window("blackman", np.blackman(int(_scalar_now(x, "blackman"))))
+    return _window(np.blackman(int(_scalar_now(x, "blackman"))))
 
 
 @keras_op
 def hamming(x: int) -> Tensor:
-    return _window("hamming", np.hamming(int(_scalar_now(x, "hamming"))))
+    return _window(np.hamming(int(_scalar_now(x, "hamming"))))
 
 
 @keras_op
 def hanning(x: int) -> Tensor:
-    return _window("hanning", np.hanning(int(_scalar_now(x, "hanning"))))
+    return _window(np.hanning(int(_scalar_now(x, "hanning"))))
 
 
 @keras_op
 def kaiser(x: int, beta: float) -> Tensor:
-    return _window("kaiser", np.kaiser(int(_scalar_now(x, "kaiser")), float(_scalar_now(beta, "kaiser"))))
+    return _window(np.kaiser(int(_scalar_now(x, "kaiser")), float(_scalar_now(beta, "kaiser"))))
 
 
 @keras_op
