@@ -478,3 +478,20 @@ def test_conv_training_step_fuses_forward_epilogues_not_gradients(data_format):
     data = data[:, None] if data_format == "NCHW" else data[..., None]
     for _ in range(3):  # the same losses as the parameters move
         np.testing.assert_allclose(f(data), g(data), rtol=1e-5)
+
+
+def test_a_deep_diamond_fuses_with_text_linear_in_its_depth():
+    # each level uses the one below twice: nested at every use, the fused node's text
+    # (its dump attribute) doubled per level and 60 levels ran out of memory
+    x = sg.placeholder((None,), name="x")
+    y = x
+    for _ in range(60):
+        y = sg.tanh(y) * sg.tanh(y) + y
+    f = sg.function([x], y, mode="py")
+    (node,) = [n for n in toposort(f.outputs) if n.op.name == "fused_elementwise"]
+    text = str(node.op)
+    assert len(text) < 200 * 60 and "#" in text
+    value = np.ones(2, "float32")
+    for _ in range(60):
+        value = np.tanh(value) * np.tanh(value) + value
+    np.testing.assert_allclose(f(np.ones(2, "float32")), value, rtol=1e-5)

@@ -50,20 +50,37 @@ class FusedElementwise(Elementwise):
         self.outputs = outputs if outputs is not None else (len(program) - 1,)
 
     def attributes(self) -> dict[str, Any]:
-        exprs = self.expressions()
-        return {"expr": exprs[0]} if len(exprs) == 1 else {"exprs": tuple(exprs)}
+        exprs, shared = self._texts()
+        attrs: dict[str, Any] = {"expr": exprs[0]} if len(exprs) == 1 else {"exprs": tuple(exprs)}
+        if shared:
+            attrs["where"] = tuple(shared)
+        return attrs
 
     def expressions(self, inputs: list[str] | None = None) -> list[str]:
         """Each output's computation as nested calls: ``tanh(add(mul(%0, %1), %2))``
         (``inputs`` renames the inputs); a step another output also computes is named
-        by that output (``$0``)."""
+        by that output (``$0``), and one that several steps use by its number (``#3``,
+        defined once in ``attributes()["where"]``: nesting it at every use would make the
+        text grow exponentially with the depth of a diamond)."""
+        return self._texts(inputs)[0]
+
+    def _texts(self, inputs: list[str] | None = None) -> tuple[list[str], list[str]]:
+        uses = [0] * len(self.program)
+        for _, refs, _, _ in self.program:
+            for kind, k in refs:
+                if kind == "step":
+                    uses[k] += 1
         texts: list[str] = []
+        shared: list[str] = []
         shown = {j: f"${m}" for m, j in enumerate(self.outputs)}
         names = inputs if inputs is not None else [f"%{k}" for k in range(self.arity_needed())]
-        for op, refs, _, _ in self.program:
+        for j, (op, refs, _, _) in enumerate(self.program):
             args = ", ".join(names[k] if kind == "in" else shown.get(k, texts[k]) for kind, k in refs)
             texts.append(f"{op}({args})")
-        return [texts[j] for j in self.outputs]
+            if uses[j] > 1 and j not in shown:
+                shown[j] = f"#{j}"
+                shared.append(f"#{j} = {texts[j]}")
+        return [texts[j] for j in self.outputs], shared
 
     def kernel_label(self) -> str:
         """The fused ops' names in program order, each once (names the C kernel)."""
