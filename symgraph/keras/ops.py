@@ -778,6 +778,66 @@ def _parse_signature(signature: str | None) -> tuple[list[list[str]], list[list[
     return groups(lhs), groups(rhs)
 
 
+# ---------------------------------------------------------------------------- jvp
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
+    """The forward-mode product J(primals) @ tangents of ``fun`` at ``primals``, with
+    ``fun(*primals)``: (outputs, output tangents[, aux]). symgraph differentiates in
+    reverse mode, so it is the transpose trick: with g(u) = J^T u (a reverse sweep, linear
+    in u), J t = d<g(u), t>/du, a second reverse sweep. In a graph it is graph; on values
+    known now the two sweeps are built on placeholders and run by the reference
+    interpreter."""
+    if not isinstance(primals, (list, tuple)) or not isinstance(tangents, (list, tuple)):
+        raise TypeError("jvp: primals and tangents must be lists or tuples of the arguments of fun")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    p_leaves = [_t(v) for v in _tensor_leaves(primals)]
+    t_leaves = [_t(v) for v in _tensor_leaves(tangents)]
+    if len(p_leaves) != len(t_leaves):
+        raise ValueError("jvp: primals and tangents must have the same structure")
+    if _is_symbolic([*p_leaves, *t_leaves]):
+        return _jvp_graph(fun, _rebuilder(primals)(p_leaves), p_leaves, t_leaves, has_aux)
+    with _graph_scope():
+        p_ph = [sg.placeholder(p.shape, p.dtype) for p in p_leaves]
+        t_ph = [sg.placeholder(t.shape, t.dtype) for t in t_leaves]
+        result = _jvp_graph(fun, _rebuilder(primals)(p_ph), p_ph, t_ph, has_aux)
+    outs = [v for v in _leaves(result) if isinstance(v, Tensor)]
+    fn = sg.function([*p_ph, *t_ph], outs, mode="py")
+    values = iter(sg.EagerTensor(v) for v in fn(*(p.numpy() for p in p_leaves), *(t.numpy() for t in t_leaves)))
+    return _walk(result, lambda v: next(values) if isinstance(v, Tensor) else v)
+
+
+def _jvp_graph(
+    fun: Callable[..., Any], args: Any, p_leaves: list[Tensor], t_leaves: list[Tensor], has_aux: bool
+) -> tuple:
+    result = fun(*args)
+    out, aux = result if has_aux else (result, None)
+    out_leaves = [_t(v) for v in _tensor_leaves(out)]
+    pairs = [(p, t) for p, t in zip(p_leaves, t_leaves) if p.dtype.kind == "f"]
+    dual = {}
+    for o in out_leaves:
+        if o.dtype.kind != "f" or not pairs:
+            dual[id(o)] = sg.zeros_like(o)
+            continue
+        # the point u of the linear map g(u) = J^T u (any point will do: g is linear); zeros
+        # selected by a test on o, so it is a node of its own (a plain zeros constant is
+        # interned, and autodiff's own zeros would be the same node)
+        zero = sg.zeros_like(o)
+        u = sg.where(sg.equal(o, o), zero, zero)
+        back = sg.grad(sg.sum(o * u), [p for p, _ in pairs], disconnected="zero")
+        inner = None
+        for g, (_, t) in zip(back, pairs):
+            term = sg.sum(g * cast_to(t, g.dtype))
+            inner = term if inner is None else inner + term
+        dual[id(o)] = sg.grad(inner, u, disconnected="zero")
+    feed = iter(out_leaves)
+    outs = _walk(out, lambda v: None if v is None else next(feed))
+    feed_t = iter([dual[id(o)] for o in out_leaves])
+    tangent_out = _walk(out, lambda v: None if v is None else next(feed_t))
+    return (outs, tangent_out, aux) if has_aux else (outs, tangent_out)
+
+
 # ---------------------------------------------------------------------------- rearrange
 
 
@@ -837,6 +897,7 @@ _CORE: dict[str, Callable[..., Any]] = {
     "shape": shape,
     "dtype": dtype,
     "vectorize": vectorize,
+    "jvp": jvp,
 }
 EXPORTS.update(_CORE)
 
@@ -845,6 +906,7 @@ _LINALG = {
     "cholesky_inverse",
     "det",
     "inv",
+    "jvp",
     "lstsq",
     "lu_factor",
     "norm",

@@ -1542,7 +1542,6 @@ NOT_PROVIDED: dict[str, str] = {
     "view_as_real": "complex tensors (symgraph has no complex dtype)",
     "polar": "complex tensors (symgraph has no complex dtype)",
     "custom_gradient": "user-defined gradients (symgraph's gradients come from its op table)",
-    "jvp": "forward-mode derivatives (symgraph differentiates in reverse mode only)",
 }
 
 __all__ += sorted(set(EXPORTS) - _FIRST)

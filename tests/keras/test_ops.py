@@ -159,6 +159,11 @@ def _gqa_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.einsum("BNTS,BSNH->BTNH", e / e.sum(-1, keepdims=True), v).astype(q.dtype)
 
 
+def _jvp_ref(fun: Any, primals: tuple, tangents: tuple) -> tuple:
+    (a, b), (ta, tb) = primals, tangents
+    return fun(a, b), (ta * b + a * tb + 2 * a * ta, 4.0 * b * tb)
+
+
 def _stable_bce(t: np.ndarray, logits: np.ndarray, from_logits: bool = False) -> np.ndarray:
     return np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
 
@@ -704,6 +709,8 @@ ROWS: list[Row] = [
     R("associative_scan", lambda a, b: a * b, P, reverse=True, axis=1, _dtype=False, _label="reverse"),
     R("map", lambda row: row * 2.0 + 1.0, X),
     R("vectorized_map", lambda row: row * row + 1.0, X),
+    # Keras' numpy backend has no jvp: the reference is the derivative written out
+    R("jvp", lambda a, b: (a * b + a * a, b * b * 2.0), (X, Y), (U, P), _ref=_jvp_ref),
     R("rearrange", f32(2, 3, 4, 5), "b h w c -> b (h w) c"),
     R("rearrange", f32(2, 12, 5), "b (h w) c -> b c h w", h=3, _label="split"),
 ]
