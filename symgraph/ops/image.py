@@ -260,7 +260,7 @@ def _c_scatter(gy: CArray, dx: CArray, taps_call: str, per_image: list[str]) -> 
     disjoint parts of dx), each output gradient added to its taps' pixels."""
     t = dx.ctype
     return [
-        f"memset({dx.ptr}, 0, sizeof({t}) * (size_t)(n * h * w * c));",
+        f"if (n * h * w * c > 0) memset({dx.ptr}, 0, sizeof({t}) * (size_t)(n * h * w * c));",
         "#pragma omp parallel for schedule(static) if (n * oh * ow * c >= SG_PARALLEL_MIN)",
         "for (int64_t b = 0; b < n; b++) {",
         *("    " + line for line in per_image),
