@@ -105,11 +105,24 @@ def _fmt_attr(value: Any) -> str:
     return str(value)
 
 
+def _reads_symbolic_size(op: Op) -> bool:
+    """Whether an op that reads the call's sizes names a symbolic one among its attributes."""
+
+    def symbolic(value: Any) -> bool:
+        if isinstance(value, (tuple, list)):
+            return any(symbolic(v) for v in value)
+        return isinstance(value, shp.DimExpr)
+
+    return any(symbolic(v) for v in vars(op).values())
+
+
 class Node:
     """One application of an op to input tensors.
 
-    ``bound``: no placeholder is upstream, so the node has a value now (from constants
-    and Variables' current values); an eager program may ask for it (``Tensor.numpy``)."""
+    ``bound``: no placeholder is upstream and no size is symbolic (its outputs' shapes,
+    the sizes an op reads: ``arange(x.shape[0])``), so the node has a value now (from
+    constants and Variables' current values); an eager program may ask for it
+    (``Tensor.numpy``)."""
 
     __slots__ = ("op", "inputs", "outputs", "location", "bound", "__weakref__")
 
@@ -117,7 +130,12 @@ class Node:
         self.op = op
         self.inputs = inputs
         self.location = location
-        self.bound = op.name != "placeholder" and all(t.bound for t in inputs)
+        self.bound = (
+            op.name != "placeholder"
+            and all(t.bound for t in inputs)
+            and all(shp.is_static_shape(t.shape) for t in types)
+            and not (op.needs_sizes and _reads_symbolic_size(op))
+        )
         self.outputs = tuple(Tensor(self, i, t.dtype, t.shape) for i, t in enumerate(types))
 
     def __repr__(self) -> str:

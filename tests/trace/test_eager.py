@@ -186,3 +186,12 @@ def test_no_value_while_tracing_names_the_line_and_the_way_out():
         f(np.ones(3, "float32"))
     message = str(info.value)
     assert "sg.where" in message and "sg.cond" in message and f"{__file__}:" in message
+
+
+def test_a_symbolic_size_has_no_value_now():
+    p = sg.placeholder((None,), name="p")
+    n = sg.arange(p.shape[0])  # reads the call's size, not a placeholder's value
+    assert not n.bound
+    with pytest.raises(TypeError, match="symbolic"):
+        n.numpy()
+    assert "numpy" not in str(n)
