@@ -3,10 +3,12 @@ and the functional spellings ``add([a, b])``, ``concatenate([a, b])``..."""
 
 from __future__ import annotations
 
+import warnings
 from functools import reduce
 from typing import Any
 
 import symgraph as sg
+from symgraph.errors import user_stacklevel
 from symgraph.graph.core import Tensor
 from symgraph.keras.layers.keras_tensor import static_shape
 from symgraph.keras.layers.layer import Layer, MultiInput
@@ -95,18 +97,55 @@ class Concatenate(MultiInput, Layer):
 
 
 class Dot(MultiInput, Layer):
-    """Batched dot product along ``axes`` of two (batch, n) tensors."""
+    """Keras' batch dot: the per-sample tensor product of two inputs over one axis of each
+    (``axes``: an int for both, or a pair), the other axes of the first input, then of
+    the second, in the result; a result with only the batch axis gets a trailing 1.
+    ``normalize`` makes each input unit length along its axis first (cosine proximity)."""
 
-    def __init__(self, axes: int, normalize: bool = False, **kwargs: Any):
+    def __init__(self, axes: int | tuple[int, int] | list[int], normalize: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.axes, self.normalize = axes, normalize
 
+    def _axes(self, a: Tensor, b: Tensor) -> tuple[int, int]:
+        pair = tuple(self.axes) if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)
+        if len(pair) != 2:
+            raise ValueError(f"Layer {self.name}: `axes` must be an int or a pair of ints, got {self.axes!r}")
+        resolved = []
+        for axis, t in zip(pair, (a, b)):
+            axis = axis + t.ndim if axis < 0 else axis
+            if not 1 <= axis < t.ndim:
+                raise ValueError(f"Layer {self.name}: axis {axis} is the batch axis or out of range for rank {t.ndim}")
+            resolved.append(axis)
+        sa, sb = static_shape(a)[resolved[0]], static_shape(b)[resolved[1]]
+        if sa is not None and sb is not None and sa != sb:
+            raise ValueError(
+                f"Incompatible input shapes: axis values {sa} (at axis {resolved[0]}) != {sb} (at axis "
+                f"{resolved[1]}). Full input shapes: {static_shape(a)}, {static_shape(b)}"
+            )
+        return resolved[0], resolved[1]
+
     def call(self, inputs: Any) -> Tensor:
         a, b = inputs
+        axis_a, axis_b = self._axes(a, b)
         if self.normalize:
-            a = a / sg.sqrt(sg.sum(a * a, axis=-1, keepdims=True) + 1e-12)
-            b = b / sg.sqrt(sg.sum(b * b, axis=-1, keepdims=True) + 1e-12)
-        return sg.sum(a * b, axis=-1, keepdims=True)
+            a = a / sg.sqrt(sg.maximum(sg.sum(a * a, axis=axis_a, keepdims=True), 1e-12))
+            b = b / sg.sqrt(sg.maximum(sg.sum(b * b, axis=axis_b, keepdims=True), 1e-12))
+        # a as (batch, rest of a, k), b as (batch, k, rest of b): one batched product
+        a = sg.transpose(a, [i for i in range(a.ndim) if i != axis_a] + [axis_a])
+        b = sg.transpose(b, [0, axis_b] + [i for i in range(1, b.ndim) if i != axis_b])
+        rest_a, rest_b = a.shape[1:-1], b.shape[2:]
+        k = a.shape[-1]
+        flat_a = sg.reshape(a, (a.shape[0], _prod(rest_a), k))
+        flat_b = sg.reshape(b, (b.shape[0], k, _prod(rest_b)))
+        out = sg.reshape(sg.matmul(flat_a, flat_b), (a.shape[0], *rest_a, *rest_b))
+        return sg.expand_dims(out, -1) if out.ndim == 1 else out
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _prod(dims: tuple) -> Any:
+    return reduce(lambda x, y: x * y, dims, 1)
 
 
 def add(inputs: list, **kwargs: Any) -> Any:
@@ -135,3 +174,38 @@ def minimum(inputs: list, **kwargs: Any) -> Any:
 
 def concatenate(inputs: list, axis: int = -1, **kwargs: Any) -> Any:
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs: list, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> Any:
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+_KERAS1_MODES = {
+    "sum": ("Add", add),
+    "mul": ("Multiply", multiply),
+    "ave": ("Average", average),
+    "max": ("Maximum", maximum),
+}
+
+
+def merge(inputs: list, mode: str = "sum", concat_axis: int = -1, dot_axes: int = -1, name: str | None = None) -> Any:
+    """Keras 1's ``merge(inputs, mode=...)``, kept for the oldest tutorials, with a warning
+    naming the Keras 3 layer that does the same."""
+    kwargs = {} if name is None else {"name": name}
+    if mode in _KERAS1_MODES:
+        modern, fn = _KERAS1_MODES[mode]
+        _warn_merge(mode, f"keras.layers.{modern}()(inputs)")
+        return fn(inputs, **kwargs)
+    if mode == "concat":
+        _warn_merge(mode, f"keras.layers.Concatenate(axis={concat_axis})(inputs)")
+        return concatenate(inputs, axis=concat_axis, **kwargs)
+    if mode in ("dot", "cos"):
+        _warn_merge(mode, f"keras.layers.Dot(axes={dot_axes}, normalize={mode == 'cos'})(inputs)")
+        return dot(inputs, axes=dot_axes, normalize=mode == "cos", **kwargs)
+    raise ValueError(f"merge: unknown mode {mode!r} (Keras 1's modes: sum, mul, concat, ave, max, dot, cos)")
+
+
+def _warn_merge(mode: str, modern: str) -> None:
+    warnings.warn(
+        f"merge(mode={mode!r}) is Keras 1's spelling; use {modern}", DeprecationWarning, stacklevel=user_stacklevel()
+    )
