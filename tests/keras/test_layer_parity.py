@@ -1,0 +1,296 @@
+"""Every layer of symgraph.keras.layers against real Keras 3 (numpy backend, inference
+only), table-driven (layer_parity_cases.py).
+
+For each case both layers are built with the same config and called once; the real
+layer's weights are drawn at random (so biases and moving statistics are not trivial)
+and copied into ours with ``set_weights``; then the outputs are compared eagerly
+(``ours(x)``), through a compiled functional model (``predict``), and the masks, the
+``get_config`` keys and ``compute_output_shape``. A check that shows a symgraph bug is
+strict-xfail in the table with the exact difference.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+real = pytest.importorskip("keras", reason="real Keras 3 (the `keras` package, numpy backend) is not installed")
+if not real.__version__.startswith("3.") or real.backend.backend() != "numpy":
+    pytest.skip(
+        f"needs real Keras 3 on its numpy backend, found keras {real.__version__} on {real.backend.backend()!r} "
+        "(KERAS_BACKEND was set before this module imported keras)",
+        allow_module_level=True,
+    )
+
+from symgraph import keras as ours  # noqa: E402 (after the backend choice above)
+from tests.keras.layer_parity_cases import CASES, CHECKS, CONFIG_GAPS, NOT_COMPARED, Case  # noqa: E402
+
+pytestmark = [
+    # Real Keras' own: KerasVariable.numpy() (behind get_weights) is np.array(self).
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"),
+    # Real Keras warns that LayerNormalization(rms_scaling=True) is deprecated; the case keeps it.
+    pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`:UserWarning"),
+    # Real Keras' compute_output_shape runs a Lambda's function on uninitialized arrays.
+    pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered:RuntimeWarning"),
+]
+
+
+# ---------------------------------------------------------------- building
+
+
+def _rng(case: Case, salt: str = "") -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(f"{case.id}/{salt}".encode()))
+
+
+def _shapes(case: Case) -> list[tuple]:
+    return list(case.shape) if isinstance(case.shape, list) else [case.shape]
+
+
+def _draw(case: Case, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    if case.data == "ids":
+        ids = rng.integers(1, case.kwargs["input_dim"], shape)
+        ids[:, -2:] = 0  # padding at the end, so mask_zero masks something
+        ids[0, 1] = 0  # and a zero inside a row
+        return ids.astype(case.dtype)
+    if case.data == "image":
+        return rng.uniform(0, 255, shape).astype(case.dtype)
+    if case.data == "positive":
+        return rng.uniform(0.5, 2.0, shape).astype(case.dtype)
+    return rng.standard_normal(shape).astype(case.dtype)
+
+
+def _inputs(case: Case) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """The case's input arrays, and the (batch, time) mask of a masked case."""
+    rng = _rng(case, "inputs")
+    xs = [_draw(case, s, rng) for s in _shapes(case)]
+    if not case.masked and case.data != "zero_steps":
+        return xs, None
+    x = xs[0]
+    lengths = np.arange(x.shape[1], 0, -max(1, x.shape[1] // x.shape[0]))[: x.shape[0]]
+    lengths[-1] = max(1, x.shape[1] // 2)
+    for i, n in enumerate(lengths):
+        x[i, n:] = 0  # Masking(0.0) masks the zeroed trailing steps
+    return xs, (np.any(x != 0, axis=-1) if case.masked else None)
+
+
+def _make(case: Case, layers: Any) -> Any:
+    if case.make is not None:
+        return case.make(layers)
+    return getattr(layers, case.layer)(**case.kwargs)
+
+
+def _call(case: Case, layer: Any, xs: list, mask: Any = None) -> Any:
+    """The case's call of ``layer``; an input ``mask`` goes in as ``mask=``: ours takes
+    it on any layer (and hands it on as Keras does), real Keras only where the layer's
+    call has a mask argument (on the numpy backend a mask cannot ride on the array as
+    ``_keras_mask``; real's compute_mask gives the mask it hands on)."""
+    inputs = xs if isinstance(case.shape, list) else xs[0]
+    if case.call is not None:
+        return case.call(layer, inputs)
+    kwargs = dict(case.call_kwargs)
+    takes_mask = isinstance(layer, ours.layers.Layer) or "mask" in inspect.signature(layer.call).parameters
+    if mask is not None and takes_mask:
+        kwargs["mask"] = mask
+    return layer(inputs, **kwargs)
+
+
+def _as_list(outputs: Any) -> list[np.ndarray]:
+    """Outputs (one array, or a list/tuple nesting of them) as a flat list of arrays."""
+    if isinstance(outputs, (list, tuple)):
+        return [a for item in outputs for a in _as_list(item)]
+    return [np.asarray(outputs)]
+
+
+def _random_weights(case: Case, layer: Any) -> None:
+    """Weights drawn at random in place of the initializers' (zero biases, unit
+    variances), so the comparison sees each weight's role."""
+    rng = _rng(case, "weights")
+    values = []
+    for w in layer.weights:
+        value = np.array(w.value)  # (KerasVariable.numpy() warns on numpy 2: np.array(self))
+        if value.dtype.kind != "f":
+            values.append(value)
+        elif "variance" in w.name:
+            values.append(rng.uniform(0.5, 2.0, value.shape).astype(value.dtype))
+        else:
+            values.append((0.5 * rng.standard_normal(value.shape)).astype(value.dtype))
+    layer.set_weights(values)
+
+
+class Built:
+    """The real and our layer of a case, built, with the same weights, and the inputs."""
+
+    def __init__(self, case: Case):
+        self.case = case
+        self.xs, self.mask = _inputs(case)
+        self.real = _make(case, real.layers)
+        self.ours = _make(case, ours.layers)
+        if case.adapt:
+            self.real.adapt(self.xs[0])
+            self.ours.adapt(self.xs[0])
+        _call(case, self.real, self.xs, self.mask)
+        if case.randomize:
+            _random_weights(case, self.real)
+        _call(case, self.ours, self.xs)  # builds ours (the weights are replaced below)
+        self.ours.set_weights(self.real.get_weights())
+
+    def real_outputs(self) -> list[np.ndarray]:
+        return _as_list(_call(self.case, self.real, self.xs, self.mask))
+
+
+_BUILT: dict[str, Built] = {}
+
+
+def _built(case: Case) -> Built:
+    """One build per case, shared by its checks (the checks only read the layers)."""
+    if case.id not in _BUILT:
+        _BUILT[case.id] = Built(case)
+    return _BUILT[case.id]
+
+
+def _marks(case: Case, check: str) -> list[Any]:
+    if check in case.skip:
+        return [pytest.mark.skip(reason=case.skip[check])]
+    reason = case.xfail.get(check)
+    if reason is None and check == "config" and case.layer in CONFIG_GAPS:
+        reason = f"get_config lacks keys real Keras writes: {sorted(CONFIG_GAPS[case.layer])}"
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
+def _params(check: str) -> list[Any]:
+    return [pytest.param(case, id=case.id, marks=_marks(case, check)) for case in CASES]
+
+
+def _assert_outputs_close(case: Case, got: list[np.ndarray], want: list[np.ndarray]) -> None:
+    assert len(got) == len(want), f"{len(got)} outputs, real Keras gives {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape, f"output {i}: shape {g.shape}, real Keras {w.shape}"
+        assert g.dtype == w.dtype, f"output {i}: dtype {g.dtype}, real Keras {w.dtype}"
+        np.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol, err_msg=f"output {i}")
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def test_every_public_layer_class_is_compared_or_excused():
+    public = {
+        name
+        for name, obj in vars(ours.layers).items()
+        if not name.startswith("_") and inspect.isclass(obj) and issubclass(obj, ours.layers.Layer)
+    }
+    covered = {case.layer for case in CASES} | {name for case in CASES for name in case.covers}
+    # Aliases (AvgPool2D is AveragePooling2D) are covered by the class they name.
+    covered_classes = {getattr(ours.layers, name) for name in covered}
+    missing = sorted(name for name in public - set(NOT_COMPARED) if getattr(ours.layers, name) not in covered_classes)
+    assert not missing, f"layer classes neither in CASES nor in NOT_COMPARED: {missing}"
+    unknown = sorted(name for name in covered | set(NOT_COMPARED) if not hasattr(ours.layers, name))
+    assert not unknown, f"the table names classes symgraph.keras.layers lacks: {unknown}"
+    assert not sorted(name for name in covered if not hasattr(real.layers, name))
+
+
+def test_case_table_is_well_formed():
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids)), "case ids repeat"
+    for case in CASES:
+        assert set(case.xfail) <= set(CHECKS), f"{case.id}: unknown checks {set(case.xfail) - set(CHECKS)}"
+
+
+@pytest.mark.parametrize("case", _params("weights"))
+def test_weights_line_up(case: Case):
+    # set_weights copies by position: the names and shapes must match in order.
+    b = _built(case)
+    real_layout = [(w.name, tuple(w.shape)) for w in b.real.weights]
+    ours_layout = [(w.name, tuple(w.shape)) for w in b.ours.weights]
+    assert ours_layout == real_layout
+
+
+@pytest.mark.parametrize("case", _params("eager"))
+def test_eager_forward_matches(case: Case):
+    b = _built(case)
+    got = _as_list(_call(case, b.ours, b.xs, b.mask))
+    _assert_outputs_close(case, got, b.real_outputs())
+
+
+@pytest.mark.parametrize("case", _params("mask"))
+def test_output_mask_matches(case: Case):
+    b = _built(case)
+    inputs = b.xs if isinstance(case.shape, list) else b.xs[0]
+    want = b.real.compute_mask(inputs, b.mask)
+    out = _call(case, b.ours, b.xs, b.mask)
+    first = out[0] if isinstance(out, (list, tuple)) else out
+    got = getattr(first, "_keras_mask", None)
+    if want is None or (isinstance(want, (list, tuple)) and all(m is None for m in want)):
+        assert got is None, f"our output carries a mask, real Keras computes none: {got}"
+        return
+    if isinstance(want, (list, tuple)):
+        want = want[0]
+    assert got is not None, "real Keras computes an output mask, ours carries none"
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+@pytest.mark.parametrize("case", _params("compiled"))
+def test_compiled_forward_matches(case: Case):
+    b = _built(case)
+    inputs = [ours.Input(s[1:], dtype=case.dtype) for s in _shapes(case)]
+    feed = inputs
+    if case.masked:
+        feed = [ours.layers.Masking(0.0)(inputs[0]), *inputs[1:]]
+    outputs = _call(case, b.ours, feed)
+    model = ours.Model(inputs if len(inputs) > 1 else inputs[0], outputs)
+    got = _as_list(model.predict(b.xs if len(b.xs) > 1 else b.xs[0], verbose=0))
+    _assert_outputs_close(case, got, b.real_outputs())
+
+
+@pytest.mark.parametrize("case", _params("config"))
+def test_config_keys_cover_real_keras(case: Case):
+    b = _built(case)
+    # "dtype" is a DTypePolicy dict in Keras, a dtype name in ours: compared as a key only.
+    real_keys = set(b.real.get_config())
+    ours_keys = set(b.ours.get_config())
+    assert not sorted(real_keys - ours_keys), f"keys real Keras writes that ours lacks: {sorted(real_keys - ours_keys)}"
+
+
+def _shape_tree(shape: Any) -> Any:
+    if isinstance(shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in shape):
+        return tuple(None if d is None else int(d) for d in shape)
+    return [_shape_tree(s) for s in shape]
+
+
+@pytest.mark.parametrize("case", _params("shape"))
+def test_compute_output_shape_matches(case: Case):
+    b = _built(case)
+    shapes = [(None, *s[1:]) for s in _shapes(case)]
+    arg = shapes if isinstance(case.shape, list) else shapes[0]
+    assert _shape_tree(b.ours.compute_output_shape(arg)) == _shape_tree(b.real.compute_output_shape(arg))
+
+
+# Keras 3's augmentation layers default to training=True in call(), so calling one
+# directly (keras.io's augmentation tutorial plots `data_augmentation(images)`)
+# augments; fit's inference steps pass training=False.
+DIRECT_CALL_AUGMENTS = [
+    ("RandomFlip", {"mode": "horizontal"}),
+    ("RandomRotation", {"factor": (0.1, 0.2)}),
+    ("RandomZoom", {"height_factor": (0.2, 0.3)}),
+    ("RandomTranslation", {"height_factor": (0.2, 0.3), "width_factor": 0.0}),
+    ("RandomContrast", {"factor": 0.5}),
+    ("RandomBrightness", {"factor": (0.2, 0.3)}),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="called without `training`, ours is the identity (Layer resolves training to False); Keras 3's "
+    "augmentation layers declare call(..., training=True) and augment",
+)
+@pytest.mark.parametrize(("name", "kwargs"), DIRECT_CALL_AUGMENTS, ids=[n for n, _ in DIRECT_CALL_AUGMENTS])
+def test_augmentation_layer_called_directly_augments(name: str, kwargs: dict):
+    x = np.random.default_rng(5).uniform(0, 255, (8, 5, 5, 3)).astype("float32")
+    assert np.abs(getattr(real.layers, name)(seed=3, **kwargs)(x) - x).max() > 1.0  # real Keras augments
+    got = np.asarray(getattr(ours.layers, name)(seed=3, **kwargs)(x))
+    assert np.abs(got - x).max() > 1.0, f"{name}(x) returned x unchanged"
