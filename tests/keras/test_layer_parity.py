@@ -29,7 +29,7 @@ if not real.__version__.startswith("3.") or real.backend.backend() != "numpy":
     )
 
 from symgraph import keras as ours  # noqa: E402 (after the backend choice above)
-from tests.keras.layer_parity_cases import CASES, CHECKS, CONFIG_GAPS, NOT_COMPARED, Case  # noqa: E402
+from tests.keras.layer_parity_cases import CASES, CHECKS, CONFIG_GAPS, NOT_COMPARED, PENDING, Case  # noqa: E402
 
 pytestmark = [
     # Real Keras' own: KerasVariable.numpy() (behind get_weights) is np.array(self).
@@ -155,6 +155,8 @@ def _built(case: Case) -> Built:
 
 
 def _marks(case: Case, check: str) -> list[Any]:
+    if not hasattr(ours.layers, case.layer):
+        return [pytest.mark.skip(reason=f"symgraph.keras.layers has no {case.layer} yet")]
     if check in case.skip:
         return [pytest.mark.skip(reason=case.skip[check])]
     reason = case.xfail.get(check)
@@ -164,7 +166,7 @@ def _marks(case: Case, check: str) -> list[Any]:
 
 
 def _params(check: str) -> list[Any]:
-    return [pytest.param(case, id=case.id, marks=_marks(case, check)) for case in CASES]
+    return [pytest.param(case, id=case.id, marks=_marks(case, check)) for case in CASES + PENDING]
 
 
 def _assert_outputs_close(case: Case, got: list[np.ndarray], want: list[np.ndarray]) -> None:
@@ -184,21 +186,24 @@ def test_every_public_layer_class_is_compared_or_excused():
         for name, obj in vars(ours.layers).items()
         if not name.startswith("_") and inspect.isclass(obj) and issubclass(obj, ours.layers.Layer)
     }
-    covered = {case.layer for case in CASES} | {name for case in CASES for name in case.covers}
+    named = {case.layer for case in CASES} | {name for case in CASES for name in case.covers}
     # Aliases (AvgPool2D is AveragePooling2D) are covered by the class they name.
-    covered_classes = {getattr(ours.layers, name) for name in covered}
+    covered_classes = {getattr(ours.layers, name) for name in named if hasattr(ours.layers, name)}
     missing = sorted(name for name in public - set(NOT_COMPARED) if getattr(ours.layers, name) not in covered_classes)
     assert not missing, f"layer classes neither in CASES nor in NOT_COMPARED: {missing}"
-    unknown = sorted(name for name in covered | set(NOT_COMPARED) if not hasattr(ours.layers, name))
-    assert not unknown, f"the table names classes symgraph.keras.layers lacks: {unknown}"
-    assert not sorted(name for name in covered if not hasattr(real.layers, name))
+    absent = sorted(name for name in named | set(NOT_COMPARED) if not hasattr(ours.layers, name))
+    assert not absent, f"CASES name classes symgraph.keras.layers lacks (PENDING is their place): {absent}"
+    unknown = sorted({case.layer for case in CASES + PENDING} - set(dir(real.layers)))
+    assert not unknown, f"the table names classes real Keras lacks: {unknown}"
 
 
 def test_case_table_is_well_formed():
-    ids = [case.id for case in CASES]
+    ids = [case.id for case in CASES + PENDING]
     assert len(ids) == len(set(ids)), "case ids repeat"
-    for case in CASES:
-        assert set(case.xfail) <= set(CHECKS), f"{case.id}: unknown checks {set(case.xfail) - set(CHECKS)}"
+    for case in CASES + PENDING:
+        assert set(case.xfail) | set(case.skip) <= set(CHECKS), (
+            f"{case.id}: unknown checks {(set(case.xfail) | set(case.skip)) - set(CHECKS)}"
+        )
 
 
 @pytest.mark.parametrize("case", _params("weights"))
@@ -221,7 +226,9 @@ def test_eager_forward_matches(case: Case):
 def test_output_mask_matches(case: Case):
     b = _built(case)
     inputs = b.xs if isinstance(case.shape, list) else b.xs[0]
-    want = b.real.compute_mask(inputs, b.mask)
+    # Keras' Layer.__call__ sets the outputs' mask from compute_mask only where the layer
+    # supports masking (a plain Layer's compute_mask returns the input's mask, dropped).
+    want = b.real.compute_mask(inputs, b.mask) if b.real.supports_masking else None
     out = _call(case, b.ours, b.xs, b.mask)
     first = out[0] if isinstance(out, (list, tuple)) else out
     got = getattr(first, "_keras_mask", None)
@@ -268,6 +275,15 @@ def test_compute_output_shape_matches(case: Case):
     shapes = [(None, *s[1:]) for s in _shapes(case)]
     arg = shapes if isinstance(case.shape, list) else shapes[0]
     assert _shape_tree(b.ours.compute_output_shape(arg)) == _shape_tree(b.real.compute_output_shape(arg))
+
+
+@pytest.mark.xfail(
+    strict=True, reason="InputLayer.get_config lacks keys real Keras writes: ['optional', 'ragged', 'sparse']"
+)
+def test_input_layer_config_keys_cover_real_keras():
+    real_keys = set(real.layers.InputLayer(shape=(3, 4)).get_config())
+    ours_keys = set(ours.layers.InputLayer(shape=(3, 4)).get_config())
+    assert not sorted(real_keys - ours_keys), f"keys real Keras writes that ours lacks: {sorted(real_keys - ours_keys)}"
 
 
 # Keras 3's augmentation layers default to training=True in call(), so calling one
