@@ -29,7 +29,8 @@ class Case:
     dtype: str = "float32"
     # "normal": N(0, 1); "ids": integers in [0, input_dim) with zeros (padding) at the
     # end of each row; "image": uniform [0, 255]; "positive": uniform [0.5, 2];
-    # "zero_steps": N(0, 1) with trailing time steps zeroed (as a masked case's).
+    # "zero_steps": N(0, 1) with trailing time steps zeroed (as a masked case's);
+    # "ints": integers in [-3, 4).
     data: str = "normal"
     # Builds the layer from a layers namespace (real or ours) where kwargs are not enough.
     make: Callable[[Any], Any] | None = None
@@ -90,6 +91,7 @@ CASES: list[Case] = [
     Case("dense_softmax", "Dense", (3, 5), {"units": 4, "activation": "softmax"}),
     Case("dense_tanh_rank3", "Dense", (3, 2, 5), {"units": 4, "activation": "tanh"}),
     Case("dense_sigmoid", "Dense", (3, 5), {"units": 2, "activation": "sigmoid"}),
+    Case("dense_int_input", "Dense", (3, 5), {"units": 2}, dtype="int32", data="ints"),
     Case("dense_gelu", "Dense", (3, 5), {"units": 3, "activation": "gelu"}),
     Case("dense_swish", "Dense", (3, 5), {"units": 3, "activation": "swish"}),
     # Mask pass-through: Dense supports masking and hands the input's mask on.
@@ -109,6 +111,7 @@ CASES: list[Case] = [
     Case("softmax", "Softmax", (3, 6)),
     Case("softmax_axis1", "Softmax", (3, 4, 5), {"axis": 1}),
     Case("flatten", "Flatten", (3, 2, 3, 4)),
+    Case("flatten_channels_first", "Flatten", (3, 2, 3, 4), {"data_format": "channels_first"}),
     Case("reshape", "Reshape", (3, 12), {"target_shape": (3, 4)}),
     Case("reshape_infer", "Reshape", (3, 2, 6), {"target_shape": (-1, 3)}),
     Case("permute", "Permute", (3, 2, 4, 5), {"dims": (3, 1, 2)}),
@@ -138,6 +141,12 @@ CASES: list[Case] = [
         {"filters": 2, "kernel_size": 2, "activation": "relu", "use_bias": False},
     ),
     Case("conv1d_groups", "Conv1D", (2, 8, 4), {"filters": 6, "kernel_size": 3, "groups": 2}),
+    Case(
+        "conv1d_channels_first",
+        "Conv1D",
+        (2, 3, 9),
+        {"filters": 4, "kernel_size": 3, "strides": 2, "data_format": "channels_first"},
+    ),
     Case("conv2d", "Conv2D", (2, 7, 6, 3), {"filters": 4, "kernel_size": 3}),
     Case(
         "conv2d_same_stride",
@@ -167,10 +176,17 @@ CASES: list[Case] = [
     Case("max_pool1d_same_stride", "MaxPooling1D", (2, 9, 3), {"pool_size": 3, "strides": 2, "padding": "same"}),
     Case("avg_pool1d", "AveragePooling1D", (2, 9, 3), {"pool_size": 2}),
     Case("avg_pool1d_same", "AveragePooling1D", (2, 9, 3), {"pool_size": 3, "strides": 2, "padding": "same"}),
+    Case("max_pool1d_channels_first", "MaxPooling1D", (2, 3, 9), {"pool_size": 2, "data_format": "channels_first"}),
     Case("max_pool2d", "MaxPooling2D", (2, 7, 6, 3)),
     Case("max_pool2d_same", "MaxPooling2D", (2, 7, 6, 3), {"pool_size": 3, "strides": 2, "padding": "same"}),
     Case("avg_pool2d", "AveragePooling2D", (2, 7, 6, 3), {"pool_size": (2, 3)}),
     Case("avg_pool2d_same", "AveragePooling2D", (2, 7, 6, 3), {"pool_size": 3, "strides": 2, "padding": "same"}),
+    Case(
+        "avg_pool2d_same_channels_first",
+        "AveragePooling2D",
+        (2, 3, 7, 6),
+        {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"},
+    ),
     Case(
         "max_pool2d_channels_first",
         "MaxPooling2D",
@@ -178,6 +194,7 @@ CASES: list[Case] = [
         {"pool_size": 2, "data_format": "channels_first"},
     ),
     Case("global_avg_pool1d", "GlobalAveragePooling1D", (2, 5, 3)),
+    Case("global_avg_pool1d_channels_first", "GlobalAveragePooling1D", (2, 3, 5), {"data_format": "channels_first"}),
     Case("global_max_pool1d", "GlobalMaxPooling1D", (2, 5, 3)),
     # Embedding(mask_zero=True) -> GlobalAveragePooling1D, the text-classification tutorials' model
     Case(
@@ -264,6 +281,7 @@ CASES: list[Case] = [
     Case("lstm_state", "LSTM", (2, 5, 3), {"units": 4, "return_state": True}, **RNN_TOL),
     Case("lstm_backwards", "LSTM", (2, 5, 3), {"units": 4, "go_backwards": True, "return_sequences": True}, **RNN_TOL),
     Case("lstm_no_bias", "LSTM", (2, 5, 3), {"units": 3, "use_bias": False}, **RNN_TOL),
+    Case("lstm_no_forget_bias", "LSTM", (2, 5, 3), {"units": 3, "unit_forget_bias": False}, **RNN_TOL),
     Case("lstm_relu", "LSTM", (2, 5, 3), {"units": 3, "activation": "relu", "return_sequences": True}, **RNN_TOL),
     Case("lstm_masked", "LSTM", (3, 6, 3), {"units": 4, "return_sequences": True}, masked=True, **RNN_TOL),
     Case(
@@ -283,6 +301,7 @@ CASES: list[Case] = [
         "gru_sequences_state", "GRU", (2, 5, 3), {"units": 4, "return_sequences": True, "return_state": True}, **RNN_TOL
     ),
     Case("gru_backwards", "GRU", (2, 5, 3), {"units": 4, "go_backwards": True}, **RNN_TOL),
+    Case("gru_no_bias", "GRU", (2, 5, 3), {"units": 3, "use_bias": False, "return_sequences": True}, **RNN_TOL),
     Case("gru_reset_before", "GRU", (2, 5, 3), {"units": 4, "reset_after": False, "return_sequences": True}, **RNN_TOL),
     Case("gru_masked", "GRU", (3, 6, 3), {"units": 4}, masked=True, **RNN_TOL),
     Case(
@@ -379,6 +398,22 @@ CASES: list[Case] = [
         **RNN_TOL,
     ),
     Case(
+        "bidirectional_merge_none",
+        "Bidirectional",
+        (2, 5, 3),
+        make=lambda layers: layers.Bidirectional(layers.SimpleRNN(2, use_bias=False), merge_mode=None),
+        covers=("SimpleRNN",),
+        **RNN_TOL,
+    ),
+    Case(
+        "bidirectional_lstm_sequences_mul",
+        "Bidirectional",
+        (2, 5, 3),
+        make=lambda layers: layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="mul"),
+        covers=("LSTM",),
+        **RNN_TOL,
+    ),
+    Case(
         "time_distributed_dense",
         "TimeDistributed",
         (2, 4, 3),
@@ -419,7 +454,23 @@ CASES: list[Case] = [
     Case("normalization_adapted", "Normalization", (6, 4), adapt=True, randomize=False),
     Case("normalization_adapted_axis_none", "Normalization", (6, 4), {"axis": None}, adapt=True, randomize=False),
     Case("normalization_invert", "Normalization", (3, 4), {"mean": 2.0, "variance": 9.0, "invert": True}),
+    Case(
+        "normalization_uint8_image",
+        "Normalization",
+        (2, 4, 4, 3),
+        {"mean": [120.0, 110.0, 100.0], "variance": [3000.0, 2500.0, 2000.0]},
+        dtype="uint8",
+        data="image",
+    ),
     Case("resizing_bilinear", "Resizing", (2, 5, 7, 3), {"height": 8, "width": 4}, data="image", rtol=1e-5, atol=1e-4),
+    Case(
+        "resizing_channels_first",
+        "Resizing",
+        (2, 3, 5, 7),
+        {"height": 8, "width": 4, "data_format": "channels_first"},
+        data="image",
+        atol=1e-4,
+    ),
     Case(
         "resizing_nearest",
         "Resizing",
@@ -453,6 +504,14 @@ CASES: list[Case] = [
         xfail={"eager": UINT8_EAGER.format(what="Resizing's output (rounded back to the input dtype) is int32")},
     ),
     Case("center_crop", "CenterCrop", (2, 7, 8, 3), {"height": 4, "width": 5}, data="image"),
+    Case("center_crop_uint8", "CenterCrop", (2, 7, 8, 3), {"height": 4, "width": 5}, dtype="uint8", data="image"),
+    Case(
+        "center_crop_channels_first",
+        "CenterCrop",
+        (2, 3, 7, 8),
+        {"height": 4, "width": 5, "data_format": "channels_first"},
+        data="image",
+    ),
     Case("center_crop_upscale", "CenterCrop", (2, 3, 4, 2), {"height": 5, "width": 5}, data="image", atol=1e-4),
     # The random augmentation layers are the identity at inference (training=False;
     # called without it, Keras 3 augments: test_layer_parity's direct-call test).
@@ -545,6 +604,23 @@ PENDING: list[Case] = [
         atol=1e-5,
     ),
 ]
+
+# The activation names of real Keras 3.15 (keras.activations) that symgraph's
+# Activation layer does not know: Activation(name) raises ValueError in ours.
+MISSING_ACTIVATIONS = {
+    "celu",
+    "glu",
+    "hard_shrink",
+    "hard_tanh",
+    "log_sigmoid",
+    "mish",
+    "soft_shrink",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "tanh_shrink",
+}
 
 # Public layer classes of symgraph.keras.layers that no case compares, and why.
 NOT_COMPARED: dict[str, str] = {

@@ -29,7 +29,15 @@ if not real.__version__.startswith("3.") or real.backend.backend() != "numpy":
     )
 
 from symgraph import keras as ours  # noqa: E402 (after the backend choice above)
-from tests.keras.layer_parity_cases import CASES, CHECKS, CONFIG_GAPS, NOT_COMPARED, PENDING, Case  # noqa: E402
+from tests.keras.layer_parity_cases import (  # noqa: E402
+    CASES,
+    CHECKS,
+    CONFIG_GAPS,
+    MISSING_ACTIVATIONS,
+    NOT_COMPARED,
+    PENDING,
+    Case,
+)
 
 pytestmark = [
     # Real Keras' own: KerasVariable.numpy() (behind get_weights) is np.array(self).
@@ -60,6 +68,8 @@ def _draw(case: Case, shape: tuple, rng: np.random.Generator) -> np.ndarray:
         return ids.astype(case.dtype)
     if case.data == "image":
         return rng.uniform(0, 255, shape).astype(case.dtype)
+    if case.data == "ints":
+        return rng.integers(-3, 4, shape).astype(case.dtype)
     if case.data == "positive":
         return rng.uniform(0.5, 2.0, shape).astype(case.dtype)
     return rng.standard_normal(shape).astype(case.dtype)
@@ -284,6 +294,43 @@ def test_input_layer_config_keys_cover_real_keras():
     real_keys = set(real.layers.InputLayer(shape=(3, 4)).get_config())
     ours_keys = set(ours.layers.InputLayer(shape=(3, 4)).get_config())
     assert not sorted(real_keys - ours_keys), f"keys real Keras writes that ours lacks: {sorted(real_keys - ours_keys)}"
+
+
+# Every activation real Keras names, through the Activation layer (the table compares the
+# common ones inside Dense too). "threshold" needs arguments a layer cannot pass.
+_ACTIVATIONS = sorted(
+    name
+    for name in dir(real.activations)
+    if not name.startswith("_")
+    and callable(getattr(real.activations, name))
+    and name not in ("get", "serialize", "deserialize", "threshold")
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=[pytest.mark.xfail(strict=True, reason=f"symgraph.keras.activations has no {name!r}")]
+            if name in MISSING_ACTIVATIONS
+            else [],
+        )
+        for name in _ACTIVATIONS
+    ],
+)
+def test_activation_layer_matches(name: str):
+    x = 3.0 * np.random.default_rng(11).standard_normal((3, 8)).astype("float32")
+    # (sparsemax comes back float64 from real Keras' numpy backend: values compared)
+    want = np.asarray(real.layers.Activation(name)(x), dtype="float32")
+    layer = ours.layers.Activation(name)
+    eager = np.asarray(layer(x))
+    model = ours.Sequential([ours.Input((8,)), layer])
+    compiled = model.predict(x, verbose=0)
+    for got in (eager, compiled):
+        assert got.dtype == np.float32
+        # exp/log/erf chains: numpy's float32 and symgraph's C differ by a few ulp
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 # Keras 3's augmentation layers default to training=True in call(), so calling one
