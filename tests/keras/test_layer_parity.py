@@ -82,8 +82,9 @@ def _inputs(case: Case) -> tuple[list[np.ndarray], np.ndarray | None]:
     if not case.masked and case.data != "zero_steps":
         return xs, None
     x = xs[0]
-    lengths = np.arange(x.shape[1], 0, -max(1, x.shape[1] // x.shape[0]))[: x.shape[0]]
-    lengths[-1] = max(1, x.shape[1] // 2)
+    # The first row keeps every step, the later ones lose a growing tail (to half).
+    batch, steps = x.shape[:2]
+    lengths = np.linspace(steps, max(1, steps // 2), batch).round().astype(int)
     for i, n in enumerate(lengths):
         x[i, n:] = 0  # Masking(0.0) masks the zeroed trailing steps
     return xs, (np.any(x != 0, axis=-1) if case.masked else None)
