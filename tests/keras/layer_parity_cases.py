@@ -62,16 +62,6 @@ ZERO_OUTPUT_FOR_MASK = (
 CELL_SKIPS = {"shape": "a cell's compute_output_shape is no public Keras 3 API (it needs the state shapes)"}
 
 
-def _cell_xfail(outputs: int) -> dict:
-    """A cell called directly returns its input: _Cell has no ``call`` (only ``step``,
-    which RNN runs), so Layer.call's identity answers."""
-    reason = (
-        f"cell(x, states) returns x unchanged (1 output) instead of (output, new_states) "
-        f"({outputs} arrays): symgraph's _Cell defines no call()"
-    )
-    return {"eager": reason, "compiled": reason}
-
-
 # Tolerance of the recurrent layers: the states pass through a chain of tanh/sigmoid
 # and matmuls per step, and numpy's float32 tanh/exp differ from symgraph's C ones by
 # a few ulp, compounded over the steps.
@@ -337,7 +327,6 @@ CASES: list[Case] = [
         {"units": 4},
         call=_cell_call,
         skip=CELL_SKIPS,
-        xfail=_cell_xfail(2),
         **RNN_TOL,
     ),
     Case(
@@ -347,7 +336,6 @@ CASES: list[Case] = [
         {"units": 4},
         call=_cell_call,
         skip=CELL_SKIPS,
-        xfail=_cell_xfail(3),
         **RNN_TOL,
     ),
     Case(
@@ -357,7 +345,6 @@ CASES: list[Case] = [
         {"units": 4},
         call=_cell_call,
         skip=CELL_SKIPS,
-        xfail=_cell_xfail(2),
         **RNN_TOL,
     ),
     Case(

@@ -358,3 +358,32 @@ def test_augmentation_layer_called_directly_augments(name: str, kwargs: dict):
     assert np.abs(getattr(real.layers, name)(seed=3, **kwargs)(x) - x).max() > 1.0  # real Keras augments
     got = np.asarray(getattr(ours.layers, name)(seed=3, **kwargs)(x))
     assert np.abs(got - x).max() > 1.0, f"{name}(x) returned x unchanged"
+
+
+@pytest.mark.parametrize("name", ["SimpleRNNCell", "GRUCell"])
+def test_cell_called_with_a_bare_state_returns_a_bare_state(name: str):
+    # Keras' cells hand the states back in the form they came in: a tensor for a tensor.
+    rng = np.random.default_rng(2)
+    x, h = rng.standard_normal((3, 2)).astype("float32"), rng.standard_normal((3, 4)).astype("float32")
+    real_cell, our_cell = getattr(real.layers, name)(4), getattr(ours.layers, name)(4)
+    want_out, want_state = real_cell(x, h)
+    our_cell(x, h)
+    our_cell.set_weights(real_cell.get_weights())
+    got_out, got_state = our_cell(x, h)
+    assert not isinstance(got_state, (list, tuple)), f"{name}(x, h) returned its state as {type(got_state).__name__}"
+    np.testing.assert_allclose(np.asarray(got_out), want_out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(got_state), want_state, rtol=1e-5, atol=1e-5)
+
+
+def test_cell_dropout_applies_only_when_training():
+    x = np.ones((64, 8), "float32")
+    h = np.zeros((64, 4), "float32")
+    small = ours.initializers.Constant(0.01)
+    cell = ours.layers.SimpleRNNCell(4, dropout=0.5, kernel_initializer=small, use_bias=False)
+    inference, _ = cell(x, [h])
+    trained, _ = cell(x, [h], training=True)
+    np.testing.assert_allclose(np.asarray(inference), np.tanh(0.08), rtol=1e-6)
+    # Each kept input is doubled: the pre-activation is 0.02 * (inputs kept), not all 4 of 8.
+    kept = np.arctanh(np.asarray(trained, dtype="float64")) / 0.02
+    np.testing.assert_allclose(kept, np.round(kept), atol=1e-3)
+    assert len(np.unique(np.round(kept))) > 1

@@ -102,6 +102,22 @@ class _Cell(Layer):
     def _bias_shape(self) -> tuple:
         return (self.gates * self.units,)
 
+    def call(self, sequence: Tensor, states: Any, training: bool = False) -> tuple[Tensor, Any]:
+        """One step called directly, as custom recurrent code calls a Keras cell:
+        ``cell(x_t, states) -> (output, new_states)``. The states come back as a list
+        when they went in as one (Keras' rule; LSTM's two states always do); RNN runs
+        ``step`` itself and never comes through here."""
+        nested = isinstance(states, (list, tuple))
+        prev = list(states) if nested else [states]
+        x = sequence if sequence.dtype.kind == "f" else sg.cast(sequence, self.dtype)
+        if training and self.dropout > 0:
+            x = sg.nn.dropout(x, self.dropout)
+        rec_mask = None
+        if training and self.recurrent_dropout > 0:
+            rec_mask = sg.nn.dropout(sg.ones_like(prev[0]), self.recurrent_dropout)
+        output, new_states = self.step(self.project(x), prev, rec_mask)
+        return output, (new_states if nested or len(new_states) > 1 else new_states[0])
+
     def default_activations(self) -> bool:
         return self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid
 
