@@ -387,3 +387,8 @@ def test_cell_dropout_applies_only_when_training():
     kept = np.arctanh(np.asarray(trained, dtype="float64")) / 0.02
     np.testing.assert_allclose(kept, np.round(kept), atol=1e-3)
     assert len(np.unique(np.round(kept))) > 1
+
+
+def test_layer_norm_rms_scaling_warns_as_keras_does():
+    with pytest.warns(UserWarning, match="rms_scaling=True`, which is deprecated"):
+        ours.layers.LayerNormalization(rms_scaling=True)

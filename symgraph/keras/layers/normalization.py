@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import symgraph as sg
+from symgraph.errors import user_stacklevel
 from symgraph.graph.core import Tensor
 from symgraph.keras import initializers, regularizers
 from symgraph.keras.layers.call_context import add_update
@@ -149,6 +151,14 @@ class LayerNormalization(Layer):
         gamma_regularizer: Any = None,
         **kwargs: Any,
     ):
+        if rms_scaling:
+            warnings.warn(
+                "You passed `rms_scaling=True`, which is deprecated. This argument incorrectly scales the input by "
+                "the variance, not the root mean square. To correctly use RMS Normalization, please use "
+                "`keras.layers.RMSNormalization` instead.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         super().__init__(**kwargs)
         self.axis = axis
         self.epsilon = float(epsilon)
@@ -166,7 +176,7 @@ class LayerNormalization(Layer):
             self.add_weight(
                 name="gamma", shape=param_shape, initializer=self.gamma_initializer, regularizer=self.gamma_regularizer
             )
-            if self.scale
+            if self.scale or self.rms_scaling
             else None
         )
         self.beta = (
@@ -187,7 +197,12 @@ class LayerNormalization(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs if inputs.dtype.kind == "f" else sg.cast(inputs, "float32")
         if self.rms_scaling:
-            var = sg.mean(sg.square(x), axis=self._axes, keepdims=True)
+            # Keras 3.15's formula, quirk included: it divides by the variance about the
+            # mean, not by the root mean square its name promises (Keras documents this and
+            # deprecates the argument in favour of RMSNormalization); a model saved from
+            # Keras must compute what it computed there.
+            mean = sg.mean(x, axis=self._axes, keepdims=True)
+            var = sg.mean(sg.square(x - mean), axis=self._axes, keepdims=True)
             y = x * sg.rsqrt(var + self.epsilon)
             return y * self._param(self.gamma, x.ndim) if self.gamma is not None else y
         mean = sg.mean(x, axis=self._axes, keepdims=True)
