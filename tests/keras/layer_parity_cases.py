@@ -54,11 +54,6 @@ def _cell_call(layer: Any, inputs: list) -> Any:
     return layer(inputs[0], inputs[1:])
 
 
-ZERO_OUTPUT_FOR_MASK = (
-    "masked steps of the sequence output: real Keras writes 0 there (zero_output_for_mask, set by {what}), "
-    "ours repeats the last unmasked output (RNN ignores zero_output_for_mask)"
-)
-
 CELL_SKIPS = {"shape": "a cell's compute_output_shape is no public Keras 3 API (it needs the state shapes)"}
 
 
@@ -277,10 +272,24 @@ CASES: list[Case] = [
         (3, 6, 3),
         {"units": 4, "return_sequences": True, "zero_output_for_mask": True},
         masked=True,
-        xfail={
-            check: ZERO_OUTPUT_FOR_MASK.format(what="LSTM(zero_output_for_mask=True)")
-            for check in ("eager", "compiled")
-        },
+        **RNN_TOL,
+    ),
+    # zero_output_for_mask without return_sequences: the output is the last step's,
+    # zeros in the rows whose last step is masked (Keras' rule)
+    Case(
+        "lstm_masked_zero_output_last",
+        "LSTM",
+        (3, 6, 3),
+        {"units": 4, "zero_output_for_mask": True},
+        masked=True,
+        **RNN_TOL,
+    ),
+    Case(
+        "gru_masked_zero_output_backwards",
+        "GRU",
+        (3, 6, 3),
+        {"units": 4, "return_sequences": True, "go_backwards": True, "zero_output_for_mask": True},
+        masked=True,
         **RNN_TOL,
     ),
     Case("gru", "GRU", (2, 5, 3), {"units": 4}, **RNN_TOL),
@@ -375,10 +384,15 @@ CASES: list[Case] = [
         make=lambda layers: layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True)),
         masked=True,
         covers=("SimpleRNN",),
-        xfail={
-            check: ZERO_OUTPUT_FOR_MASK.format(what="Bidirectional(return_sequences=True), which sets it")
-            for check in ("eager", "compiled")
-        },
+        **RNN_TOL,
+    ),
+    Case(
+        "bidirectional_lstm_masked_sum",
+        "Bidirectional",
+        (3, 6, 3),
+        make=lambda layers: layers.Bidirectional(layers.LSTM(2, return_sequences=True), merge_mode="sum"),
+        masked=True,
+        covers=("LSTM",),
         **RNN_TOL,
     ),
     Case(

@@ -266,6 +266,9 @@ class RNN(Layer):
         self.go_backwards = go_backwards
         self.stateful = stateful
         self.unroll = unroll
+        # With a mask: a masked step's output is zeros (True) or the previous step's
+        # output (False); the states carry over either way.
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.input_spec = InputSpec(min_ndim=3)
         self._state_vars: list[sg.Variable] | None = None
 
@@ -352,7 +355,8 @@ class RNN(Layer):
         self, x: Tensor, states: list[Tensor] | None, training: bool, mask: Tensor | None = None
     ) -> tuple[Tensor, list[Tensor]]:
         """The recurrence through sg.scan; a (batch, time) ``mask`` (Embedding(mask_zero=True))
-        keeps the previous state and output at masked steps, as Keras does."""
+        keeps the previous state at masked steps, and the previous output there too, or
+        zeros with ``zero_output_for_mask``, as Keras does."""
         cell = self.cell
         batch = x.shape[0]
         if states is None:
@@ -386,6 +390,13 @@ class RNN(Layer):
         outs = outs if isinstance(outs, list) else [outs]
         seq_h = outs[0]  # (time, batch, units), in the order the steps ran
         last = [o[-1] for o in outs]
+        if mask is not None and self.zero_output_for_mask:
+            ran = sg.flip(keep, axis=0) if self.go_backwards else keep
+            seq_h = sg.where(ran, seq_h, sg.zeros_like(seq_h))
+            # Keras' output without return_sequences is the last step's output, so a row
+            # whose last step ran masked gives zeros (the states still hold its values)
+            if not self.return_sequences:
+                return seq_h[-1], last
         if self.return_sequences:
             return sg.transpose(seq_h, (1, 0, 2)), last
         return last[0], last

@@ -46,6 +46,12 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.return_sequences = getattr(layer, "return_sequences", False)
+        # Keras' rule: returning sequences, masked steps come out as zeros from both
+        # directions (the backward sequence is flipped back, so its carried-over outputs
+        # would land on the wrong steps), whatever the wrapped layer's own setting.
+        for inner in (self.forward_layer, self.backward_layer):
+            if getattr(inner, "zero_output_for_mask", None) is not None:
+                inner.zero_output_for_mask = getattr(inner, "return_sequences", False)
         self.return_state = getattr(layer, "return_state", False)
         self.supports_masking = True
         self._initial_weights = weights
