@@ -64,11 +64,6 @@ RNN_TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 INFERENCE = {"training": False}
 
-UINT8_EAGER = (
-    "eager call on a uint8 array: ours converts it to int32 first (layer.py _eager_dtype widens integers "
-    "under 4 bytes), Keras keeps uint8, so {what}; real Keras gives uint8"
-)
-
 CASES: list[Case] = [
     # ---------------------------------------------------------------- core
     Case("dense", "Dense", (3, 5), {"units": 4}),
@@ -77,6 +72,7 @@ CASES: list[Case] = [
     Case("dense_tanh_rank3", "Dense", (3, 2, 5), {"units": 4, "activation": "tanh"}),
     Case("dense_sigmoid", "Dense", (3, 5), {"units": 2, "activation": "sigmoid"}),
     Case("dense_int_input", "Dense", (3, 5), {"units": 2}, dtype="int32", data="ints"),
+    Case("dense_uint8_input", "Dense", (3, 5), {"units": 2}, dtype="uint8", data="image"),
     Case("dense_gelu", "Dense", (3, 5), {"units": 3, "activation": "gelu"}),
     Case("dense_swish", "Dense", (3, 5), {"units": 3, "activation": "swish"}),
     # Mask pass-through: Dense supports masking and hands the input's mask on.
@@ -178,6 +174,19 @@ CASES: list[Case] = [
         (2, 3, 7, 6),
         {"pool_size": 2, "data_format": "channels_first"},
     ),
+    # Max pooling keeps an integer input's dtype (symgraph's pooling ops are float-only)
+    Case(
+        "max_pool2d_uint8",
+        "MaxPooling2D",
+        (2, 7, 6, 3),
+        {"pool_size": 3, "padding": "same"},
+        dtype="uint8",
+        data="image",
+    ),
+    Case("max_pool1d_int16", "MaxPooling1D", (2, 9, 3), dtype="int16", data="ints"),
+    Case("max_pool2d_int32", "MaxPooling2D", (2, 4, 4, 3), dtype="int32", data="ints"),
+    Case("global_max_pool2d_uint8", "GlobalMaxPooling2D", (2, 4, 5, 3), dtype="uint8", data="image"),
+    Case("global_max_pool1d_int8", "GlobalMaxPooling1D", (2, 5, 3), dtype="int8", data="ints"),
     Case("global_avg_pool1d", "GlobalAveragePooling1D", (2, 5, 3)),
     Case("global_avg_pool1d_channels_first", "GlobalAveragePooling1D", (2, 3, 5), {"data_format": "channels_first"}),
     Case("global_max_pool1d", "GlobalMaxPooling1D", (2, 5, 3)),
@@ -499,7 +508,6 @@ CASES: list[Case] = [
         {"height": 8, "width": 4},
         dtype="uint8",
         data="image",
-        xfail={"eager": UINT8_EAGER.format(what="Resizing's output (rounded back to the input dtype) is int32")},
     ),
     Case("center_crop", "CenterCrop", (2, 7, 8, 3), {"height": 4, "width": 5}, data="image"),
     Case("center_crop_uint8", "CenterCrop", (2, 7, 8, 3), {"height": 4, "width": 5}, dtype="uint8", data="image"),
@@ -558,6 +566,25 @@ CASES: list[Case] = [
         "RandomBrightness",
         (2, 5, 5, 3),
         {"factor": 0.3, "seed": 1},
+        data="image",
+        call_kwargs=INFERENCE,
+    ),
+    # At inference Keras' RandomContrast and RandomBrightness hand an integer image back as is
+    Case(
+        "random_contrast_inference_uint8",
+        "RandomContrast",
+        (2, 5, 5, 3),
+        {"factor": 0.3, "seed": 1},
+        dtype="uint8",
+        data="image",
+        call_kwargs=INFERENCE,
+    ),
+    Case(
+        "random_brightness_inference_uint8",
+        "RandomBrightness",
+        (2, 5, 5, 3),
+        {"factor": 0.3, "seed": 1},
+        dtype="uint8",
         data="image",
         call_kwargs=INFERENCE,
     ),

@@ -392,3 +392,20 @@ def test_cell_dropout_applies_only_when_training():
 def test_layer_norm_rms_scaling_warns_as_keras_does():
     with pytest.warns(UserWarning, match="rms_scaling=True`, which is deprecated"):
         ours.layers.LayerNormalization(rms_scaling=True)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32"])
+def test_eager_call_keeps_an_integer_input_dtype(dtype: str):
+    x = np.arange(12).reshape(3, 4).astype(dtype)
+    want = np.asarray(real.layers.Flatten()(x))
+    got = np.asarray(ours.layers.Flatten()(x))
+    assert got.dtype == want.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_eager_call_widens_the_unsigned_dtypes_symgraph_lacks():
+    # symgraph has no uint16: a 16-bit image comes in as int32, every value kept
+    x = np.array([[0, 1000, 65535]], dtype="uint16")
+    got = np.asarray(ours.layers.Flatten()(x))
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, x)

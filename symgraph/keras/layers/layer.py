@@ -466,12 +466,23 @@ def _is_array_like(value: Any) -> bool:
     return isinstance(value, (np.ndarray, np.generic, list, int, float, sg.EagerTensor)) and not isinstance(value, bool)
 
 
+# Unsigned integers symgraph has no dtype for, widened to the smallest signed dtype
+# that holds every value (16-bit PNG images come as uint16).
+_WIDENED_UNSIGNED = {np.dtype("uint16"): np.dtype("int32"), np.dtype("uint32"): np.dtype("int64")}
+
+
 def _eager_dtype(value: Any) -> Any:
+    """Keras' dtype for data handed to a layer: floats become floatx; an integer array
+    keeps its dtype (uint8 images stay uint8: the layers that compute in floats, Dense,
+    the convolutions, Rescaling, cast it themselves); Python ints become int32, as
+    Keras' convert_to_tensor makes them."""
     array = np.asarray(value)
     if array.dtype.kind == "f":
         return backend.floatx()
     if array.dtype.kind in "iu":
-        return array.dtype if array.dtype.itemsize >= 4 else "int32"
+        if not isinstance(value, (np.ndarray, np.generic, sg.EagerTensor)):
+            return "int32"
+        return _WIDENED_UNSIGNED.get(array.dtype, array.dtype)
     return None
 
 

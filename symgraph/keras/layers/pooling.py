@@ -3,6 +3,7 @@ pooling counts only the real values), and the global poolings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import symgraph as sg
@@ -10,6 +11,16 @@ from symgraph.graph.core import Tensor
 from symgraph.keras import backend
 from symgraph.keras.layers.input_spec import InputSpec
 from symgraph.keras.layers.layer import Layer, warn_legacy
+
+
+def _int_pool(pool: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """``pool`` of an integer ``x`` in ``x``'s dtype, as Keras' max pooling keeps it.
+    symgraph's pooling ops compute in floats only: int8/uint8/int16 go through float32
+    exactly, wider integers through float64 (exact up to 2**53)."""
+    if x.dtype.kind not in "iu":
+        return pool(x)
+    wide = sg.cast(x, "float64" if x.dtype.itemsize >= 4 else "float32")
+    return sg.cast(pool(wide), x.dtype)
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -42,7 +53,11 @@ class _Pool2D(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
-        return getattr(sg.nn, self._op)(inputs, self.pool_size, self.strides, self.padding, data_format=fmt)
+
+        def pool(x: Tensor) -> Tensor:
+            return getattr(sg.nn, self._op)(x, self.pool_size, self.strides, self.padding, data_format=fmt)
+
+        return _int_pool(pool, inputs) if self._op == "max_pool2d" else pool(inputs)
 
     def get_config(self) -> dict:
         return {
@@ -95,9 +110,14 @@ class _Pool1D(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         # A unit spatial axis before the steps makes the 1-D pool a 2-D one.
         unit_axis, fmt = (1, "NHWC") if self.data_format == "channels_last" else (2, "NCHW")
-        x = sg.expand_dims(inputs, unit_axis)
-        y = getattr(sg.nn, self._op)(x, (1, self.pool_size), (1, self.strides), self.padding, data_format=fmt)
-        return sg.squeeze(y, unit_axis)
+
+        def pool(x: Tensor) -> Tensor:
+            y = getattr(sg.nn, self._op)(
+                sg.expand_dims(x, unit_axis), (1, self.pool_size), (1, self.strides), self.padding, data_format=fmt
+            )
+            return sg.squeeze(y, unit_axis)
+
+        return _int_pool(pool, inputs) if self._op == "max_pool2d" else pool(inputs)
 
 
 class MaxPooling1D(_Pool1D):
@@ -121,7 +141,8 @@ class _GlobalPool(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         fused = getattr(sg.nn, self._fused_op, None) if self._fused_op else None
-        if fused is not None:
+        # (the fused ops compute in floats; sg.max keeps an integer input's dtype, as Keras)
+        if fused is not None and not (self._reduce == "max" and inputs.dtype.kind in "iu"):
             fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
             return fused(inputs, data_format=fmt, keepdims=self.keepdims)
         if self.data_format == "channels_last":

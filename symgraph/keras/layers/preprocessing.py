@@ -10,7 +10,8 @@ compiled step.
 
 Randomness follows Keras' rules on symgraph's generator (``sg.random``, Philox): the
 random layers change their input only when training (``fit``, or ``training=True``)
-and are the identity otherwise (cast to the layer's float dtype). Each draw is a
+and are the identity otherwise (cast to the layer's float dtype, except RandomContrast
+and RandomBrightness, which hand an integer image back as it came, as Keras' do). Each draw is a
 uniform value per image. Without ``seed`` it comes from the global generator
 (``keras.utils.set_random_seed`` / ``sg.random.seed``), a stream of its own per draw;
 with ``seed`` from that seed's key and the global call counter, so layers built with
@@ -751,9 +752,9 @@ class RandomContrast(_ImageLayer):
         return {"contrast_factor": factor}
 
     def transform_images(self, images: Tensor, transformation: Any, training: bool = True) -> Tensor:
-        x = _as_float(images, self.dtype)
         if not training or transformation is None:
-            return x
+            return images  # Keras hands the input back untouched, an integer image too
+        x = _as_float(images, self.dtype)
         h_axis, w_axis = _image_axes(x, self.data_format)
         mean = sg.mean(sg.mean(x, axis=h_axis, keepdims=True), axis=w_axis, keepdims=True)
         y = (x - mean) * transformation["contrast_factor"] + mean
@@ -783,9 +784,9 @@ class RandomBrightness(_ImageLayer):
         return {"rgb_delta": delta * float(self.value_range[1] - self.value_range[0])}
 
     def transform_images(self, images: Tensor, transformation: Any, training: bool = True) -> Tensor:
-        x = _as_float(images, self.dtype)
         if not training or transformation is None:
-            return x
+            return images  # Keras hands the input back untouched, an integer image too
+        x = _as_float(images, self.dtype)
         y = x + transformation["rgb_delta"]
         return sg.clip(y, float(self.value_range[0]), float(self.value_range[1]))
 
