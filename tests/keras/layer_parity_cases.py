@@ -196,12 +196,8 @@ CASES: list[Case] = [
         "GlobalAveragePooling1D",
         (3, 6, 3),
         masked=True,
-        xfail={
-            check: "with an input mask, real Keras averages the unmasked steps only (sum over them / their count); "
-            "ours has no mask argument and averages every step (a row with 4 of 6 steps comes out 4/6 as large)"
-            for check in ("eager", "compiled")
-        },
     ),
+    Case("global_avg_pool1d_masked_keepdims", "GlobalAveragePooling1D", (3, 6, 3), {"keepdims": True}, masked=True),
     Case("global_max_pool1d_masked", "GlobalMaxPooling1D", (3, 6, 3), masked=True),
     Case(
         "bidirectional_masked_last",

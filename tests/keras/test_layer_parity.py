@@ -409,3 +409,12 @@ def test_eager_call_widens_the_unsigned_dtypes_symgraph_lacks():
     got = np.asarray(ours.layers.Flatten()(x))
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got, x)
+
+
+def test_global_average_pooling1d_masks_channels_first_steps():
+    # channels_first: the steps are the last axis, the mask is (batch, steps)
+    x = np.random.default_rng(4).standard_normal((2, 3, 5)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], bool)
+    want = real.layers.GlobalAveragePooling1D(data_format="channels_first")(x, mask=mask)
+    got = ours.layers.GlobalAveragePooling1D(data_format="channels_first")(x, mask=mask)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, atol=1e-6)

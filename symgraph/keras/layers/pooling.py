@@ -167,7 +167,28 @@ class GlobalMaxPooling2D(_GlobalPool):
 
 
 class GlobalAveragePooling1D(_GlobalPool):
+    """The mean over the steps; with a (batch, steps) mask (Embedding(mask_zero=True),
+    Masking) the mean of the unmasked steps only, Keras' rule (a row with every step
+    masked gives 0/0, NaN, as in Keras). The output carries no mask."""
+
     _reduce = "mean"
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
+        if mask is None:
+            return super().call(inputs)
+        steps_axis = 1 if self.data_format == "channels_last" else 2
+        keep = sg.expand_dims(sg.cast(mask, "bool"), 2 if self.data_format == "channels_last" else 1)
+        kept = sg.where(keep, inputs, sg.zeros_like(inputs))
+        total = sg.sum(kept, axis=steps_axis, keepdims=self.keepdims)
+        count_dtype = total.dtype if total.dtype.kind == "f" else "float32"
+        return total / sg.sum(sg.cast(keep, count_dtype), axis=steps_axis, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
 
 class GlobalMaxPooling1D(_GlobalPool):
