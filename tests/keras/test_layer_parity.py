@@ -347,11 +347,6 @@ DIRECT_CALL_AUGMENTS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="called without `training`, ours is the identity (Layer resolves training to False); Keras 3's "
-    "augmentation layers declare call(..., training=True) and augment",
-)
 @pytest.mark.parametrize(("name", "kwargs"), DIRECT_CALL_AUGMENTS, ids=[n for n, _ in DIRECT_CALL_AUGMENTS])
 def test_augmentation_layer_called_directly_augments(name: str, kwargs: dict):
     x = np.random.default_rng(5).uniform(0, 255, (8, 5, 5, 3)).astype("float32")
@@ -418,3 +413,63 @@ def test_global_average_pooling1d_masks_channels_first_steps():
     want = real.layers.GlobalAveragePooling1D(data_format="channels_first")(x, mask=mask)
     got = ours.layers.GlobalAveragePooling1D(data_format="channels_first")(x, mask=mask)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, atol=1e-6)
+
+
+def _probes(layers: Any) -> dict:
+    """Layers of a layers namespace (real or ours) that record the ``training`` their
+    ``call`` receives: with a True, a False and a None default, and a container."""
+    seen: list = []
+
+    def probe(default: Any) -> type:
+        class Probe(layers.Layer):
+            def call(self, x, training=default):
+                seen.append(training)
+                return x
+
+        return Probe
+
+    class Outer(layers.Layer):
+        def __init__(self, default: Any, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.inner = probe(True)()
+
+        def call(self, x, training=False):
+            return self.inner(x)
+
+    return {"seen": seen, "true": probe(True), "false": probe(False), "none": probe(None), "outer": Outer}
+
+
+# (how the probe is built, the call's keyword arguments): Keras' order is the argument,
+# then an enclosing call's resolved value, then a non-None default of the layer's call
+TRAINING_RESOLUTION = {
+    "default_true": ("true", {}),
+    "default_false": ("false", {}),
+    "default_none": ("none", {}),
+    "explicit_false_over_default_true": ("true", {"training": False}),
+    "explicit_true_over_default_false": ("false", {"training": True}),
+    "outer_default_false_over_inner_default_true": ("outer", {}),
+    "outer_explicit_true": ("outer", {"training": True}),
+}
+
+
+@pytest.mark.parametrize(("kind", "kwargs"), TRAINING_RESOLUTION.values(), ids=TRAINING_RESOLUTION.keys())
+def test_training_resolves_as_in_keras(kind: str, kwargs: dict):
+    x = np.ones((2, 3), "float32")
+    results = []
+    for layers in (real.layers, ours.layers):
+        probes = _probes(layers)
+        layer = probes[kind](None) if kind == "outer" else probes[kind]()
+        layer(x, **kwargs)
+        results.append(probes["seen"][-1])  # (real Keras traces a layer once first: the last call counts)
+    assert results[1] == results[0], f"ours receives training={results[1]}, real Keras {results[0]}"
+
+
+def test_training_inside_predict_and_fit_overrides_a_true_default():
+    probes = _probes(ours.layers)
+    model = ours.Sequential([ours.Input((3,)), probes["true"](), ours.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+    model.predict(x, verbose=0)
+    assert probes["seen"][-1] is False
+    model.fit(x, y, epochs=1, verbose=0)
+    assert probes["seen"][-1] is True

@@ -37,9 +37,10 @@ def _stack() -> list[CallContext]:
 
 
 @contextlib.contextmanager
-def graph_scope(training: bool, collect: bool = True) -> Iterator[CallContext]:
+def graph_scope(training: bool | None, collect: bool = True) -> Iterator[CallContext]:
     """The scope a model builds one graph in: it fixes ``training`` for every layer call
-    that does not pass its own, and collects their state updates and extra losses."""
+    that does not pass its own (None fixes nothing: each layer resolves its own), and
+    collects their state updates and extra losses."""
     ctx = CallContext(training, collect)
     _stack().append(ctx)
     try:
@@ -48,12 +49,13 @@ def graph_scope(training: bool, collect: bool = True) -> Iterator[CallContext]:
         _stack().pop()
 
 
-def current_training() -> bool:
-    """The training flag of the innermost scope that set one (False outside any)."""
+def current_training() -> bool | None:
+    """The training flag of the innermost scope that set one, None where none did (a
+    layer then falls back to its ``call``'s default for ``training``)."""
     for ctx in reversed(_stack()):
         if ctx.training is not None:
             return bool(ctx.training)
-    return False
+    return None
 
 
 def add_update(variable: Variable, value: Tensor) -> None:
@@ -71,8 +73,9 @@ def add_graph_loss(loss: Tensor) -> None:
 
 
 @contextlib.contextmanager
-def layer_call_scope(training: bool) -> Iterator[CallContext]:
-    """The scope of one layer's ``call``: its own training flag; what it collects passes to
+def layer_call_scope(training: bool | None) -> Iterator[CallContext]:
+    """The scope of one layer's ``call``: its own training flag (None: the layers it
+    calls resolve theirs on their own); what it collects passes to
     the enclosing scope when the call returns (nothing is collected outside a collecting
     scope)."""
     stack = _stack()

@@ -115,6 +115,10 @@ class Layer:
             self._batch_input_shape = None
         signature = inspect.signature(self.call)
         self._call_has_training = "training" in signature.parameters
+        default = signature.parameters["training"].default if self._call_has_training else None
+        # Keras' third source for ``training``: a non-None default of ``call``'s own
+        # (True for the augmentation layers, False for Dropout and the RNNs).
+        self._call_training_default = None if default is inspect.Parameter.empty else default
         self._call_has_mask = "mask" in signature.parameters
         object.__setattr__(self, "_tracking", True)
 
@@ -316,7 +320,7 @@ class Layer:
         for index, t in enumerate(flatten(inputs)):
             if isinstance(t, Tensor):
                 check_input_spec(self, index, static_shape(t))
-        training = kwargs.pop("training", None)
+        training = self._resolve_training(kwargs.pop("training", None))
         input_mask = kwargs.get("mask")
         if input_mask is None and not isinstance(inputs, (list, tuple)):
             input_mask = get_mask(inputs)
@@ -325,11 +329,9 @@ class Layer:
                 kwargs["mask"] = input_mask
         else:
             kwargs.pop("mask", None)
-        if training is None:
-            training = current_training()
-        if self._call_has_training:
+        if self._call_has_training and training is not None:
             kwargs["training"] = bool(training)
-        with layer_call_scope(bool(training)):
+        with layer_call_scope(training):
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
                 for out in flatten(outputs):
@@ -342,6 +344,20 @@ class Layer:
                 if isinstance(out, Tensor):
                     set_mask(out, output_mask)
         return outputs
+
+    def _resolve_training(self, explicit: Any) -> bool | None:
+        """Keras' order for ``training``: the argument passed to this call, else the one
+        an enclosing call resolved (a model's fit/predict step, an outer layer), else a
+        non-None default of this layer's ``call``; None where none decides (``call``
+        then runs with its own default, which a None default reads as inference). So an
+        augmentation layer called directly augments (its ``call`` says training=True)
+        and is the identity inside predict, which passes training=False."""
+        if explicit is not None:
+            return bool(explicit)
+        inherited = current_training()
+        if inherited is not None:
+            return inherited
+        return self._call_training_default
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask of the outputs: the input's, passed on by layers that support masking."""
@@ -373,7 +389,7 @@ class Layer:
         floats and float64 arrays come in as floatx, as Keras converts them; an input's
         mask (Keras' ``_keras_mask``) goes with it."""
         inputs = map_structure(lambda v: _eager_input(v) if _is_array_like(v) else v, list(args))
-        with graph_scope(bool(kwargs.get("training") or False), collect=False), sg.eager():
+        with graph_scope(None, collect=False), sg.eager():
             return self._graph_call(tuple(inputs), dict(kwargs))
 
     # -- shapes and config

@@ -111,7 +111,7 @@ class BatchNormalization(Layer):
         self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: channels})
         self.built = True
 
-    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = inputs if inputs.dtype == self.moving_mean.dtype else sg.cast(inputs, self.moving_mean.dtype)
         if training and self.trainable:
             reduce_axes = tuple(i for i in range(x.ndim) if i != self._axis)

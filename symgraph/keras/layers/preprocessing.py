@@ -9,11 +9,13 @@ resizing layers use ``symgraph.ops.image.resize``; both run as C kernels inside 
 compiled step.
 
 Randomness follows Keras' rules on symgraph's generator (``sg.random``, Philox): the
-random layers change their input only when training (``fit``, or ``training=True``)
-and are the identity otherwise (cast to the layer's float dtype, except RandomContrast
-and RandomBrightness, which hand an integer image back as it came, as Keras' do). Each draw is a
-uniform value per image. Without ``seed`` it comes from the global generator
-(``keras.utils.set_random_seed`` / ``sg.random.seed``), a stream of its own per draw;
+random layers change their input when training (``fit``, ``training=True``, or a
+direct call with neither, whose ``call`` default is True as in Keras 3) and are the
+identity at inference (``predict``, ``evaluate``, ``training=False``), cast to the
+layer's float dtype, except RandomContrast and RandomBrightness, which hand an integer
+image back as it came, as Keras' do. Each draw is a uniform value per image. Without
+``seed`` it comes from the global generator (``keras.utils.set_random_seed`` /
+``sg.random.seed``), a stream of its own per draw;
 with ``seed`` from that seed's key and the global call counter, so layers built with
 one seed draw the same numbers (as Keras' per-layer seed generators) while every
 compiled call still draws new ones. Each layer offers Keras' two halves of ``call`` as
@@ -157,7 +159,9 @@ class _ImageLayer(Layer):
     def transform_images(self, images: Tensor, transformation: Any, training: bool = True) -> Tensor:
         raise NotImplementedError
 
-    def call(self, inputs: Tensor, training: bool = False) -> Tensor:
+    # Keras 3's default: an image layer called directly (no enclosing fit or predict,
+    # no training argument) augments, as keras.io's augmentation tutorial plots it.
+    def call(self, inputs: Tensor, training: bool = True) -> Tensor:
         transformation = self.get_random_transformation(inputs, training=training)
         return self.transform_images(inputs, transformation, training=training)
 

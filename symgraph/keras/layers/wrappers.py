@@ -59,7 +59,7 @@ class Bidirectional(Layer):
     def build(self, input_shape: Any) -> None:
         self.built = True
 
-    def call(self, inputs: Tensor, training: bool = False, mask: Any = None, initial_state: Any = None) -> Any:
+    def call(self, inputs: Tensor, training: bool | None = None, mask: Any = None, initial_state: Any = None) -> Any:
         kwargs: dict[str, Any] = {"training": training}
         if mask is not None:
             kwargs["mask"] = mask
@@ -129,7 +129,7 @@ class TimeDistributed(Layer):
     def build(self, input_shape: Any) -> None:
         self.built = True
 
-    def call(self, inputs: Tensor, training: bool = False, mask: Any = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None, mask: Any = None) -> Tensor:
         batch, steps = inputs.shape[0], inputs.shape[1]
         inner = sg.reshape(inputs, (-1, *inputs.shape[2:]))
         out = self.layer(inner, training=training)
