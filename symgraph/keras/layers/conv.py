@@ -11,7 +11,15 @@ import symgraph as sg
 from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
 from symgraph.keras.layers.input_spec import InputSpec
-from symgraph.keras.layers.layer import KERNEL_LAYER_LEGACY_KEYWORDS, Layer, pop_legacy_keywords, warn_legacy
+from symgraph.keras.layers.layer import (
+    KERNEL_LAYER_LEGACY_KEYWORDS,
+    Layer,
+    pop_legacy_keywords,
+    serialize_constraint,
+    serialize_initializer,
+    serialize_regularizer,
+    warn_legacy,
+)
 
 
 def _tuple(value: Any, rank: int, what: str) -> tuple[int, ...]:
@@ -91,6 +99,7 @@ class _Conv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(min_ndim=self.rank + 2)
 
     def _channel_axis(self) -> int:
@@ -146,6 +155,13 @@ class _Conv(Layer):
             "groups": self.groups,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
+            "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
+            "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+            "activity_regularizer": serialize_regularizer(self.activity_regularizer),
+            "kernel_constraint": serialize_constraint(self.kernel_constraint),
+            "bias_constraint": serialize_constraint(self.bias_constraint),
         }
 
 

@@ -15,7 +15,19 @@ from symgraph.graph.core import Tensor
 from symgraph.keras import activations, backend, initializers, regularizers
 from symgraph.keras.layers.input_spec import InputSpec
 from symgraph.keras.layers.keras_tensor import KerasTensor, Node, static_shape
-from symgraph.keras.layers.layer import KERNEL_LAYER_LEGACY_KEYWORDS, Layer, pop_legacy_keywords, warn_legacy
+from symgraph.keras.layers.layer import (
+    KERNEL_LAYER_LEGACY_KEYWORDS,
+    Layer,
+    pop_legacy_keywords,
+    refuse_unsupported,
+    serialize_constraint,
+    serialize_initializer,
+    serialize_regularizer,
+    warn_legacy,
+)
+
+# Keras' quantized layers (int8, float8, int4 kernels) are not implemented.
+_NO_QUANTIZATION = "symgraph does not quantize layers (no int8/float8/int4 kernels)"
 
 
 class InputLayer(Layer):
@@ -33,8 +45,13 @@ class InputLayer(Layer):
         name: str | None = None,
         input_shape: tuple | None = None,
         batch_input_shape: tuple | None = None,
+        ragged: bool | None = None,
+        optional: bool = False,
         **kwargs: Any,
     ):
+        refuse_unsupported("InputLayer", "sparse", bool(sparse), False, "symgraph tensors are dense")
+        refuse_unsupported("InputLayer", "ragged", bool(ragged), False, "symgraph tensors are dense, not ragged")
+        refuse_unsupported("InputLayer", "optional", optional, False, "every model input must be given")
         if input_shape is not None and shape is None:
             shape = input_shape
         if batch_input_shape is not None and batch_shape is None:
@@ -56,7 +73,14 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self) -> dict:
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
+        return {
+            "batch_shape": self.batch_shape,
+            "dtype": self.dtype,
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+            "optional": False,
+        }
 
 
 def Input(  # noqa: N802 (Keras' spelling)
@@ -70,7 +94,15 @@ def Input(  # noqa: N802 (Keras' spelling)
     optional: bool = False,
 ) -> KerasTensor:
     """A symbolic input of a functional model: ``shape`` excludes the batch axis."""
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name)
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        batch_shape=batch_shape,
+        name=name,
+        optional=optional,
+    )
     return layer.output_tensor
 
 
@@ -89,6 +121,7 @@ class Dense(Layer):
         activity_regularizer: Any = None,
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ):
         legacy = pop_legacy_keywords(
@@ -96,6 +129,7 @@ class Dense(Layer):
             {"output_dim": "units", **KERNEL_LAYER_LEGACY_KEYWORDS},
             "Dense",
         )
+        refuse_unsupported("Dense", "quantization_config", quantization_config, None, _NO_QUANTIZATION)
         units = legacy.get("units", units)
         kernel_initializer = legacy.get("kernel_initializer", kernel_initializer)
         kernel_regularizer = legacy.get("kernel_regularizer", kernel_regularizer)
@@ -116,6 +150,7 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape: tuple) -> None:
@@ -151,8 +186,13 @@ class Dense(Layer):
             units=self.units,
             activation=activations.serialize(self.activation),
             use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_initializer=serialize_initializer(self.kernel_initializer),
+            bias_initializer=serialize_initializer(self.bias_initializer),
+            kernel_regularizer=serialize_regularizer(self.kernel_regularizer),
+            bias_regularizer=serialize_regularizer(self.bias_regularizer),
+            kernel_constraint=serialize_constraint(self.kernel_constraint),
+            bias_constraint=serialize_constraint(self.bias_constraint),
+            quantization_config=None,
         )
         return config
 
@@ -180,6 +220,14 @@ class ReLU(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         return activations.relu(inputs, self.negative_slope, self.max_value, self.threshold)
 
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
+
 
 class Softmax(Layer):
     def __init__(self, axis: int = -1, **kwargs: Any):
@@ -188,6 +236,9 @@ class Softmax(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         return sg.nn.softmax(inputs, axis=self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
 
 
 class LeakyReLU(Layer):
@@ -199,6 +250,9 @@ class LeakyReLU(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         return sg.nn.leaky_relu(inputs, self.negative_slope)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 def _flatten_rest(x: Tensor) -> Tensor:
@@ -284,6 +338,9 @@ class RepeatVector(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         return sg.repeat(sg.expand_dims(inputs, 1), self.n, axis=1)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}
+
 
 class Dropout(Layer):
     """Inverted dropout: while training, each value is zeroed with probability ``rate``
@@ -333,8 +390,10 @@ class Embedding(Layer):
         embeddings_regularizer: Any = None,
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
+        quantization_config: Any = None,
         **kwargs: Any,
     ):
+        refuse_unsupported("Embedding", "quantization_config", quantization_config, None, _NO_QUANTIZATION)
         if "input_length" in kwargs:
             warn_legacy("Embedding(input_length=...)", "keras.Input(shape=(length,))")
             kwargs.pop("input_length")
@@ -345,6 +404,7 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = embeddings_constraint
         self.mask_zero = mask_zero
 
     def build(self, input_shape: tuple | None = None) -> None:
@@ -373,7 +433,12 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
+            "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
+            "embeddings_regularizer": serialize_regularizer(self.embeddings_regularizer),
+            "activity_regularizer": serialize_regularizer(self.activity_regularizer),
+            "embeddings_constraint": serialize_constraint(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         }
 
 
@@ -397,7 +462,11 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda")}
+        return {
+            **super().get_config(),
+            "function": getattr(self.function, "__name__", "lambda"),
+            "arguments": self.arguments,
+        }
 
 
 def numpy_dtype(x: Any) -> np.dtype:

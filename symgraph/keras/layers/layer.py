@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import symgraph as sg
-from symgraph.errors import user_stacklevel
+from symgraph.errors import UnsupportedError, user_stacklevel
 from symgraph.graph.core import Tensor
 from symgraph.graph.sources import dim_value
 from symgraph.keras import backend, initializers, naming, regularizers
@@ -34,6 +34,7 @@ from symgraph.keras.layers.call_context import (
 from symgraph.keras.layers.input_spec import check_input_spec
 from symgraph.keras.layers.keras_tensor import KerasTensor, Node, static_shape
 from symgraph.keras.masking import get_mask, set_mask
+from symgraph.keras.serialization import serialize_builtin
 from symgraph.keras.tree import flatten, map_structure, pack_like
 from symgraph.keras.variables import KerasVariable
 
@@ -53,6 +54,47 @@ KERNEL_LAYER_LEGACY_KEYWORDS = {
     "b_regularizer": "bias_regularizer",
     "bias": "use_bias",
 }
+
+
+def serialize_initializer(initializer: Any) -> Any:
+    """An initializer as Keras' config writes it: a built-in as its serialized entry, a
+    caller's function by name (a file that names it loads only with custom_objects)."""
+    if initializer is None:
+        return None
+    if isinstance(initializer, initializers.Initializer):
+        return {**initializers.serialize(initializer), "registered_name": None}
+    return getattr(initializer, "__name__", type(initializer).__name__)
+
+
+def serialize_regularizer(regularizer: Any) -> Any:
+    """A regularizer as Keras' config writes it: None, a built-in (L1, L2, L1L2) as
+    ``{"module": "keras.regularizers", "class_name", "config", "registered_name"}``, a
+    caller's function by name."""
+    if regularizer is None:
+        return None
+    if isinstance(regularizer, regularizers.Regularizer):
+        return serialize_builtin("keras.regularizers", regularizer)
+    return getattr(regularizer, "__name__", type(regularizer).__name__)
+
+
+def serialize_constraint(constraint: Any) -> Any:
+    """A weight constraint as it was given (None, Keras' name or entry), or an object
+    with ``get_config`` as Keras' entry. symgraph accepts constraints and writes them
+    back so a file round-trips, but does not apply them (no projection after the
+    optimizer step)."""
+    if constraint is None or isinstance(constraint, (str, dict)):
+        return constraint
+    if hasattr(constraint, "get_config"):
+        return serialize_builtin("keras.constraints", constraint)
+    return getattr(constraint, "__name__", type(constraint).__name__)
+
+
+def refuse_unsupported(owner: str, argument: str, value: Any, default: Any, why: str) -> None:
+    """Raises UnsupportedError for a Keras argument symgraph does not implement when it
+    is given anything but Keras' default (the default is accepted and written back to
+    the config, so files Keras writes load)."""
+    if value != default:
+        raise UnsupportedError(f"{owner}({argument}={value!r}) is not supported: {why}; leave it at {default!r}")
 
 
 def pop_legacy_keywords(kwargs: dict, renames: dict[str, str], owner: str) -> dict[str, Any]:
@@ -430,6 +472,8 @@ class Layer:
 
     def get_config(self) -> dict:
         config: dict = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras' base writes it only when set
+            config["activity_regularizer"] = serialize_regularizer(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         return config

@@ -11,7 +11,13 @@ from symgraph.graph.core import Tensor
 from symgraph.keras import initializers, regularizers
 from symgraph.keras.layers.call_context import add_update
 from symgraph.keras.layers.input_spec import InputSpec
-from symgraph.keras.layers.layer import Layer
+from symgraph.keras.layers.layer import (
+    Layer,
+    refuse_unsupported,
+    serialize_constraint,
+    serialize_initializer,
+    serialize_regularizer,
+)
 
 
 def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
@@ -66,11 +72,16 @@ class BatchNormalization(Layer):
         gamma_regularizer: Any = None,
         beta_constraint: Any = None,
         gamma_constraint: Any = None,
+        renorm: bool = False,
+        renorm_clipping: dict | None = None,
+        renorm_momentum: float = 0.99,
         synchronized: bool = False,
         **kwargs: Any,
     ):
         if "mode" in kwargs:
             kwargs.pop("mode")
+        refuse_unsupported("BatchNormalization", "renorm", renorm, False, "batch renormalization is not implemented")
+        refuse_unsupported("BatchNormalization", "synchronized", synchronized, False, "symgraph trains on one device")
         super().__init__(**kwargs)
         self.axis = int(axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
@@ -81,6 +92,9 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        # written back as given (they only matter with renorm=True, refused above)
+        self.renorm_clipping, self.renorm_momentum = renorm_clipping, renorm_momentum
 
     def build(self, input_shape: tuple) -> None:
         axis = self.axis % len(input_shape)
@@ -131,6 +145,18 @@ class BatchNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
+            "beta_initializer": serialize_initializer(self.beta_initializer),
+            "gamma_initializer": serialize_initializer(self.gamma_initializer),
+            "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
+            "moving_variance_initializer": serialize_initializer(self.moving_variance_initializer),
+            "beta_regularizer": serialize_regularizer(self.beta_regularizer),
+            "gamma_regularizer": serialize_regularizer(self.gamma_regularizer),
+            "beta_constraint": serialize_constraint(self.beta_constraint),
+            "gamma_constraint": serialize_constraint(self.gamma_constraint),
+            "synchronized": False,
+            "renorm": False,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
         }
 
 
@@ -149,6 +175,8 @@ class LayerNormalization(Layer):
         gamma_initializer: Any = "ones",
         beta_regularizer: Any = None,
         gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
         **kwargs: Any,
     ):
         if rms_scaling:
@@ -167,6 +195,7 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
 
     def build(self, input_shape: tuple) -> None:
         axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
@@ -221,4 +250,11 @@ class LayerNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
+            "rms_scaling": self.rms_scaling,
+            "beta_initializer": serialize_initializer(self.beta_initializer),
+            "gamma_initializer": serialize_initializer(self.gamma_initializer),
+            "beta_regularizer": serialize_regularizer(self.beta_regularizer),
+            "gamma_regularizer": serialize_regularizer(self.gamma_regularizer),
+            "beta_constraint": serialize_constraint(self.beta_constraint),
+            "gamma_constraint": serialize_constraint(self.gamma_constraint),
         }

@@ -119,6 +119,16 @@ class _Pool1D(Layer):
 
         return _int_pool(pool, inputs) if self._op == "max_pool2d" else pool(inputs)
 
+    def get_config(self) -> dict:
+        # Keras writes the 1-D sizes as 1-tuples
+        return {
+            **super().get_config(),
+            "pool_size": (self.pool_size,),
+            "padding": self.padding,
+            "strides": (self.strides,),
+            "data_format": self.data_format,
+        }
+
 
 class MaxPooling1D(_Pool1D):
     _op = "max_pool2d"

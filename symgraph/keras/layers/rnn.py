@@ -22,7 +22,13 @@ from symgraph.keras import activations, initializers, regularizers
 from symgraph.keras.layers.call_context import add_update
 from symgraph.keras.layers.input_spec import InputSpec
 from symgraph.keras.layers.keras_tensor import static_shape
-from symgraph.keras.layers.layer import Layer, warn_legacy
+from symgraph.keras.layers.layer import (
+    Layer,
+    serialize_constraint,
+    serialize_initializer,
+    serialize_regularizer,
+    warn_legacy,
+)
 
 
 class _Cell(Layer):
@@ -65,6 +71,10 @@ class _Cell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.seed = seed
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
 
@@ -128,8 +138,18 @@ class _Cell(Layer):
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "recurrent_initializer": serialize_initializer(self.recurrent_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
+            "kernel_regularizer": serialize_regularizer(self.kernel_regularizer),
+            "recurrent_regularizer": serialize_regularizer(self.recurrent_regularizer),
+            "bias_regularizer": serialize_regularizer(self.bias_regularizer),
+            "kernel_constraint": serialize_constraint(self.kernel_constraint),
+            "recurrent_constraint": serialize_constraint(self.recurrent_constraint),
+            "bias_constraint": serialize_constraint(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
         }
 
 
@@ -197,6 +217,9 @@ class LSTMCell(_Cell):
         h_new = o * self.activation(c_new)
         return h_new, [h_new, c_new]
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
 
 class GRUCell(_Cell):
     """z, r = recurrent_act(.); hh = act(x W_h + b_h + r * (h U_h + b_rh)) (reset_after)
@@ -260,6 +283,11 @@ class RNN(Layer):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if isinstance(cell, dict):  # the serialized cell a config holds (Keras writes RNN(cell) so)
+            # Cycle: model_config.py imports the layers package (which imports this module).
+            from symgraph.keras.model_config import layer_from_config
+
+            cell = layer_from_config(cell)
         self.cell = cell
         self.return_sequences = return_sequences
         self.return_state = return_state
@@ -402,6 +430,8 @@ class RNN(Layer):
         return last[0], last
 
     def get_config(self) -> dict:
+        """Keras' layout: ``RNN(cell)`` writes the cell's own entry under "cell"; the
+        SimpleRNN, LSTM and GRU layers write the cell's arguments beside their own."""
         config = {
             **super().get_config(),
             "return_sequences": self.return_sequences,
@@ -409,8 +439,17 @@ class RNN(Layer):
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
-        config.update({k: v for k, v in self.cell.get_config().items() if k not in ("name", "trainable", "dtype")})
+        if type(self) in _FLAT_CONFIG_LAYERS:
+            cell_config = self.cell.get_config()
+            config.update({k: v for k, v in cell_config.items() if k not in ("name", "trainable", "dtype")})
+            config["activity_regularizer"] = serialize_regularizer(self.activity_regularizer)
+        else:
+            # Cycle: model_config.py imports the layers package (which imports this module).
+            from symgraph.keras.model_config import layer_to_config
+
+            config["cell"] = layer_to_config(self.cell)
         return config
 
 
@@ -477,6 +516,10 @@ class GRU(RNN):
         units = _legacy_units("GRU", units, kwargs)
         layer_kwargs, cell_kwargs = _split(kwargs)
         super().__init__(GRUCell(units, name="gru_cell", **cell_kwargs), **layer_kwargs)
+
+
+# The layers whose config holds their cell's arguments (Keras' own subclasses of RNN).
+_FLAT_CONFIG_LAYERS = (SimpleRNN, LSTM, GRU)
 
 
 def _output_shape_of(t: Tensor) -> tuple:
