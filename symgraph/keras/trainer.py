@@ -739,12 +739,26 @@ class Trainer:
         ):
             x = args[0] if args else kwargs.pop("inputs")
             self._ensure_built_for(x)
-            # training, or a recording tape: the layers' ops run now (the tape sees them);
-            # inference: the compiled predict step, its arrays as eager tensors
-            if kwargs.get("training") or sg.trace.recording():
+            # training, a recording tape, or a layer whose call defaults to training (an
+            # augmentation pipeline called as model(images) augments, as in Keras): the
+            # layers' ops run now (the tape sees them); inference: the compiled predict
+            # step, its arrays as eager tensors
+            training = kwargs.get("training")
+            if training or sg.trace.recording() or (training is None and self._a_layer_defaults_to_training()):
                 return Layer.__call__(self, *args, **kwargs)
             return map_structure(lambda a: sg.EagerTensor(a, reads_state=True), self.predict_on_batch(x))
         return Layer.__call__(self, *args, **kwargs)
+
+    def _a_layer_defaults_to_training(self) -> bool:
+        """Whether a layer inside declares ``call(..., training=True)`` (Keras 3's
+        augmentation layers), so a call without ``training`` runs them training."""
+        stack = list(getattr(self, "layers", []))
+        while stack:
+            layer = stack.pop()
+            if getattr(layer, "_call_training_default", None) is True:
+                return True
+            stack += getattr(layer, "layers", [])  # a model nested in the model
+        return False
 
     @property
     def trainable_weights_count(self) -> int:

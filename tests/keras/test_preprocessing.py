@@ -199,8 +199,9 @@ def _random_layers():
 def test_random_layers_are_the_identity_unless_training():
     x = (_images(2, 6, 6, 3) * 255).astype("uint8")
     for layer in _random_layers():
-        out = np.asarray(layer(x))  # eager, training False
-        assert out.dtype == np.float32 and np.array_equal(out, x.astype("float32")), type(layer).__name__
+        out = np.asarray(layer(x, training=False))  # a direct call without it augments (Keras 3's default)
+        keeps = isinstance(layer, (L.RandomContrast, L.RandomBrightness))  # Keras hands integer images back
+        assert out.dtype == (np.uint8 if keeps else np.float32) and np.array_equal(out, x), type(layer).__name__
         (compiled,) = _compiled(lambda ph, layer=layer: layer(ph, training=False), x.astype("float32"))(x.astype("f4"))
         assert np.array_equal(compiled, x.astype("float32"))
         assert not np.array_equal(np.asarray(layer(x, training=True)), x)
@@ -549,3 +550,14 @@ def test_affine_transform_matches_real_keras_ops(real_keras):
         ours = sg.function([], resize(sg.constant(x), size, interpolation))()
         theirs = real_keras.ops.image.resize(x, size, interpolation)
         np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-5)
+
+
+def test_an_augmentation_model_called_on_images_augments_and_predict_does_not():
+    # keras.io's augmentation tutorial plots data_augmentation(images): a Sequential of
+    # Random* layers called without training augments, as in Keras 3; predict never does
+    x = (_images(8, 6, 6, 3)).astype("float32")
+    pipeline = keras.Sequential([keras.Input((6, 6, 3)), L.RandomFlip("horizontal_and_vertical")])
+    flipped = [np.asarray(pipeline(x)) for _ in range(4)]
+    assert any(not np.array_equal(f, x) for f in flipped)
+    np.testing.assert_array_equal(pipeline.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(np.asarray(pipeline(x, training=False)), x)
