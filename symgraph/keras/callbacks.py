@@ -577,18 +577,7 @@ class ModelCheckpoint(MonitorCallback):
             self._save_model(epoch=epoch, batch=None, logs=logs)
 
     def _should_save_on_batch(self, batch: int) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            added = batch + 1  # batches count from 0, and restart each epoch
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return _batch_save_due(self, batch)
 
     def _should_save_model(self, epoch: int, logs: dict | None, filepath: str) -> bool:
         logs = logs or {}
@@ -1301,18 +1290,7 @@ class BackupAndRestore(Callback):
             f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
     def _should_save_on_batch(self, batch: int) -> bool:
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:  # a new epoch: batches count from 0 again
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
+        return _batch_save_due(self, batch)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
@@ -1335,3 +1313,19 @@ __all__ = [
     "TensorBoard",
     "BackupAndRestore",
 ]
+
+
+def _batch_save_due(callback: Any, batch: int) -> bool:
+    """Whether ``save_freq`` batches have passed since ``callback`` last saved
+    (ModelCheckpoint's and BackupAndRestore's integer ``save_freq``), counting ``batch``."""
+    if callback.save_freq == "epoch":
+        return False
+    last = callback._last_batch_seen
+    # batches count from 0, and restart each epoch
+    added = batch + 1 if last is None or batch <= last else batch - last
+    callback._batches_seen_since_last_saving += added
+    callback._last_batch_seen = batch
+    if callback._batches_seen_since_last_saving >= callback.save_freq:
+        callback._batches_seen_since_last_saving = 0
+        return True
+    return False

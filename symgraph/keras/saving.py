@@ -226,21 +226,8 @@ _MAX_DEFERRED_LINKS = 1_000_000
 
 
 def _read_h5_deferred(filepath: str, skip_mismatch: bool) -> DeferredWeights:
-    h5py = _h5py()
-    try:
-        file = h5py.File(filepath, "r")
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise SavedFileError(f"{filepath}: not a readable HDF5 file ({exc})") from exc
-    with file as f:
-        try:
-            _refuse_keras2_layout(f, filepath)
-            arrays = _read_vars_groups(h5py, f, filepath, file_limits().weights_bytes)
-        except SavedFileError:
-            raise
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise SavedFileError(f"{filepath}: the HDF5 data is damaged: {type(exc).__name__}: {exc}") from exc
+    with _open_weights_h5(filepath, filepath) as (h5py, f):
+        arrays = _read_vars_groups(h5py, f, filepath, file_limits().weights_bytes)
     return DeferredWeights(arrays, skip_mismatch, filepath)
 
 
@@ -374,6 +361,16 @@ def _check_dataset_storage(dataset: Any, path: str, source: str) -> None:
 
 
 def _read_h5(model: Any, source: Any, skip_mismatch: bool, name: str) -> None:
+    with _open_weights_h5(source, name) as (h5py, f):
+        staged = _stage(model, _H5Groups(h5py, f, name), skip_mismatch, name)
+    for variable, value in staged:  # every dataset checked and read: now nothing can fail halfway
+        variable.set_value(value)
+
+
+@contextlib.contextmanager
+def _open_weights_h5(source: Any, name: str) -> Iterator[tuple[Any, Any]]:
+    """``(h5py, file)`` for reading a weights file, Keras 2's layout refused; a file that
+    is not HDF5, and damage met while reading it, become a SavedFileError naming ``name``."""
     h5py = _h5py()
     try:
         file = h5py.File(source, "r")
@@ -384,13 +381,11 @@ def _read_h5(model: Any, source: Any, skip_mismatch: bool, name: str) -> None:
     with file as f:
         try:
             _refuse_keras2_layout(f, name)
-            staged = _stage(model, _H5Groups(h5py, f, name), skip_mismatch, name)
+            yield h5py, f
         except SavedFileError:
             raise
         except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise SavedFileError(f"{name}: the HDF5 data is damaged: {type(exc).__name__}: {exc}") from exc
-    for variable, value in staged:  # every dataset checked and read: now nothing can fail halfway
-        variable.set_value(value)
 
 
 def _refuse_keras2_layout(f: Any, source: str) -> None:

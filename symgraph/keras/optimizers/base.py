@@ -317,11 +317,7 @@ class Optimizer:
         if not pairs:
             raise ValueError("No gradients provided for any variable.")
         if missing:
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss."
-                " If using `model.compile()`, did you forget to provide a `loss` argument?",
-                stacklevel=2,
-            )
+            _warn_missing_gradients(missing)
         grads = [sg.cast(g, v.dtype) if g.dtype != v.dtype else g for g, v in pairs]
         variables = [v for _, v in pairs]
         self._pending = {}
@@ -391,11 +387,7 @@ class Optimizer:
         if not present:
             raise ValueError("No gradients provided for any variable.")
         if len(present) < len(variables):
-            warnings.warn(
-                f"Gradients do not exist for variables {[v.name for g, v in zip(grads, variables) if g is None]} "
-                "when minimizing the loss. If using `model.compile()`, did you forget to provide a `loss` argument?",
-                stacklevel=2,
-            )
+            _warn_missing_gradients([v.name for g, v in zip(grads, variables) if g is None])
         variables = [v for _, v in present]
         key = tuple(id(v) for v in variables)
         step = self._eager_steps.get(key)
@@ -539,3 +531,12 @@ def clip_by_global_norm(grads: list[Tensor], clip_norm: float) -> list[Tensor]:
     scale = np.float32(clip_norm) * sg.minimum(1.0 / norm, np.float32(1.0 / clip_norm))
     scale = scale + (norm - norm)
     return [g * sg.cast(scale, g.dtype) for g in grads]
+
+
+def _warn_missing_gradients(names: list[str]) -> None:
+    """Keras' warning for variables a step has no gradient for (they are left as they are)."""
+    warnings.warn(
+        f"Gradients do not exist for variables {names} when minimizing the loss."
+        " If using `model.compile()`, did you forget to provide a `loss` argument?",
+        stacklevel=3,
+    )
