@@ -78,17 +78,21 @@ static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int pa
 #define SG_T float
 #define SG_SFX f32
 #define SG_GEMM SG_CBLAS(sgemm)
+#define SG_GEMV SG_CBLAS(sgemv)
 #include "symgraph_gemm_template.h"
 #undef SG_T
 #undef SG_SFX
 #undef SG_GEMM
+#undef SG_GEMV
 
 #define SG_T double
 #define SG_SFX f64
 #define SG_GEMM SG_CBLAS(dgemm)
+#define SG_GEMV SG_CBLAS(dgemv)
 #include "symgraph_gemm_template.h"
 #undef SG_T
 #undef SG_SFX
 #undef SG_GEMM
+#undef SG_GEMV
 
 #endif /* SYMGRAPH_BLAS_H */

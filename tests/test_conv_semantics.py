@@ -266,6 +266,9 @@ def test_max_pool_gradient_in_c_over_several_scratch_blocks():
         ((6, 9, 10, 1), (3, 4, 1, 37), (2, 1), "same", (1, 2), 1, np.float32),  # direct: a chunk and a tail
         ((5, 8, 7, 1), (3, 3, 1, 40), 1, ((2, 0), (1, 3)), 1, 1, np.float64),  # direct, double lanes
         ((8, 16, 17, 64), (1, 1, 32, 48), 1, "valid", 1, 2, np.float64),  # 1x1: products shared by sg_gemm
+        # 1x1, one channel per group: every group's products have one column, which go to
+        # GEMV with the output's row stride (symgraph_blas.h's sg_gemv_case)
+        ((3, 5, 6, 4), (1, 1, 1, 4), 1, "valid", 1, 4, np.float32),
     ],
 )
 def test_conv_kernels_split_over_batch_blocks_match_the_reference(

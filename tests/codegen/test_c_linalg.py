@@ -117,6 +117,37 @@ def test_products_shared_among_threads(shape_a, shape_b, ta, tb, dtype):
     np.testing.assert_allclose(f(a, b), want, rtol=tol, atol=tol * np.abs(want).max())
 
 
+# A product with one row or one column goes to GEMV (symgraph_blas.h's sg_gemv_case), in
+# each of its four layouts, alone and as a batch of such products (lda, ldb, ldc of the
+# batch's matrices); a 1 x 1 result takes the one-row branch.
+MATRIX_VECTOR = [
+    ((1, 300), (300, 37)),
+    ((29, 300), (300, 1)),
+    ((1, 5), (5, 1)),
+    ((3, 1, 40), (3, 40, 17)),
+    ((3, 23, 40), (40, 1)),
+]
+
+
+@pytest.mark.parametrize("shape_a, shape_b", MATRIX_VECTOR)
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matrix_vector_products(shape_a, shape_b, ta, tb, dtype):
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal(shape_a).astype(dtype), rng.standard_normal(shape_b).astype(dtype)
+    # the placeholders hold the transposed layouts, so that op(a) @ op(b) is a @ b
+    stored_a = np.ascontiguousarray(np.swapaxes(a, -1, -2)) if ta else a
+    stored_b = np.ascontiguousarray(np.swapaxes(b, -1, -2)) if tb else b
+    x = sg.placeholder(stored_a.shape, dtype, name="a")
+    y = sg.placeholder(stored_b.shape, dtype, name="b")
+    f = sg.function([x, y], sg.matmul(sg.swapaxes(x, -1, -2) if ta else x, sg.swapaxes(y, -1, -2) if tb else y))
+    assert "sg_gemm_f" in f.c_source
+    want = np.matmul(a.astype("float64"), b.astype("float64"))
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(f(stored_a, stored_b), want, rtol=tol, atol=tol * np.abs(want).max())
+
+
 def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
     """symgraph's kernels share products among OpenMP's threads themselves, so BLAS runs
     on one thread once a unit calling it is loaded (its workers would spin on the cores
