@@ -10,7 +10,10 @@ never reuses a stale entry.
   ``--version``.
 - Flags: ``-O3 -march=native`` by default; ``$SYMGRAPH_CFLAGS`` replaces these (it is
   split like a shell would). ``-fPIC`` is always added, and OpenMP (``-fopenmp``) when a
-  probe shows the compiler can compile and link it. The probe runs once per compiler
+  probe shows the compiler can compile and link it (clang needs an OpenMP runtime
+  beside it, e.g. Debian's libomp-dev). Without OpenMP every unit runs on one thread,
+  which is correct but slower, so it is said once per compiler and process as a
+  ``ToolchainWarning`` rather than failing. The probe runs once per compiler
   and default flags per process. When the default flags themselves fail the probe (a
   compiler without ``-march=native``), ``-march=native`` is dropped.
 - BLAS: OpenBLAS from the ``scipy-openblas32`` wheel (its headers declare
@@ -53,6 +56,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -87,15 +91,30 @@ class CompilerNotFoundError(ToolchainError):
     """No C compiler was found; the message says what to install."""
 
 
+class ToolchainWarning(RuntimeWarning):
+    """The toolchain works but lacks something that costs speed (OpenMP: one thread)."""
+
+
+# Compilers already warned about in this process: once is enough to explain the speed,
+# and every configuration (flags) of one compiler shares the cause.
+_warned_no_openmp: set[tuple[str, ...]] = set()
+
+
 # Calling an undeclared function must fail the build, not the load. No contraction of
 # a*b+c into one fused multiply-add: it rounds once where numpy rounds twice, so results
 # would differ from the reference. errno is never read, so libm calls need not set it
-# (which lets gcc merge and vectorise them).
+# (which lets gcc merge and vectorise them). The floating-point exception flags are never
+# read either: without -fno-trapping-math a comparison that may raise "invalid" on a NaN
+# is not evaluated where the C evaluates it conditionally, so gcc keeps a branch in every
+# loop whose selects depend on each other (relu's mask feeding where) and vectorises none
+# of them, on SSE, AVX2 and NEON alike (only AVX-512's masks got around it). The values
+# computed are the same.
 STRICT = (
     "-Werror=implicit-function-declaration",
     "-Werror=incompatible-pointer-types",
     "-ffp-contract=off",
     "-fno-math-errno",
+    "-fno-trapping-math",
 )
 
 
@@ -170,6 +189,8 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
     custom = cflags_env is not None and cflags_env.strip() != ""
     opt = tuple(shlex.split(cflags_env)) if custom else DEFAULT_OPT_FLAGS
     version, opt, openmp = _probed(compiler, opt, custom)
+    if not openmp:
+        _warn_no_openmp(compiler, version)
     omp = (OPENMP_FLAG,) if openmp else ()
     blas_inc, blas_lib, blas_name, blas_version = _openblas()
     shared = ("-bundle", "-undefined", "dynamic_lookup") if sys.platform == "darwin" else ("-shared",)
@@ -186,6 +207,23 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
         rpaths=(blas_lib,),
         blas_version=blas_version,
         host=_host_cpu() if any("native" in f for f in opt) else platform.machine(),
+    )
+
+
+def _warn_no_openmp(compiler: tuple[str, ...], version: str) -> None:
+    if compiler in _warned_no_openmp:
+        return
+    _warned_no_openmp.add(compiler)
+    hint = (
+        "install clang's OpenMP runtime (Debian/Ubuntu: `apt-get install libomp-dev`)"
+        if "clang" in version.lower()
+        else "install the compiler's OpenMP runtime (gcc: libgomp)"
+    )
+    warnings.warn(
+        f"the C compiler {' '.join(compiler)!r} ({version}) cannot build OpenMP ({OPENMP_FLAG} fails to compile "
+        f"or link): compiled units run on one thread; {hint}",
+        ToolchainWarning,
+        stacklevel=4,  # the caller of get_toolchain (build, or the user)
     )
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import importlib.resources
+import shlex
+import warnings
 
+import numpy as np
 import pytest
 
 from symgraph.errors import UnsupportedError
-from symgraph.runtime import CompilerNotFoundError, csrc_dir, get_toolchain, toolchain
+from symgraph.runtime import CompilerNotFoundError, build, csrc_dir, get_toolchain, toolchain
+from symgraph.runtime.toolchain import ToolchainWarning
+
+from .conftest import ADD_CDEF, add_source
 
 
 def test_default_flags(monkeypatch):
@@ -54,3 +60,56 @@ def test_no_compiler_on_path(monkeypatch):
     monkeypatch.setenv("PATH", "")
     with pytest.raises(CompilerNotFoundError, match="cc, gcc, clang"):
         toolchain._find_compiler("")
+
+
+# A compiler that cannot build OpenMP, as clang is without its runtime (Debian's
+# libomp-dev): any command with -fopenmp fails as clang's link step does; everything else
+# goes to the real compiler.
+NO_OPENMP_CC = """#!/bin/sh
+for arg in "$@"; do
+  if [ "$arg" = "-fopenmp" ]; then
+    echo "ld: cannot find -lomp: No such file or directory" >&2
+    exit 1
+  fi
+done
+exec {real} "$@"
+"""
+
+
+def test_compiler_without_openmp_builds_on_one_thread_and_says_so_once(tmp_path, cache_root, monkeypatch):
+    real = toolchain._find_compiler("")
+    script = tmp_path / "no-openmp-cc"
+    script.write_text(NO_OPENMP_CC.format(real=" ".join(shlex.quote(w) for w in real)))
+    script.chmod(0o755)
+    monkeypatch.setenv("CC", str(script))
+    monkeypatch.delenv("SYMGRAPH_CFLAGS", raising=False)
+    monkeypatch.setattr(toolchain, "_warned_no_openmp", set())
+
+    with pytest.warns(ToolchainWarning, match=r"cannot build OpenMP .*one thread") as caught:
+        tc = get_toolchain()
+    assert len([w for w in caught if issubclass(w.category, ToolchainWarning)]) == 1
+    assert str(script) in str(caught[0].message)
+    assert not tc.openmp and "-fopenmp" not in tc.cflags and "-fopenmp" not in tc.ldflags
+    assert tc.cflags[:2] == ("-O3", "-march=native")  # only OpenMP was dropped
+
+    # once per compiler and process: other flags for the same compiler, and building, stay quiet
+    monkeypatch.setenv("SYMGRAPH_CFLAGS", "-O2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not get_toolchain().openmp
+        loaded = build.build(add_source(), ADD_CDEF, name_hint="no-openmp")
+    x = np.arange(5, dtype=np.float32)
+    y = np.ones(5, dtype=np.float32)
+    err = loaded.ffi.new("char[]", 256)
+    status = loaded.lib.sg_add(loaded.ffi.from_buffer("float[]", x), loaded.ffi.from_buffer("float[]", y), 5, err, 256)
+    assert status == 0 and y.tolist() == [1, 2, 3, 4, 5]
+
+
+def test_compiler_with_openmp_is_not_warned_about(monkeypatch):
+    monkeypatch.delenv("SYMGRAPH_CFLAGS", raising=False)
+    monkeypatch.setattr(toolchain, "_warned_no_openmp", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ToolchainWarning)
+        tc = get_toolchain()
+    if not tc.openmp:
+        pytest.skip("this machine's default compiler has no OpenMP")
