@@ -6,21 +6,54 @@
  * the routine without spelling the prefix in generated code. Integers are 32-bit
  * (blasint is int): the generated caller checks that every dimension fits.
  * The build adds this wheel's include and library directories (symgraph/runtime/toolchain.py).
+ *
+ * That is the default, and the only BLAS symgraph's own builds use. C exported to run
+ * without Python (symgraph/export: its Makefile's BLAS= setting) may choose another at
+ * compile time:
+ *
+ *   (no macro)         the scipy-openblas32 wheel's OpenBLAS, as above;
+ *   SG_BLAS_CBLAS      any CBLAS with the standard names (cblas_sgemm: a system OpenBLAS,
+ *                      BLIS, MKL, Accelerate); add SG_BLAS_OPENBLAS when it is OpenBLAS,
+ *                      so that its own threads are kept to one as below;
+ *   SG_BLAS_PORTABLE   no BLAS library at all: sgemm, dgemm, sgemv and dgemv written in
+ *                      plain C in symgraph_gemm_template.h (a blocked, register-tiled GEMM),
+ *                      under CBLAS's names and signatures, so every caller written
+ *                      against CBLAS (sg_gemm_f32 below, the conv kernels) compiles
+ *                      unchanged. For machines without a BLAS (aarch64 boards, a bare
+ *                      toolchain) and for stepping through a product in a debugger.
  */
 #ifndef SYMGRAPH_BLAS_H
 #define SYMGRAPH_BLAS_H
 
 #include <stdint.h>
 
+#if defined(SG_BLAS_PORTABLE)
+#include <stdlib.h>
+#include <string.h>
+/* CBLAS's names and numbers (the reference cblas.h's), for the callers written against it */
+enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
+enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };
+typedef int blasint;
+#define SG_CBLAS(name) sg_portable_cblas_##name
+#elif defined(SG_BLAS_CBLAS)
 #include <cblas.h>
+#if !defined(OPENBLAS_CONST) /* OpenBLAS's cblas.h has its own blasint; the reference one has int */
+typedef int blasint;
+#endif
+#define SG_CBLAS(name) cblas_##name
+#else
+#include <cblas.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "symgraph_paste.h"
 
+#if !defined(SG_BLAS_PORTABLE) && !defined(SG_BLAS_CBLAS)
 #define SG_BLAS_PREFIX scipy_
 #define SG_CBLAS(name) scipy_cblas_##name
+#endif
 
 /* The threads a kernel may share its work among: OpenMP's count, 1 inside a parallel
  * region (a scan's row block, a conv block: a nested region would be a team of one, all
@@ -42,7 +75,13 @@ static inline int sg_omp_threads(void)
  * wheel's library, which only symgraph's units link; numpy and scipy carry their own.) */
 static inline void sg_blas_one_thread(void)
 {
+#if defined(SG_BLAS_PORTABLE) || (defined(SG_BLAS_CBLAS) && !defined(SG_BLAS_OPENBLAS))
+    /* the portable kernels start no threads; another CBLAS's threads are its own settings' */
+#elif defined(SG_BLAS_CBLAS)
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+#else
     if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
+#endif
 }
 
 /* Products at least this large (m*n*k multiply-adds, about 40 us on one core) are shared
@@ -74,7 +113,8 @@ static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int pa
     return plan;
 }
 
-/* sg_gemm_f32 and sg_gemm_f64: c = op(a) @ op(b) on OpenMP's threads (symgraph_gemm_template.h). */
+/* sg_gemm_f32 and sg_gemm_f64: c = op(a) @ op(b) on OpenMP's threads (symgraph_gemm_template.h);
+ * under SG_BLAS_PORTABLE also the CBLAS routines SG_GEMM and SG_GEMV name. */
 #define SG_T float
 #define SG_SFX f32
 #define SG_GEMM SG_CBLAS(sgemm)
