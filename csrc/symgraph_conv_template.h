@@ -97,14 +97,15 @@ static inline void SG_FN(sg_conv_add_partials)(SG_T *restrict dw, const SG_T *re
 }
 
 /* One input channel (the first layer of an image network: grayscale, groups 1): K = kh*kw is so small
- * that gemm spends its time packing; direct loops instead, SG_CONV_OCB output channels at a time held in
- * 64-byte vectors (GCC's vector extension), forward over SG_CONV_PX output pixels at once so that each
- * filter tap is loaded once for them. Output rows (b, oy) on the threads. */
+ * that gemm spends its time packing; direct loops instead, OCB output channels at a time held in
+ * SG_CONV_NV of the target's vectors (GCC's vector extension, SG_VEC_BYTES: symgraph_target.h), forward
+ * over SG_CONV_PX output pixels at once so that each filter tap is loaded once for them. Output rows
+ * (b, oy) on the threads. */
 static inline void SG_FN(sg_conv2d_forward_c1)(const sg_conv_geom *g, const SG_T *restrict x, const SG_T *restrict w,
                                                SG_T *restrict y, const sg_conv_epilogue *epi)
 {
-    typedef SG_T vec __attribute__((vector_size(64)));
-    enum { LANES = 64 / sizeof(SG_T), NV = SG_CONV_OCB / (64 / sizeof(SG_T)) };
+    typedef SG_T vec __attribute__((vector_size(SG_VEC_BYTES)));
+    enum { LANES = SG_VEC_BYTES / sizeof(SG_T), NV = SG_CONV_NV, OCB = SG_CONV_NV * LANES };
     const int64_t oc = g->oc, taps = g->kh * g->kw, rows = g->n * g->oh;
     #pragma omp parallel for schedule(dynamic, 8) if (rows * g->ow * oc * taps >= SG_PARALLEL_MIN)
     for (int64_t row = 0; row < rows; row++) {
@@ -112,10 +113,10 @@ static inline void SG_FN(sg_conv2d_forward_c1)(const sg_conv_geom *g, const SG_T
         const SG_T *restrict xb = x + b * g->h * g->w;
         for (int64_t ox0 = 0; ox0 < g->ow; ox0 += SG_CONV_PX) {
             const int64_t px_n = sg_min_i64(SG_CONV_PX, g->ow - ox0);
-            for (int64_t o0 = 0; o0 < oc; o0 += SG_CONV_OCB) {
-                const int64_t cn = sg_min_i64(SG_CONV_OCB, oc - o0);
+            for (int64_t o0 = 0; o0 < oc; o0 += OCB) {
+                const int64_t cn = sg_min_i64(OCB, oc - o0);
                 SG_T *restrict y0 = y + (row * g->ow + ox0) * oc + o0;
-                if (cn == SG_CONV_OCB) {
+                if (cn == OCB) {
                     vec acc[SG_CONV_PX][NV];
                     for (int px = 0; px < SG_CONV_PX; px++)
                         for (int u = 0; u < NV; u++) acc[px][u] = (vec){0};
@@ -158,13 +159,13 @@ static inline void SG_FN(sg_conv2d_forward_c1)(const sg_conv_geom *g, const SG_T
 }
 
 /* dw for one input channel: dw[t, o] = sum over output pixels p of x at p's tap t * gy[p, o]. The output
- * rows are cut into slots (sg_conv_slots); per row, tap and chunk of SG_CONV_OCB output channels,
+ * rows are cut into slots (sg_conv_slots); per row, tap and chunk of OCB output channels (SG_CONV_NV vectors),
  * SG_CONV_PX pixels' sums are kept in vectors. */
 static inline int SG_FN(sg_conv2d_grad_filter_c1)(const sg_conv_geom *g, const SG_T *restrict x,
                                                   const SG_T *restrict gy, SG_T *restrict dw, SG_ERR_PARAMS)
 {
-    typedef SG_T vec __attribute__((vector_size(64)));
-    enum { LANES = 64 / sizeof(SG_T), NV = SG_CONV_OCB / (64 / sizeof(SG_T)) };
+    typedef SG_T vec __attribute__((vector_size(SG_VEC_BYTES)));
+    enum { LANES = SG_VEC_BYTES / sizeof(SG_T), NV = SG_CONV_NV, OCB = SG_CONV_NV * LANES };
     const int64_t oc = g->oc, taps = g->kh * g->kw, rows = g->n * g->oh, dw_size = taps * oc;
     const int64_t slots = rows * g->ow * dw_size >= SG_PARALLEL_MIN ? sg_conv_slots(rows) : 1;
     SG_T *partials = NULL;
@@ -192,9 +193,9 @@ static inline int SG_FN(sg_conv2d_grad_filter_c1)(const sg_conv_geom *g, const S
                     while (q0 < q1 && q0 * g->sw + off < 0) q0++;
                     while (q1 > q0 && (q1 - 1) * g->sw + off >= g->w) q1--;
                     SG_T *restrict acc_t = acc_all + (i * g->kw + j) * oc;
-                    for (int64_t o0 = 0; o0 < oc; o0 += SG_CONV_OCB) {
-                        const int64_t cn = sg_min_i64(SG_CONV_OCB, oc - o0);
-                        if (cn < SG_CONV_OCB) {
+                    for (int64_t o0 = 0; o0 < oc; o0 += OCB) {
+                        const int64_t cn = sg_min_i64(OCB, oc - o0);
+                        if (cn < OCB) {
                             for (int64_t q = q0; q < q1; q++) {
                                 const SG_T v = xr[q * g->sw + off], *restrict gq = gr + q * oc + o0;
                                 for (int64_t k = 0; k < cn; k++) acc_t[o0 + k] += v * gq[k];

@@ -306,7 +306,7 @@ class _UnitWriter:
                 if storage.scalar is not None:
                     operands.append(Operand(t.shape, scalar=storage.scalar))
                 else:
-                    operands.append(Operand(t.shape, pointer=f"a{k}"))
+                    operands.append(Operand(t.shape, pointer=f"a{k}", ctype=c_type(t.dtype)))
             checks = runtime_checks(operands, out.shape)
             targets = [(f"o{k}", c_type(t.dtype)) for k, t in enumerate(node.outputs)]
             loop = elementwise_loop(targets, out.shape, operands, lambda elements: op.c_body(elements, dtype))

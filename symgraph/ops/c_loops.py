@@ -80,11 +80,16 @@ def c_copy(dst: CArray, src: CArray) -> str:
 @dataclass(frozen=True)
 class Operand:
     """An elementwise operand: a pointer into contiguous data of ``shape``, or a scalar
-    C expression (``pointer`` None)."""
+    C expression (``pointer`` None). A pointer operand with its element's C type
+    (``ctype``) is read into a local before the element's expression: an operand that the
+    expression reads only on one side of a select (``where``, relu's mask) is then read
+    on every element, which is what lets gcc vectorise the select on targets without
+    masked loads (SSE, NEON): a load under a condition is a branch to them."""
 
     shape: Shape
     pointer: str | None = None
     scalar: str | None = None
+    ctype: str | None = None
 
 
 def broadcast_pattern(operand_shape: Shape, out_shape: Shape) -> list[bool]:
@@ -142,12 +147,17 @@ def elementwise_loop(
         return " + ".join(reversed(terms)) or "0"
 
     args = []
-    for op, pattern in zip(operands, patterns):
+    loads = []
+    for k, (op, pattern) in enumerate(zip(operands, patterns)):
         if op.pointer is None:
             args.append(f"({op.scalar})")
-        else:
+        elif op.ctype is None:
             args.append(f"{op.pointer}[{offset(pattern)}]")
+        else:
+            loads.append(f"const {op.ctype} e{k} = {op.pointer}[{offset(pattern)}];")
+            args.append(f"e{k}")
     prelude, exprs = body(args)
+    prelude = loads + prelude
     index = offset([True] * len(out_shape))
     if len(outputs) == 1:
         stores = [f"{outputs[0][0]}[{index}] = ({outputs[0][1]})({exprs[0]});"]

@@ -224,11 +224,13 @@ class FusedMatMul(ProductEpilogue):
         operands = []
         for t in others:
             if t.ndim == 2 and t.static_shape[0] != 1:  # full shape or a column: one block of its rows
-                operands.append(Operand((rows, t.static_shape[1]), pointer=f"({t.ptr} + mm_r0*{t.shape[1]})"))
+                operands.append(
+                    Operand((rows, t.static_shape[1]), pointer=f"({t.ptr} + mm_r0*{t.shape[1]})", ctype=t.ctype)
+                )
             else:
-                operands.append(Operand(t.static_shape, pointer=t.ptr))
+                operands.append(Operand(t.static_shape, pointer=t.ptr, ctype=t.ctype))
         block = f"({outputs[into].ptr} + mm_r0*{n_c})"
-        operands.insert(self.product_at, Operand((rows, n), pointer=block))
+        operands.insert(self.product_at, Operand((rows, n), pointer=block, ctype=outputs[into].ctype))
         targets = [(f"({t.ptr} + mm_r0*{n_c})", t.ctype) for t in outputs]
         first = self.epilogue_inputs(a, others)[0]  # the epilogue's first input (its operand dtype)
         epilogue = elementwise_loop(targets, (rows, n), operands, lambda args: self.epilogue.c_body(args, first.dtype))
@@ -299,9 +301,16 @@ class FusedConv2D(ProductEpilogue):
         unpack = [f"const {t.ctype} *a{k} = (const {t.ctype} *)e->ptrs[{k}];" for k, t in enumerate(others)]
         unpack += [f"{t.ctype} *o{j} = ({t.ctype} *)e->ptrs[{len(others) + j}];" for j, t in enumerate(outputs)]
         index = {"full": "i", "channel": "ch", "one": "0"}
-        args = [f"a{k}[{index[epilogue_read(t.static_shape, out_shape)]}]" for k, t in enumerate(others)]
+        # every operand read into a local first, as elementwise_loop does (Operand.ctype):
+        # a read on one side of a select would keep gcc from vectorising without masked loads
+        loads = [
+            f"const {t.ctype} e{k} = a{k}[{index[epilogue_read(t.static_shape, out_shape)]}];"
+            for k, t in enumerate(others)
+        ]
+        loads.append(f"const {outputs[into].ctype} e_product = o{into}[i];")
+        args = [f"e{k}" for k in range(len(others))]
         first = self.epilogue_inputs(x, others)[0]  # the epilogue's first input (its operand dtype)
-        statements, exprs = self.epilogue.c_body(self.epilogue_inputs(f"o{into}[i]", args), first.dtype)
+        statements, exprs = self.epilogue.c_body(self.epilogue_inputs("e_product", args), first.dtype)
         # every value before any store: the product's output is also read
         values = [f"const {t.ctype} out{j} = ({t.ctype})({e});" for j, (t, e) in enumerate(zip(outputs, exprs))]
         stores = [f"o{j}[i] = out{j};" for j in range(len(outputs))]
@@ -312,7 +321,7 @@ class FusedConv2D(ProductEpilogue):
             "    for (int64_t r = r0; r < r1; r++) {",
             "        for (int64_t ch = 0; ch < oc; ch++) {",
             "            const int64_t i = r*oc + ch;",
-            *("            " + line for line in [*statements, *values, *stores]),
+            *("            " + line for line in [*loads, *statements, *values, *stores]),
             "        }",
             "    }",
             "}",
