@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO, overload
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from symgraph.codegen.unit import generate
 from symgraph.debug import debug_level
 from symgraph.errors import BackendMismatchError, DTypeError, InputError, NaNError, ShapeError, UnsupportedError
+from symgraph.export.c import export_c
 from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor
 from symgraph.graph.shape import DimExpr, Sym
@@ -188,6 +190,19 @@ class Function:
         """Built with ``profile=True``: the table of kernel times (printed to ``file``,
         stdout by default, nothing with ``file=False``) and the compile times."""
         return profile_of(self, file=file, reset=reset)
+
+    def export_c(
+        self,
+        directory: str | os.PathLike[str],
+        name: str | None = None,
+        weights: str = "embed",
+        overwrite: bool = False,
+    ) -> Path:
+        """Write this function as C that builds and runs without Python into ``directory``:
+        ``name.c``, ``name.h`` (its API), the weights (``weights="embed"`` or ``"file"``),
+        the runtime headers, a command ``name`` and a ``Makefile`` (symgraph/export/c.py).
+        Returns the directory's path."""
+        return export_c(self, directory, name=name, weights=weights, overwrite=overwrite)
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
         if len(args) > len(self.inputs):

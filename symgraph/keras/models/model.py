@@ -11,9 +11,14 @@ compile settings, the trainable flags or the data's signature change.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
+import numpy as np
+
 import symgraph as sg
+from symgraph.errors import UnsupportedError
+from symgraph.export import is_valid_name
 from symgraph.keras import naming
 from symgraph.keras.layers.call_context import graph_scope
 from symgraph.keras.layers.layer import Layer
@@ -147,6 +152,54 @@ class Model(Trainer, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    def export(
+        self,
+        filepath: str | os.PathLike[str],
+        format: str = "tf_saved_model",
+        verbose: bool | None = None,
+        input_signature: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The model's inference step (what ``predict`` runs on each batch) written out to
+        run without Python: ``format="c"`` writes C, a static library and a command with
+        a Makefile into the directory ``filepath`` (``Function.export_c``; keywords
+        ``name``, ``weights="embed"|"file"``, ``overwrite``), ``format="onnx"`` an ONNX
+        file (symgraph.onnx). Keras 3's default, ``"tf_saved_model"``, and its other
+        formats need TensorFlow, OpenVINO or PyTorch and are refused."""
+        if format == "onnx":
+            # optional extra (`pip install symgraph[onnx]`): imported only when asked for
+            from symgraph.onnx import export_model
+
+            if verbose is not None:
+                kwargs["verbose"] = verbose
+            if input_signature is not None:
+                kwargs["input_signature"] = input_signature
+            return export_model(self, filepath, **kwargs)
+        if format in _KERAS_ONLY_EXPORT_FORMATS:
+            raise UnsupportedError(
+                f"model.export: format={format!r} is a TensorFlow/OpenVINO/PyTorch artifact, which symgraph does not "
+                f"write; the formats symgraph writes are {list(EXPORT_FORMATS)}: 'c' (C source, a static library and "
+                "a command built with make, no Python needed) and 'onnx' (for onnxruntime and other runtimes)"
+            )
+        if format != "c":
+            raise ValueError(f"Unrecognized format={format}. Supported formats are: {list(EXPORT_FORMATS)}.")
+        unknown = set(kwargs) - {"name", "weights", "overwrite"}
+        if unknown:
+            raise TypeError(
+                f"model.export(format='c') got unexpected keyword arguments {sorted(unknown)} "
+                "(it takes name, weights and overwrite)"
+            )
+        step = self._step("predict", _example_inputs(self, input_signature), None)
+        name = kwargs.get("name")
+        if name is None:
+            name = self.name if is_valid_name(self.name) else "model"
+        path = step.export_c(
+            filepath, name=name, weights=kwargs.get("weights", "embed"), overwrite=kwargs.get("overwrite", False)
+        )
+        if verbose:
+            print(f"Saved the model {self.name!r} as C in {path} (build it with `make -C {path}`)")
+        return path
+
     def to_json(self, **kwargs: Any) -> str:
         """The model's config as Keras' JSON (``json.dumps`` keywords pass through);
         Sequential and functional models only, as their graph is what the config holds."""
@@ -188,3 +241,37 @@ def _as_shapes(input_shape: Any) -> Any:
     raise ValueError(
         f"`input_shape` must be a shape tuple (e.g. (None, 4)), or a list or dict of them; received {input_shape!r}"
     )
+
+
+EXPORT_FORMATS = ("c", "onnx")
+_KERAS_ONLY_EXPORT_FORMATS = ("tf_saved_model", "openvino", "litert", "torch")
+
+
+def _example_inputs(model: Model, input_signature: Any) -> Any:
+    """Zero-row arrays of the model's inputs (dtype, sizes past the batch) for building its
+    inference step: from the declared inputs (their unknown sizes stay symbolic in the
+    step), else ``input_signature`` (objects with ``shape`` and ``dtype``, or shape
+    tuples), else the shape the model was built for."""
+    declared = getattr(model, "inputs", None) or []
+    if declared and all(hasattr(kt, "shape") for kt in declared):
+        specs = [(tuple(kt.shape), kt.dtype) for kt in declared]
+    else:
+        given = input_signature if input_signature is not None else getattr(model, "_build_input_shape", None)
+        if given is None:
+            raise ValueError(
+                f"model.export: the model {model.name!r} has no known input shape yet: call it on data, build it "
+                "(model.build(input_shape)) or pass input_signature"
+            )
+        items = [given] if _is_shape(given) or hasattr(given, "shape") else list(given)
+        specs = []
+        for item in items:
+            shape = tuple(item.shape) if hasattr(item, "shape") else tuple(item)
+            dtype = getattr(item, "dtype", None) or model.dtype or "float32"
+            if any(d is None for d in shape[1:]):
+                raise UnsupportedError(
+                    f"model.export: the input shape {shape} has an unknown size past the batch axis; a model without "
+                    "declared inputs (keras.Input) exports with fixed sizes there: give them in input_signature"
+                )
+            specs.append((shape, dtype))
+    arrays = [np.zeros((0, *(d if d is not None else 1 for d in shape[1:])), np.dtype(dtype)) for shape, dtype in specs]
+    return arrays[0] if len(arrays) == 1 else arrays
