@@ -2,8 +2,9 @@
 
 ``from symgraph import keras`` (or ``import symgraph.keras as keras``) gives Input,
 Model, Sequential, layers, optimizers, losses, metrics, callbacks, utils, datasets,
-backend, initializers, regularizers, activations, saving and ops (``keras.ops``). A model compiles one training step
-and one inference step as symgraph functions (one C unit each) and calls them per batch.
+backend, initializers, regularizers, activations, saving, ops (``keras.ops``) and
+distribution (data-parallel training over MPI processes). A model compiles one training
+step and one inference step as symgraph functions (one C unit each) and calls them per batch.
 """
 
 # ruff: noqa: F401
@@ -13,6 +14,7 @@ from symgraph.keras import (
     backend,
     callbacks,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
@@ -42,6 +44,7 @@ __all__ = [
     "backend",
     "callbacks",
     "datasets",
+    "distribution",
     "initializers",
     "layers",
     "losses",

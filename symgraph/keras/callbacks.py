@@ -31,13 +31,15 @@ from typing import Any, TextIO
 import numpy as np
 
 from symgraph.errors import user_stacklevel
+from symgraph.keras import distribution as distribution_module
 from symgraph.keras.layers.core import Embedding
 from symgraph.keras.serialization import SavedFileError
 from symgraph.keras.utils.progbar import Progbar
 
 
 def _print(message: str) -> None:
-    print(message, flush=True)
+    if distribution_module.is_chief():  # under DataParallel only rank 0 speaks (every rank has the same logs)
+        print(message, flush=True)
 
 
 def _pythonify_logs(logs: dict | None) -> dict:
@@ -280,12 +282,21 @@ class CallbackList(Callback):
         super().set_model(model)
         if self._history is not None:
             model.history = self._history
-        for callback in self.callbacks:
+        for callback in self._active():
             callback.set_model(model)
+
+    def _active(self) -> list[Callback]:
+        """The callbacks this process runs: all of them, except that under DataParallel
+        only rank 0 runs those that print or write files (the progress bar, checkpoints,
+        backups, TensorBoard and CSV logs); the others compute only from the logs and
+        weights, which every process shares."""
+        if distribution_module.is_chief():
+            return self.callbacks
+        return [c for c in self.callbacks if not isinstance(c, _CHIEF_ONLY)]
 
     def _call(self, hook: str, *args: Any, logs: dict | None = None) -> None:
         logs = _pythonify_logs(logs)
-        for callback in self.callbacks:
+        for callback in self._active():
             getattr(callback, hook)(*args, logs)
 
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
@@ -1313,6 +1324,11 @@ __all__ = [
     "TensorBoard",
     "BackupAndRestore",
 ]
+
+
+# What only rank 0 runs under DataParallel (CallbackList._active). A resumed fit restores on
+# rank 0, and the trainer broadcasts the weights and the epoch to the others.
+_CHIEF_ONLY = (ProgbarLogger, ModelCheckpoint, BackupAndRestore, TensorBoard, CSVLogger)
 
 
 def _batch_save_due(callback: Any, batch: int) -> bool:

@@ -29,8 +29,12 @@ from typing import Any
 import numpy as np
 
 import symgraph as sg
+import symgraph.distributed as dist
+from symgraph.errors import UnsupportedError
 from symgraph.graph.core import Tensor
 from symgraph.graph.sources import Variable, dim_value
+from symgraph.graph.traversal import replace
+from symgraph.keras import distribution as distribution_module
 from symgraph.keras import losses as losses_module
 from symgraph.keras import metrics as metrics_module
 from symgraph.keras import optimizers as optimizers_module
@@ -47,6 +51,8 @@ from symgraph.keras.layers.call_context import graph_scope, recording_batch
 from symgraph.keras.layers.keras_tensor import KerasTensor, static_shape
 from symgraph.keras.layers.layer import Layer
 from symgraph.keras.tree import flatten, map_structure, pack_like
+from symgraph.keras.variables import KerasVariable
+from symgraph.ops import random as random_ops
 
 NOT_COMPILED = "You must call `compile()` before using the model."
 
@@ -91,6 +97,9 @@ class Trainer:
         self._loss_weights: Any = None
         self._loss_total = Variable(np.float32(0.0), name="loss_total")
         self._loss_count = Variable(np.float32(0.0), name="loss_count")
+        # Under DataParallel: broadcast rank 0's weights before the next step (set when
+        # fit / evaluate / predict start, and for the first *_on_batch call).
+        self._dp_sync_pending = True
 
     # -- compile
     def compile(
@@ -340,7 +349,8 @@ class Trainer:
         def sig(arrays: list | None) -> tuple:
             return tuple((np.shape(a)[1:], np.asarray(a).dtype.str) for a in arrays or [])
 
-        return (kind, sig(x_flat), sig(y_flat))
+        # a step under DataParallel has the reduction (and one more input): its own entry
+        return (kind, sig(x_flat), sig(y_flat), distribution_module.data_parallel() is not None)
 
     def _step(self, kind: str, x: Any, y_flat: list[np.ndarray] | None) -> Any:
         x_flat = flatten(x)
@@ -391,6 +401,8 @@ class Trainer:
         )
         loss = self._loss_graph(y_graph, outs, sw_graph, ctx)
         results, updates = self._metric_graph(y_graph, outs, sw_graph, loss, batch)
+        if distribution_module.data_parallel() is not None:
+            return self._build_data_parallel_step(kind, x_graph + y_graph + sw_graph, loss, results, updates, ctx)
         if training:
             params = self.trainable_weights
             if params:
@@ -399,6 +411,96 @@ class Trainer:
         # Batch-norm statistics only move in training; stateful RNN states move in every step.
         updates = updates + list(ctx.updates)
         return sg.function(x_graph + y_graph + sw_graph, results, updates=updates, name=f"{self.name}_{kind}")
+
+    def _build_data_parallel_step(
+        self,
+        kind: str,
+        inputs: list[Tensor],
+        loss: Tensor,
+        results: list[Tensor],
+        metric_updates: list[tuple[Variable, Tensor]],
+        ctx: Any,
+    ) -> Any:
+        """The step of one process under DataParallel: two more inputs, ``dp_share``,
+        this shard's share of the global batch (n_r / N), and ``dp_rows``, its rows (n_r).
+        Everything the processes must agree on goes through ONE allreduce node (one
+        message per dtype): the gradients times the share (their sum is the gradient of
+        the global batch's loss), the moving statistics' new values times the share
+        (their weighted mean), the metric accumulators' increments (sums), and the rows
+        (whose sum must be the global batch: a process that reads other batches is caught
+        at the first step). The updates and the logged results are built from the reduced
+        values, so every process applies the same update and reports the same logs. An
+        empty shard (a last batch smaller than the job) contributes zeros."""
+        scale = sg.placeholder((), "float32", name="dp_share")
+        rows = sg.placeholder((), "float32", name="dp_rows")
+        present = sg.greater(rows, 0.0)
+
+        def share(t: Tensor) -> Tensor:
+            weighted = t * (scale if t.dtype == scale.dtype else sg.cast(scale, t.dtype))
+            return sg.where(present, weighted, sg.zeros_like(t))
+
+        def counted(t: Tensor) -> Tensor:
+            return sg.where(present, t, sg.zeros_like(t))
+
+        params = self.trainable_weights if kind == "train" else []
+        grads = sg.grad(loss, params, disconnected="zero") if params else []
+        stats = list(ctx.updates)
+        for var, _ in stats:
+            if not isinstance(var, KerasVariable):  # a stateful RNN's per-sample state
+                raise UnsupportedError(
+                    f"DataParallel cannot train {self.name!r}: the state {var.name!r} (a stateful RNN's) holds one row "
+                    "per sample of a fixed batch, which the processes' shards do not share; use stateful=False"
+                )
+        contributions = [share(g) for g in grads] + [share(new) for _, new in stats]
+        contributions += [counted(new - var) for var, new in metric_updates] + [rows]
+        reduced = dist.allreduce(contributions, op="sum")
+        k, m = len(grads), len(stats)
+        reduced_grads, reduced_stats, increments = reduced[:k], reduced[k : k + m], reduced[k + m : -1]
+        new_states = [var + d for (var, _), d in zip(metric_updates, increments)]
+        logged = replace(results, {new: state for (_, new), state in zip(metric_updates, new_states)})
+        updates = [(var, state) for (var, _), state in zip(metric_updates, new_states)]
+        updates += [(var, value) for (var, _), value in zip(stats, reduced_stats)]
+        if params:
+            updates = self.optimizer.get_updates(reduced_grads, params) + updates
+        return sg.function(
+            [*inputs, scale, rows], [*logged, reduced[-1]], updates=updates, name=f"{self.name}_{kind}_dp"
+        )
+
+    def _sync_from_rank0(self) -> None:
+        """Every weight and the optimizer's state take rank 0's values (after checking
+        that every process built the same model), once per fit / evaluate / predict."""
+        if not self._dp_sync_pending:
+            return
+        variables = list(self.weights)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and getattr(optimizer, "built", False):
+            variables += [v for v in optimizer.variables if all(v is not w for w in variables)]
+        dist.broadcast_variables(variables, root=0, what=f"DataParallel (model {self.name!r})")
+        self._dp_sync_pending = False
+
+    def _shard(self, x_flat: list[np.ndarray], y_flat: list[np.ndarray], sw: Any) -> tuple:
+        """This process's rows of the global batch, and their share of it."""
+        dp = distribution_module.data_parallel()
+        n = len(x_flat[0]) if x_flat else 0
+        lo, hi = dp.shard_bounds(n)
+        x_local = [a[lo:hi] for a in x_flat]
+        y_local = [a[lo:hi] for a in y_flat]
+        if isinstance(sw, (list, tuple)):
+            sw = [None if s is None else np.asarray(s)[lo:hi] for s in sw]
+        elif sw is not None:
+            sw = np.asarray(sw)[lo:hi]
+        return x_local, y_local, sw, np.float32((hi - lo) / n if n else 0.0), n
+
+    def _check_rows(self, total: float, n: int) -> None:
+        """The shards' rows add up to this process's global batch, unless the processes
+        read different batches (no collective here: a process that fails alone must
+        still end the job at once, through the excepthook's MPI_Abort)."""
+        if int(round(total)) != n:
+            raise dist.DistributedError(
+                f"DataParallel: rank {dist.rank()} read a global batch of {n} rows, but the {dist.size()} processes' "
+                f"shards add up to {int(round(total))} rows: every process must read the same global batches "
+                "(the same data, batch_size and steps)"
+            )
 
     # -- running one batch
     def _prepare_targets(self, y: Any) -> list[np.ndarray]:
@@ -435,8 +537,16 @@ class Trainer:
             if len(a) != n:
                 raise data_cardinality_error(x, y, sw)
         step = self._step(kind, pack_like(x, x_flat), y_flat)
-        sws = self._prepare_sample_weights(sw, n, len(step.inputs) - len(x_flat) - len(y_flat))
-        values = step(*x_flat, *y_flat, *sws)
+        if distribution_module.data_parallel() is not None:
+            self._sync_from_rank0()
+            x_flat, y_flat, sw, share, n_global = self._shard(x_flat, y_flat, sw)
+            n = len(x_flat[0])
+            sws = self._prepare_sample_weights(sw, n, len(step.inputs) - len(x_flat) - len(y_flat) - 2)
+            *values, total = step(*x_flat, *y_flat, *sws, share, np.float32(n))
+            self._check_rows(float(total), n_global)
+        else:
+            sws = self._prepare_sample_weights(sw, n, len(step.inputs) - len(x_flat) - len(y_flat))
+            values = step(*x_flat, *y_flat, *sws)
         names = self.metrics_names
         return dict(sorted((name, float(v)) for name, v in zip(names, values)))
 
@@ -445,8 +555,15 @@ class Trainer:
         x_flat = self._cast_inputs(adjust_input_rank(flatten(x), getattr(self, "inputs", None) or []))
         self._check_input_shapes(x_flat)
         step = self._step("predict", pack_like(x, x_flat), None)
-        values = step(*x_flat)
-        return values if isinstance(values, list) else [values]
+        dp = distribution_module.data_parallel()
+        if dp is None:
+            values = step(*x_flat)
+            return values if isinstance(values, list) else [values]
+        # each process predicts its shard; every process gets every row back, in order
+        self._sync_from_rank0()
+        lo, hi = dp.shard_bounds(len(x_flat[0]))
+        values = step(*[a[lo:hi] for a in x_flat])
+        return [dist.allgather_rows(v) for v in (values if isinstance(values, list) else [values])]
 
     def _require_compiled(self) -> None:
         if not self.compiled:
@@ -578,16 +695,48 @@ class Trainer:
             else:
                 val_args = (validation_data, None, None)
         cbs = self._make_callbacks(callbacks, verbose, epochs, data.steps, add_history=True)
+        loop = (cbs, data, val_args, initial_epoch, epochs, batch_size, validation_steps, validation_batch_size)
+        dp = distribution_module.data_parallel()
+        if dp is None:
+            return self._fit_epochs(*loop, validation_freq)
+        # Dropout and augmentation draw differently in each process: the rank is folded into
+        # the generator's key for this fit (rank 0's is unchanged: one process trains as alone).
+        key = random_ops.GLOBAL_KEY.get_value()
+        random_ops.GLOBAL_KEY.set_value(_rank_key(key, dp.rank))
+        self._dp_sync_pending = True
+        try:
+            return self._fit_epochs(*loop, validation_freq)
+        finally:
+            random_ops.GLOBAL_KEY.set_value(key)
+
+    def _fit_epochs(
+        self,
+        cbs: Any,
+        data: Any,
+        val_args: tuple | None,
+        initial_epoch: int,
+        epochs: int,
+        batch_size: int | None,
+        validation_steps: int | None,
+        validation_batch_size: int | None,
+        validation_freq: Any,
+    ) -> Any:
+        """fit's loop over the epochs, from ``on_train_begin`` to the History."""
+        dp = distribution_module.data_parallel()
         self.stop_training = False
         self._initial_epoch = None
         cbs.on_train_begin()
         # Keras reads the restored epoch after on_train_begin; unlike Keras it is consumed
         # here, so a later fit without a backup starts where it is told to.
         initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
+        if dp is not None:  # restored on rank 0 only (BackupAndRestore): its epoch for everyone
+            initial_epoch = dist.broadcast_object(initial_epoch)
         logs: dict[str, float] = {}
         first_batch_seen = False
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
+            if dp is not None:  # the same shuffled order in every process: rank 0's numpy state
+                np.random.set_state(dist.broadcast_object(np.random.get_state()))
             cbs.on_epoch_begin(epoch)
             epoch_logs: dict[str, float] = {}
             step = -1
@@ -615,6 +764,8 @@ class Trainer:
                 )
                 logs.update({f"val_{k}": v for k, v in sorted(val_logs.items())})
             cbs.on_epoch_end(epoch, logs)
+            if dp is not None:  # a callback that stops one process stops them all
+                self.stop_training = any(dist.allgather_object(bool(self.stop_training)))
             if self.stop_training or getattr(data, "exhausted", False):
                 break
         cbs.on_train_end(logs)
@@ -693,6 +844,7 @@ class Trainer:
         """[loss, *metrics] over the data (a dict with ``return_dict=True``)."""
         self._require_compiled()
         verbose = 1 if verbose == "auto" else int(verbose)
+        self._dp_sync_pending = True
         probe = get_data_adapter(x, y, sample_weight, batch_size, False, steps)
         cbs = self._make_callbacks(callbacks, verbose, 1, probe.steps, add_history=False)
         logs = self._evaluate_loop(x, y, sample_weight, batch_size or 32, steps, cbs)
@@ -709,6 +861,7 @@ class Trainer:
     ) -> Any:
         """The outputs for every sample, as numpy float32, batch by batch."""
         verbose = 1 if verbose == "auto" else int(verbose)
+        self._dp_sync_pending = True
         data = get_data_adapter(x, None, None, batch_size, False, steps)
         cbs = self._make_callbacks(callbacks, verbose, 1, data.steps, add_history=False)
         cbs.on_predict_begin()
@@ -783,6 +936,14 @@ def adjust_input_rank(values: list, declared: list) -> list:
             value = sg.expand_dims(value, -1) if isinstance(value, Tensor) else np.expand_dims(value, -1)
         adjusted.append(value)
     return adjusted
+
+
+def _rank_key(key: np.ndarray, rank: int) -> np.ndarray:
+    """The random generator's key with ``rank`` folded into its first 32-bit word
+    (golden-ratio multiples: distinct per rank, rank 0 unchanged)."""
+    folded = np.array(key, copy=True)
+    folded[0] = (int(folded[0]) ^ ((rank * 0x9E3779B9) & 0xFFFFFFFF)) & 0xFFFFFFFF
+    return folded
 
 
 def _should_validate(epoch: int, freq: Any) -> bool:

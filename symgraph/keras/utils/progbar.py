@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from symgraph.keras import distribution as distribution_module
+
 
 def _format_value(value: Any, verbose: int) -> str:
     """Keras' number format: %.4f, or %.4e for magnitudes at or below 1e-3."""
@@ -79,6 +81,8 @@ class Progbar:
         return self.stream if self.stream is not None else sys.stdout
 
     def _write(self, text: str) -> None:
+        if not distribution_module.is_chief():  # under DataParallel only rank 0 draws
+            return
         out = self._stream()
         out.write(text)
         out.flush()
