@@ -357,6 +357,7 @@ class _Writer:
             f"#ifndef {up}_H",
             f"#define {up}_H",
             "",
+            "#include <stdbool.h>",
             "#include <stddef.h>",
             "#include <stdint.h>",
             "",
