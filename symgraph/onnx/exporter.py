@@ -952,47 +952,65 @@ def export_model(
     opset: int = DEFAULT_OPSET,
     input_shape: Any = None,
     input_dtype: Any = None,
-    **kwargs: Any,
+    input_signature: Any = None,
+    verbose: bool | None = None,
+    opset_version: int | None = None,
 ) -> Any:
-    """A Keras-facade model's inference graph (``training=False``) as ONNX."""
-    if kwargs:
-        raise TypeError(f"export_model got unexpected arguments {sorted(kwargs)}")
+    """A Keras-facade model's inference graph (``training=False``) as ONNX.
+
+    ``input_signature`` (Keras' ``export`` keyword): one spec per input, objects with
+    ``shape`` and ``dtype`` (``keras.InputSpec``, ``sg.TensorSpec``, a KerasTensor) or
+    shape tuples; by default the model's declared inputs. ``opset_version`` is Keras'
+    name for ``opset``."""
+    if opset_version is not None:
+        opset = opset_version
+    if input_signature is not None:
+        specs = (
+            input_signature
+            if isinstance(input_signature, (list, tuple)) and not _is_shape(input_signature)
+            else [input_signature]
+        )
+        input_shape = [tuple(s) if _is_shape(s) else tuple(s.shape) for s in specs]
+        input_dtype = [None if _is_shape(s) else getattr(s, "dtype", None) for s in specs]
     placeholders, structure = _model_inputs(model, input_shape, input_dtype)
     outs, _ = model._forward(placeholders, structure, False)
     names = list(getattr(model, "output_names", None) or [])
     output_names = names if len(names) == len(outs) and len(set(names)) == len(names) else None
     input_names = [p.name for p in placeholders]
-    return export(outs, path, inputs=placeholders, opset=opset, input_names=input_names, output_names=output_names)
+    proto = export(outs, path, inputs=placeholders, opset=opset, input_names=input_names, output_names=output_names)
+    if verbose and path is not None:
+        print(f"Saved artifact at '{os.fspath(path)}'.")
+    return proto
 
 
 def _model_inputs(model: Any, input_shape: Any, input_dtype: Any) -> tuple[list[Tensor], Any]:
-    """Placeholders for the model's inputs, with a symbolic batch axis named "batch"."""
-    batch = shp.sym("batch")
+    """Placeholders for the model's inputs, the batch axis a size named "batch", and the
+    structure the model is called with (one input alone, several as a list)."""
     declared = list(getattr(model, "inputs", None) or [])
-    if input_shape is None and declared:
-        specs = [(tuple(kt.shape), kt.dtype, getattr(kt, "name", None)) for kt in declared]
-    else:
-        shapes = input_shape if input_shape is not None else getattr(model, "_build_input_shape", None)
-        if shapes is None:
-            raise InputError(
-                f"onnx export: the model {getattr(model, 'name', '')!r} declares no inputs and was never built: "
-                "pass input_shape=(None, ...) (or a list of them), or build it first"
-            )
-        shapes = [shapes] if _is_shape(shapes) else list(shapes)
-        dtypes_ = input_dtype if isinstance(input_dtype, (list, tuple)) else [input_dtype] * len(shapes)
-        specs = [(tuple(s), d or "float32", None) for s, d in zip(shapes, dtypes_)]
-    placeholders = []
+    shapes = input_shape
+    if shapes is None:
+        shapes = [tuple(kt.shape) for kt in declared] or getattr(model, "_build_input_shape", None)
+    if shapes is None:
+        raise InputError(
+            f"onnx export: the model {getattr(model, 'name', '')!r} declares no inputs and was never built: "
+            "pass input_shape=(None, ...) (or a list of them), or build it first"
+        )
+    shapes = [tuple(shapes)] if _is_shape(shapes) else [tuple(s) for s in shapes]
+    given = list(input_dtype) if isinstance(input_dtype, (list, tuple)) else [input_dtype] * len(shapes)
+    batch = shp.sym("batch")
+    placeholders: list[Tensor] = []
     taken: set[str] = set()
-    for k, (shape, dtype, name) in enumerate(specs):
+    for k, shape in enumerate(shapes):
+        kt = declared[k] if k < len(declared) else None
+        dtype = given[k] if k < len(given) and given[k] is not None else getattr(kt, "dtype", None) or "float32"
         if not shape:
             raise ShapeError(f"onnx export: input {k} has no batch axis (shape {shape})")
-        label = clean_name(name or f"input{k}", f"input{k}")
+        label = clean_name(getattr(kt, "name", None) or f"input{k}", f"input{k}")
         while label in taken:
             label = f"{label}_{k}"
         taken.add(label)
         dims = (batch if shape[0] is None else shape[0], *shape[1:])
         placeholders.append(placeholder(dims, dtypes.as_dtype(dtype), name=label))
-    # the structure the model is called with: one input alone, several as a list
     structure = list(placeholders) if len(placeholders) > 1 else placeholders[0]
     return placeholders, structure
 

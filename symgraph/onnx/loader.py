@@ -137,11 +137,46 @@ def load(
         domains = sorted({o.domain for o in proto.opset_import})
         raise UnsupportedError(f"onnx load: the model imports only the domains {domains}, not ai.onnx")
     try:
-        onnx.checker.check_model(proto)
+        onnx.checker.check_model(_without_external_data(proto))
     except onnx.checker.ValidationError as exc:
         raise OnnxFileError(f"onnx load: the model is not valid ONNX: {str(exc).splitlines()[0]}") from None
     opset = max(o.version for o in proto.opset_import if o.domain in _DEFAULT_DOMAINS)
     return _Builder(proto.graph, reader, limits, mode, opset).build(constants or {})
+
+
+def _without_external_data(proto: Any) -> Any:
+    """The model for ``onnx.checker``, which opens external data files itself (relative
+    to the working directory): external initializers become typed graph inputs, an
+    external constant's value zeros of its (checked) size. The data was checked above."""
+    graph = proto.graph
+    external = [t for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    constants = [
+        a.t
+        for node in graph.node
+        for a in node.attribute
+        if a.type == onnx.AttributeProto.TENSOR and a.t.data_location == onnx.TensorProto.EXTERNAL
+    ]
+    if not external and not constants:
+        return proto
+    copy = onnx.ModelProto()
+    copy.CopyFrom(proto)
+    graph = copy.graph
+    kept = [t for t in graph.initializer if t.data_location != onnx.TensorProto.EXTERNAL]
+    declared = {vi.name for vi in graph.input}
+    for t in external:
+        if t.name not in declared:
+            graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_location == onnx.TensorProto.EXTERNAL:
+                dtype = NUMPY_OF_ONNX.get(a.t.data_type, np.dtype(np.uint8))
+                count = int(np.prod(a.t.dims)) if a.t.dims else 1
+                del a.t.external_data[:]
+                a.t.data_location = onnx.TensorProto.DEFAULT
+                a.t.raw_data = b"\0" * (count * dtype.itemsize)
+    return copy
 
 
 def _read_file(path: str, limits: LoadLimits) -> bytes:
