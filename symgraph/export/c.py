@@ -85,6 +85,13 @@ _C_KEYWORDS = frozenset(
     main""".split()
 )
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# name.h must not hide a header the C includes as <name.h> (a program compiled with -I on
+# the export's directory would get it in place of the system's)
+_SYSTEM_HEADERS = frozenset(
+    """assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg
+    stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype
+    alloca malloc memory strings unistd pthread omp cblas""".split()
+)
 _RESERVED_PREFIXES = ("sg_", "symgraph")
 
 
@@ -94,7 +101,8 @@ class ExportExistsError(SymgraphError, FileExistsError):
 
 def check_name(name: object) -> str:
     """``name`` when it can name the export's C functions and files: a C identifier of
-    ASCII letters, digits and underscores starting with a letter, not a C keyword, not in
+    ASCII letters, digits and underscores starting with a letter, not a C keyword, not a
+    C library header's name (``math``: ``math.h`` would hide ``<math.h>``), not in
     symgraph's runtime namespace (``sg_``, ``symgraph``), at most 64 characters."""
     if not isinstance(name, str):
         raise InputError(f"export_c: name must be a string (a C identifier), got {type(name).__name__}")
@@ -105,6 +113,8 @@ def check_name(name: object) -> str:
         )
     if name in _C_KEYWORDS or keyword.iskeyword(name):
         raise InputError(f"export_c: name {name!r} is a C keyword")
+    if name.lower() in _SYSTEM_HEADERS:
+        raise InputError(f"export_c: name {name!r} would hide the C library's header <{name.lower()}.h>")
     if name.lower().startswith(_RESERVED_PREFIXES):
         raise InputError(f"export_c: name {name!r} starts with sg_ or symgraph, the runtime's own names")
     return name
@@ -440,7 +450,7 @@ class _Writer:
             " *",
             " * Part 1 is the translation unit symgraph compiles for this function (its c_source, as it",
             " * is); part 2 is the API of " + f"{n}.h around that unit's entry point. Build it with the",
-            " * Makefile beside it (it needs the symgraph_*.h headers beside it, and -I.).",
+            " * Makefile beside it (it includes the symgraph_*.h headers beside it).",
             " */",
             "/* the unit's extern names, prefixed with the export's: two exports link into one program */",
             *(f"#define {e} {n}_{e}_" for e in entry_names),

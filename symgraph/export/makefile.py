@@ -42,8 +42,10 @@ BLAS ?= portable
 SCIPY_OPENBLAS_DIR ?=
 
 # always: the same floating-point contract as symgraph's own builds (no a*b+c contracted into
-# one rounding; errno never read), position-independent code (the archive may go into a .so)
-SG_CFLAGS = -I. -fPIC -ffp-contract=off -fno-math-errno -Werror=implicit-function-declaration
+# one rounding; errno never read), position-independent code (the archive may go into a .so).
+# No -I.: the headers beside the sources are found as #include "..." anyway, and <...> must
+# never find one of them.
+SG_CFLAGS = -fPIC -ffp-contract=off -fno-math-errno -Werror=implicit-function-declaration
 
 ifeq ($(OPENMP),1)
 OMP = -fopenmp
