@@ -5,6 +5,10 @@ apart), a warm-up, then the median of ``reps`` timed repetitions, each repetitio
 the callable ``inner`` times so that it lasts at least ``min_rep_s``; the per-call time of
 each repetition gives median, min and max. While the repetitions run, the CPU used by the
 other processes of the machine is read from /proc/stat, so that a noisy row shows it.
+
+Every run also records the CPU it ran on (``cpu_record``): a ratio measured on an AVX-512
+Xeon says little about an AVX2 laptop or a Graviton, and symgraph's kernels are compiled
+for the machine (``-march=native``), so the record says what the compiler made of it too.
 """
 
 from __future__ import annotations
@@ -12,13 +16,152 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
+import re
+import shlex
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 THREADS = 2
+
+# The ISA extensions that decide which kernels a unit gets: /proc/cpuinfo's flag (x86
+# "flags", ARM "Features") -> the name the record uses. ARM's 32-bit kernels say "neon",
+# aarch64's "asimd" (the same unit).
+ISA_FLAGS = {
+    "sse4_2": "sse4.2",
+    "avx": "avx",
+    "avx2": "avx2",
+    "fma": "fma",
+    "avx512f": "avx512f",
+    "avx512bw": "avx512bw",
+    "avx512vl": "avx512vl",
+    "avx512_vnni": "avx512vnni",
+    "neon": "neon",
+    "asimd": "asimd",
+    "sve": "sve",
+    "sve2": "sve2",
+}
+# The same extensions as the compiler's predefined macros: what -march=native turned on.
+ISA_MACROS = {
+    "__SSE4_2__": "sse4.2",
+    "__AVX__": "avx",
+    "__AVX2__": "avx2",
+    "__FMA__": "fma",
+    "__AVX512F__": "avx512f",
+    "__AVX512BW__": "avx512bw",
+    "__AVX512VL__": "avx512vl",
+    "__AVX512VNNI__": "avx512vnni",
+    "__ARM_NEON": "asimd" if platform.machine().lower() in ("aarch64", "arm64") else "neon",
+    "__ARM_FEATURE_SVE": "sve",
+    "__ARM_FEATURE_SVE2": "sve2",
+}
+# The x86-64 micro-architecture levels of the psABI, each with the flags it adds to the
+# level below (cpuinfo's names; "abm" is LZCNT).
+X86_LEVELS = (
+    ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+    ("x86-64-v3", {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}),
+    ("x86-64-v2", {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}),
+)
+
+
+def parse_cpuinfo(text: str) -> dict:
+    """Model, vendor, family/model/stepping and ISA extensions from /proc/cpuinfo's text.
+
+    The first processor's block is enough (the machines measured are not heterogeneous
+    in ISA). x86 names its fields "model name", "cpu family", "flags"; ARM "CPU
+    implementer", "CPU part", "Features" and often no model name at all."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    record = {
+        "model": fields.get("model name") or fields.get("Model name") or fields.get("Hardware") or "",
+        "vendor": fields.get("vendor_id") or fields.get("CPU implementer") or "",
+        "family": fields.get("cpu family") or fields.get("CPU architecture") or "",
+        "model_id": fields.get("model") or fields.get("CPU part") or "",
+        "stepping": fields.get("stepping") or fields.get("CPU revision") or "",
+        "isa": [name for flag, name in ISA_FLAGS.items() if flag in flags],
+    }
+    # x86: the highest psABI level whose flags, and every lower level's, are all there
+    if "sse2" in flags or "lm" in flags:
+        record["isa_level"] = "x86-64"
+        for level, need in reversed(X86_LEVELS):
+            if not need <= flags:
+                break
+            record["isa_level"] = level
+    return record
+
+
+def _run_text(command: list[str]) -> str | None:
+    """stdout of ``command``, or None when it cannot run or fails (a record is best effort)."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def native_target(compiler: list[str]) -> dict:
+    """What ``compiler`` makes of ``-march=native`` here: the CPU it names and the ISA
+    extensions it turns on (its predefined macros). GCC says the CPU with ``-Q
+    --help=target``, clang with ``-###`` (its ``-target-cpu``); a compiler that does not
+    know the CPU names a generic one, and then the macros are what counts. Where
+    ``-march=native`` is refused (GCC on some ARM), ``-mcpu=native`` is asked."""
+    record: dict = {"compiler": None, "march_native": None, "native_isa": None}
+    version = _run_text([*compiler, "--version"])
+    if version is None:
+        return record
+    record["compiler"] = (version.strip().splitlines() or [""])[0]
+    for flag in ("-march=native", "-mcpu=native"):
+        macros = _run_text([*compiler, flag, "-dM", "-E", "-x", "c", os.devnull])
+        if macros is None:
+            continue
+        defined = {line.split()[1] for line in macros.splitlines() if line.startswith("#define ")}
+        record["native_isa"] = [name for macro, name in ISA_MACROS.items() if macro in defined]
+        target = _run_text([*compiler, flag, "-Q", "--help=target"])
+        found = re.search(r"^\s*-m(?:arch|cpu)=\s+(\S+)", target or "", re.M)
+        if found is None:  # clang: the driver's job line names the CPU
+            try:
+                job = subprocess.run(
+                    [*compiler, flag, "-###", "-c", "-x", "c", os.devnull], capture_output=True, text=True, timeout=60
+                ).stderr
+            except (OSError, subprocess.SubprocessError):
+                job = ""
+            found = re.search(r'"-target-cpu" "([^"]+)"', job)
+        record["march_native"] = found.group(1) if found else None
+        break
+    return record
+
+
+def cpu_record(cpuinfo: str | None = None, compiler: list[str] | None = None) -> dict:
+    """The CPU of this run and what symgraph's compiler targets on it (for the JSON and
+    the table header). ``cpuinfo`` and ``compiler`` default to /proc/cpuinfo and to the
+    compiler symgraph builds with ($CC, else cc)."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:  # not Linux: what the platform says
+            cpuinfo = ""
+    record = {"arch": platform.machine(), "cpus": os.cpu_count(), **parse_cpuinfo(cpuinfo)}
+    if not record["model"]:  # ARM's cpuinfo has no model name; lscpu knows the core's
+        lscpu = _run_text(["lscpu"]) or ""
+        found = re.search(r"^Model name:\s*(.+)$", lscpu, re.M)
+        record["model"] = found.group(1).strip() if found else platform.processor()
+    if compiler is None:
+        compiler = shlex.split(os.environ.get("CC") or "cc")
+    record.update(native_target(compiler))
+    record["symgraph_cflags"] = os.environ.get("SYMGRAPH_CFLAGS") or "-O3 -march=native"
+    return record
 
 
 def thread_env(threads: int = THREADS) -> dict[str, str]:

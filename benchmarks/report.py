@@ -86,12 +86,43 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
-def table(timings: list[dict], ratio_rows: list[dict]) -> str:
+def not_run_line(entry: dict) -> str:
+    """The line that says a listed peer did not run, and why (start and end of the run,
+    and under the table)."""
+    return f"{entry['peer']}: NOT RUN — {entry['reason']}"
+
+
+def cpu_line(cpu: dict) -> str:
+    """One line naming the CPU, its ISA extensions and what -march=native made of it."""
+    fields = (("family", "family"), ("model", "model_id"), ("stepping", "stepping"))
+    ident = [cpu.get("vendor"), *(f"{name} {cpu[key]}" for name, key in fields if cpu.get(key))]
+    level = f" ({cpu['isa_level']})" if cpu.get("isa_level") else ""
+    line = (
+        f"CPU: {cpu.get('model') or '?'} ({' '.join(filter(None, ident)) or '?'}), "
+        f"{cpu.get('arch')}, {cpu.get('cpus')} CPUs; ISA: {' '.join(cpu.get('isa') or []) or '?'}{level}"
+    )
+    if cpu.get("compiler"):
+        native = " ".join(cpu.get("native_isa") or []) or "?"
+        line += f"; {cpu['compiler']} -march=native: {cpu.get('march_native') or '?'} ({native})"
+    if cpu.get("symgraph_cflags") and cpu["symgraph_cflags"] != "-O3 -march=native":
+        line += f"; symgraph built with SYMGRAPH_CFLAGS={cpu['symgraph_cflags']}"
+    return line
+
+
+def table(
+    timings: list[dict], ratio_rows: list[dict], cpu: dict | None = None, not_run: list[dict] | None = None
+) -> str:
     """Markdown: one row per (workload, case), medians per peer, the fastest peer and
-    symgraph's ratio to it."""
-    present = {t["peer"] for t in timings}
+    symgraph's ratio to it; headed by the CPU line when ``cpu`` is given. A listed peer
+    that did not run (``not_run``: peer, reason, workloads) keeps its column, "NOT RUN" in
+    each row it would have measured, and a line under the table says why: the fastest
+    peer of those rows is only the fastest of the peers that ran."""
+    not_run = not_run or []
+    absent = {entry["peer"]: entry for entry in not_run}
+    present = {t["peer"] for t in timings} | set(absent)
     labels = [label for label in LABEL_ORDER if label in present]
-    lines = [
+    lines = [cpu_line(cpu), ""] if cpu else []
+    lines += [
         "| workload | unit | " + " | ".join(labels) + " | fastest peer | symgraph / fastest |",
         "|---|---|" + "---|" * len(labels) + "---|---|",
     ]
@@ -102,8 +133,17 @@ def table(timings: list[dict], ratio_rows: list[dict]) -> str:
         ratio_text = ", ".join(
             f"{fmt(r['ratio'])}x" + ("" if r["ours"] == "symgraph" else f" ({r['ours']})") for r in mine
         )
-        values = [fmt(cells[label]["median"]) if label in cells else "-" for label in labels]
+        values = []
+        for label in labels:
+            if label in cells:
+                values.append(fmt(cells[label]["median"]))
+            elif label in absent and workload in absent[label].get("workloads", ()):
+                values.append("**NOT RUN**")
+            else:
+                values.append("-")
         lines.append(f"| {workload} {case} | {unit} | " + " | ".join(values) + f" | {fastest} | {ratio_text or '-'} |")
+    for entry in not_run:
+        lines.append(f"\n**{not_run_line(entry)}** (the ratios are to the peers that ran)")
     return "\n".join(lines)
 
 

@@ -1,16 +1,25 @@
-"""The benchmark suite: W0..W7 of BENCHMARKS.md for symgraph and every installed peer.
+"""The benchmark suite: W0..W7 of BENCHMARKS.md for symgraph and every peer it lists.
 
     python -m benchmarks                          # everything, the sizes of the definition
     python -m benchmarks --quick                  # fewer repetitions, smaller sizes
     python -m benchmarks --only W2,W3 --peers numpy,jax
     python -m benchmarks --python /path/to/venv/bin/python   # peers installed there
+    python -m benchmarks --python /path/to/venv/bin/python --check-peers   # do they all import?
 
 Each peer runs in its own process (benchmarks/child.py) with the interpreter given by
 --python (default: $SYMGRAPH_BENCH_PYTHON, else this one), 2 threads (OMP_NUM_THREADS and
-each library's own setting); a peer whose package is missing there is skipped with a line
-saying so. W7 runs pairs of fresh processes: cold with an empty compile cache, warm with
-the cache the cold one left. Prints the table of medians and symgraph's ratio to the
-fastest peer; writes JSON (and a PNG chart when matplotlib is installed).
+each library's own setting). W7 runs pairs of fresh processes: cold with an empty compile
+cache, warm with the cache the cold one left. Prints the table of medians and symgraph's
+ratio to the fastest peer, headed by the CPU (model, ISA extensions, what -march=native
+makes of it; also in the JSON's meta.cpu); writes JSON (and a PNG chart when matplotlib
+is installed).
+
+Every peer listed (all, or those --peers names) must run: before anything is timed, each
+one's modules are imported in the benchmark interpreter, and a peer that cannot import
+them (jax without optax), or whose process leaves no result, is NOT RUN. That is said at
+the start and at the end of the run and in the table (its column reads NOT RUN), the JSON
+lists it under "not_run", and the exit status is 3 unless --allow-missing-peers: a ratio
+to "the fastest peer" means little when the fastest one silently did not run.
 """
 
 from __future__ import annotations
@@ -31,28 +40,80 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import report  # noqa: E402
-from benchmarks.harness import QUICK, Settings, thread_env  # noqa: E402
+from benchmarks.harness import QUICK, Settings, cpu_record, thread_env  # noqa: E402
 from benchmarks.peers import PEERS, Peer, select  # noqa: E402
 from benchmarks.spec import WORKLOADS  # noqa: E402
 
-PROBE = """
-import importlib.util, json, sys
-found = {}
+MISSING_PEERS_EXIT = 3
+
+# Imports each module named on the command line, in order, and prints the first failure
+# as "ExceptionType: what" (a missing module by its own name: the dependency that is
+# absent, which may not be the module asked for), or null. Importing, not just finding:
+# a package that is there but broken (a jax too new for the optax installed) is as unable
+# to run as a missing one.
+IMPORT_PROBE = """
+import importlib, json, sys
+error = None
 for name in sys.argv[1:]:
     try:
-        found[name] = importlib.util.find_spec(name) is not None
-    except Exception:
-        found[name] = False
-print(json.dumps(found))
+        importlib.import_module(name)
+    except BaseException as exc:
+        what = exc.name if isinstance(exc, ModuleNotFoundError) and exc.name else (str(exc).splitlines() or [""])[0]
+        error = f"{type(exc).__name__}: {what}"[:300]
+        break
+print(json.dumps(error))
 """
 
 
-def installed(python: str, modules: set[str]) -> dict[str, bool]:
-    """Which of ``modules`` the interpreter ``python`` can import (found, not imported)."""
-    out = subprocess.run([python, "-c", PROBE, *sorted(modules)], capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        raise SystemExit(f"cannot run {python}: {out.stderr.strip()}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def unrunnable(python: str, peers: list[Peer], timeout: float = 600) -> dict[str, str]:
+    """Peer key -> why it cannot run under ``python``, for each of ``peers`` whose modules
+    do not all import there. Each distinct (modules, environment) is imported in a process
+    of its own, all at once: a library's import can depend on the environment (Keras on
+    KERAS_BACKEND) and never shares a process with another peer's, as in the run itself."""
+    jobs: dict[tuple, subprocess.Popen] = {}
+    for peer in peers:
+        key = (peer.requires, tuple(sorted(peer.env.items())))
+        if key not in jobs:
+            env = {**child_env(peer, Path(tempfile.gettempdir())), "PYTHONWARNINGS": "ignore"}
+            jobs[key] = subprocess.Popen(
+                [python, "-c", IMPORT_PROBE, *peer.requires],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+    reasons: dict[tuple, str | None] = {}
+    deadline = time.monotonic() + timeout
+    for key, job in jobs.items():
+        try:
+            out, err = job.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            job.kill()
+            job.communicate()
+            reasons[key] = f"importing {', '.join(key[0])} took more than {timeout:.0f} s"
+            continue
+        lines = out.strip().splitlines()
+        try:
+            reasons[key] = json.loads(lines[-1]) if job.returncode == 0 and lines else None
+        except ValueError:
+            lines = []
+        if job.returncode != 0 or not lines:
+            last = (err.strip().splitlines() or [f"exit status {job.returncode}"])[-1]
+            reasons[key] = f"importing {', '.join(key[0])} crashed: {last[:300]}"
+    found = {}
+    for peer in peers:
+        reason = reasons[(peer.requires, tuple(sorted(peer.env.items())))]
+        if reason:
+            found[peer.key] = reason
+    return found
+
+
+def shout(lines: list[str]) -> None:
+    """Print ``lines`` where nobody scrolling the log can miss them."""
+    if lines:
+        bar = "!" * 78
+        print("\n".join([bar, *(f"!!! {line}" for line in lines), bar]), flush=True)
 
 
 def child_env(peer: Peer, cache_dir: Path) -> dict[str, str]:
@@ -82,9 +143,11 @@ def run_child(
         note(raw, peer, workloads, f"timed out after {args.timeout} s")
         return
     if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-12:])
+        lines = done.stderr.strip().splitlines()
+        tail = "\n".join(lines[-12:])
         print(f"  {peer.label} exited with {done.returncode}:\n{tail}", flush=True)
-        note(raw, peer, workloads, f"process exited with {done.returncode}", only_missing=True)
+        last = f": {lines[-1][:300]}" if lines else ""
+        note(raw, peer, workloads, f"process exited with {done.returncode}{last}", only_missing=True)
 
 
 def note(raw: Path, peer: Peer, workloads: list[str], why: str, only_missing: bool = False) -> None:
@@ -117,6 +180,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--timeout", type=int, default=1800, help="seconds one benchmark process may take")
     ap.add_argument("--no-chart", action="store_true", help="write no PNG")
     ap.add_argument("--list", action="store_true", help="list the workloads and peers, run nothing")
+    ap.add_argument(
+        "--check-peers",
+        action="store_true",
+        help=f"import every listed peer's modules under --python, say which cannot, run nothing "
+        f"(exit {MISSING_PEERS_EXIT} if any cannot)",
+    )
+    ap.add_argument(
+        "--allow-missing-peers",
+        action="store_true",
+        help=f"exit 0 when a listed peer cannot run (still reported NOT RUN); without it, exit {MISSING_PEERS_EXIT}",
+    )
     args = ap.parse_args(argv)
     args.size = args.size or ("quick" if args.quick else "full")
     return args
@@ -142,6 +216,19 @@ def main(argv: list[str] | None = None) -> dict:
         peers = select(args.peers.split(",") if args.peers else None)
     except ValueError as err:
         raise SystemExit(str(err)) from None
+    started = time.perf_counter()
+    cpu = cpu_record()
+    print(report.cpu_line(cpu), flush=True)
+    # the peers that have something to measure in this run: the others are not missed
+    peers = [p for p in peers if any(w in p.workloads for w in workloads)]
+    cannot = unrunnable(python, peers)
+    if args.check_peers:
+        for peer in peers:
+            print(f"{peer.label:<16} {'NOT RUNNABLE — ' + cannot[peer.key] if peer.key in cannot else 'ok'}")
+        if cannot and not args.allow_missing_peers:
+            raise SystemExit(MISSING_PEERS_EXIT)
+        return {"not_run": [{"peer": p.label, "reason": cannot[p.key]} for p in peers if p.key in cannot]}
+
     base = QUICK if args.quick else Settings()
     settings = dataclasses.replace(base, reps=args.reps or base.reps, min_rep_s=args.min_rep_s or base.min_rep_s)
     pairs = args.w7_pairs or (1 if args.quick else 3)
@@ -151,16 +238,16 @@ def main(argv: list[str] | None = None) -> dict:
     raw = out.with_suffix(".jsonl")
     raw.write_text("")
     cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symgraph-bench"
-
-    started = time.perf_counter()
-    found = installed(python, {m for p in peers for m in p.requires})
+    not_run = [
+        {"peer": p.label, "reason": cannot[p.key], "workloads": [w for w in workloads if w in p.workloads]}
+        for p in peers
+        if p.key in cannot
+    ]
+    shout([f"{report.not_run_line(entry)} (under {python})" for entry in not_run])
     print(f"python {python}; {settings.reps} reps of >= {settings.min_rep_s} s; sizes {args.size}", flush=True)
     for peer in peers:
-        lacking = [m for m in peer.requires if not found.get(m)]
-        if lacking:
-            why = f"not installed ({', '.join(lacking)} not importable by {python})"
-            print(f"skip {peer.label}: {why}", flush=True)
-            note(raw, peer, ["all"], why)
+        if peer.key in cannot:
+            note(raw, peer, ["all"], f"NOT RUN: {cannot[peer.key]}")
             continue
         mine = [w for w in workloads if w in peer.workloads and w != "W7"]
         if mine:
@@ -177,6 +264,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     records = [json.loads(line) for line in raw.read_text().splitlines() if line.strip()]
     timings, machine, skipped = report.aggregate(records)
+    measured = {t["peer"] for t in timings} | {m["peer"] for m in machine}
+    for peer in peers:  # a process that crashed or timed out in every workload did not run either
+        if peer.key not in cannot and peer.label not in measured:
+            why = "; ".join(dict.fromkeys(s["skipped"] for s in skipped if s["peer"] == peer.label))
+            not_run.append(
+                {
+                    "peer": peer.label,
+                    "reason": why or "no result",
+                    "workloads": [w for w in workloads if w in peer.workloads],
+                }
+            )
     ratio_rows = report.ratios(timings)
     elapsed = time.perf_counter() - started
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -193,19 +291,22 @@ def main(argv: list[str] | None = None) -> dict:
             "w7_pairs": pairs,
             "workloads": workloads,
             "peers": [p.label for p in peers],
+            "cpu": cpu,
+            "allow_missing_peers": args.allow_missing_peers,
             "versions": sorted({f"{t['peer']}: {t['version']}" for t in timings}),
             "elapsed_s": round(elapsed, 1),
         },
         "results": timings,
         "machine": machine,
         "skipped": skipped,
+        "not_run": not_run,
         "ratios": ratio_rows,
     }
     out.write_text(json.dumps(result, indent=1))
     print()
     for line in report.machine_lines(machine):
         print(line)
-    print(report.table(timings, ratio_rows))
+    print(report.table(timings, ratio_rows, cpu, not_run))
     others = sorted(t["others_cores"] for t in timings if t.get("others_cores") is not None)
     if others:  # the machine is shared: say how much of it other processes used meanwhile
         print(f"other processes used {others[len(others) // 2]} cores (median; max {others[-1]}) during the timings")
@@ -219,6 +320,18 @@ def main(argv: list[str] | None = None) -> dict:
     elif python != sys.executable:  # this interpreter has no matplotlib: perhaps the peers' has
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         subprocess.run([python, "-m", "benchmarks.report", str(out)], cwd=ROOT, env=env, timeout=300)
+    if not_run:
+        listed = ", ".join(entry["peer"] for entry in not_run)
+        shout(
+            [report.not_run_line(entry) for entry in not_run]
+            + [
+                f"{len(not_run)} listed peer(s) did not run ({listed}): install them "
+                f"(benchmarks/requirements-peers.txt) or leave them out with --peers"
+                + ("" if args.allow_missing_peers else f"; exit {MISSING_PEERS_EXIT} (--allow-missing-peers: 0)")
+            ]
+        )
+        if not args.allow_missing_peers:
+            raise SystemExit(MISSING_PEERS_EXIT)
     return result
 
 
