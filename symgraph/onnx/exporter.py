@@ -252,6 +252,17 @@ class _Graph:
     def const(self, value: Any, dtype: Any = None) -> str:
         return self.model.const(np.asarray(value, dtype=dtype))
 
+    def rename_last(self, value: str, out: str) -> None:
+        """Make ``value`` (a chain's result) appear as ``out``: the last node writes
+        ``out`` instead when ``value`` is that node's fresh output, else an Identity."""
+        last = self.nodes[-1] if self.nodes else None
+        if last is not None and list(last.output) == [value] and value not in self.model.dim_cache.values():
+            last.output[0] = out
+            self.produced.discard(value)
+            self.produced.add(out)
+        else:
+            self.one("Identity", [value], out)
+
     def dim(self, d: Any) -> str:
         return self.model.dim(d)
 
@@ -662,7 +673,6 @@ def _arange(g, node, ins, outs):
 
 @_handles("subtensor")
 def _subtensor(g, node, ins, outs):
-    x = node.inputs[0]
     starts: list[Any] = []
     ends: list[Any] = []
     axes: list[int] = []
@@ -714,10 +724,7 @@ def _subtensor(g, node, ins, outs):
         value = g.one("Squeeze", [value, g.const(np.array(squeeze, np.int64))])
     if new:
         value = g.one("Unsqueeze", [value, g.const(np.array(new, np.int64))])
-    if value == ins[0]:
-        value = g.one("Identity", [value])
-    g.add("Identity", [value], outs)
-    del x
+    g.rename_last(value, outs[0])
 
 
 @_handles("gather")

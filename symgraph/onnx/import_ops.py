@@ -516,6 +516,35 @@ def _gelu(n):
     return [sg.nn.gelu(n.x(0), approximate=approximate == "tanh")]
 
 
+@converts("Asinh", "Acosh", "Atanh")
+def _inverse_hyperbolic(n):
+    x = n.x(0)
+    _require_float(n, x)
+    one = sg.constant(np.array(1, x.dtype))
+    if n.op_type == "Asinh":
+        return [sg.log(x + sg.sqrt(x * x + one))]
+    if n.op_type == "Acosh":
+        return [sg.log(x + sg.sqrt(x * x - one))]
+    return [sg.log((one + x) / (one - x)) * sg.constant(np.array(0.5, x.dtype))]
+
+
+@converts("Shrink")
+def _shrink(n):
+    x = n.x(0)
+    lambd = sg.constant(np.array(float(n.attr("lambd", 0.5)), x.dtype))
+    bias = sg.constant(np.array(float(n.attr("bias", 0.0)), x.dtype))
+    zero = sg.zeros_like(x)
+    return [sg.where(sg.less(x, -lambd), x + bias, sg.where(sg.greater(x, lambd), x - bias, zero))]
+
+
+@converts("Swish")
+def _swish(n):
+    x = n.x(0)
+    _require_float(n, x)
+    alpha = float(n.attr("alpha", 1.0))
+    return [x * sg.nn.sigmoid(x * sg.constant(np.array(alpha, x.dtype)))]
+
+
 @converts("Mish")
 def _mish(n):
     x = n.x(0)
@@ -869,9 +898,7 @@ def _slice(n):
 @folds("Slice")
 def _fold_slice(n, ks):
     k = ks[0]
-    if k is None or any(kk is None for kk in ks[1:] if kk is not None) or n.opset < 10 and False:
-        return None
-    if n.opset >= 10 and any(n.has(i) and ks[i] is None for i in range(1, len(ks))):
+    if k is None or (n.opset >= 10 and any(n.has(i) and ks[i] is None for i in range(1, len(ks)))):
         return None
     index = _slice_spec(n, k.value.shape)
     if any(isinstance(s.start, DimExpr) or isinstance(s.stop, DimExpr) for s in index):
@@ -904,7 +931,7 @@ def _split(n):
     outs, start = [], 0
     for s in sizes:
         index = [slice(None)] * x.ndim
-        index[axis] = slice(start, start + s) if isinstance(start + s, int) else slice(start, start + s)
+        index[axis] = slice(start, start + s)
         outs.append(x[tuple(index)])
         start = start + s
     return outs
@@ -1144,12 +1171,75 @@ def _argext(n):
     return [fn(x, axis=axis, keepdims=keep)]
 
 
-@converts("CumSum")
-def _cumsum(n):
+@converts("CumSum", "CumProd")
+def _cumulative(n):
     x = n.x(0)
     axis = _axis(n, int(n.ints(1, "axis")[0]), x.ndim)
-    y = sg.cumsum(x, axis, exclusive=bool(n.attr("exclusive", 0)), reverse=bool(n.attr("reverse", 0)))
+    fn = sg.cumsum if n.op_type == "CumSum" else sg.cumprod
+    y = fn(x, axis, exclusive=bool(n.attr("exclusive", 0)), reverse=bool(n.attr("reverse", 0)))
     return [y if y.dtype == x.dtype else sg.cast(y, x.dtype)]
+
+
+@converts("TopK")
+def _top_k(n):
+    x = n.x(0)
+    k = n.ints(1, "k")
+    if len(k) != 1 or not isinstance(k[0], int):
+        raise n.invalid(f"k must be one static int, got {k}")
+    axis = _axis(n, int(n.attr("axis", -1)), x.ndim)
+    size = x.shape[axis]
+    if k[0] < 0 or (isinstance(size, int) and k[0] > size):
+        raise n.invalid(f"k={k[0]} for an axis of size {size}")
+    if not int(n.attr("sorted", 1)):
+        raise n.unsupported("sorted=0")
+    # a stable sort: equal values keep the lower index first, as ONNX asks
+    order = sg.argsort(x, axis, descending=bool(int(n.attr("largest", 1))))
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(0, k[0])
+    indices = order[tuple(index)]
+    return [sg.take_along_axis(x, indices, axis), indices]
+
+
+@converts("Hardmax")
+def _hardmax(n):
+    x = n.x(0)
+    if n.opset < 13:
+        raise n.unsupported("Hardmax before opset 13 (a 2-D coercion)")
+    axis = _axis(n, int(n.attr("axis", -1)), x.ndim)
+    return [sg.one_hot(sg.argmax(x, axis=axis), x.shape[axis], dtype=x.dtype, axis=axis)]
+
+
+@converts("OneHot")
+def _one_hot(n):
+    indices = n.x(0)
+    depth = n.static(1, "depth").reshape(-1)
+    if depth.size != 1:
+        raise n.invalid("depth must hold one value")
+    depth_value = int(depth[0])
+    values = n.x(2)
+    axis = int(n.attr("axis", -1))
+    rank = indices.ndim + 1
+    axis = _axis(n, axis, rank)
+    if indices.dtype.kind == "f":
+        indices = sg.cast(indices, "int64")
+    # negative indices count from the end of the depth
+    wrapped = sg.where(sg.less(indices, 0), indices + sg.constant(np.array(depth_value, indices.dtype)), indices)
+    hot = sg.one_hot(wrapped, depth_value, dtype="bool", axis=axis)
+    return [sg.where(hot, values[1], values[0])]
+
+
+@converts("Trilu")
+def _trilu(n):
+    x = n.x(0)
+    if x.ndim < 2:
+        raise n.invalid("input must have rank >= 2")
+    k = n.ints(1, "k")[0] if n.has(1) else 0
+    if not isinstance(k, int):
+        raise n.unsupported("a symbolic k")
+    rows, cols = x.shape[-2], x.shape[-1]
+    diagonal = sg.reshape(sg.arange(cols), (1, cols)) - sg.reshape(sg.arange(rows), (rows, 1))
+    keep = sg.greater_equal(diagonal, k) if int(n.attr("upper", 1)) else sg.less_equal(diagonal, k)
+    return [sg.where(keep, x, sg.zeros_like(x))]
 
 
 # --- neural-network ops -----------------------------------------------------------------
@@ -1323,6 +1413,41 @@ def _instance_norm(n):
     eps = sg.constant(np.array(float(n.attr("epsilon", 1e-5)), x.dtype))
     y = (x - mean) * sg.rsqrt(var + eps)
     return [y * sg.reshape(scale, shape) + sg.reshape(bias, shape)]
+
+
+@converts("MeanVarianceNormalization")
+def _mean_variance_norm(n):
+    x = n.x(0)
+    _require_float(n, x)
+    axes = tuple(_axis(n, int(a), x.ndim) for a in (n.attr("axes") or [0, 2, 3]))
+    mean, var = sg.nn.moments(x, axes, keepdims=True)
+    return [(x - mean) / (sg.sqrt(var) + sg.constant(np.array(1e-9, x.dtype)))]
+
+
+@converts("LpNormalization")
+def _lp_norm(n):
+    x = n.x(0)
+    _require_float(n, x)
+    axis = _axis(n, int(n.attr("axis", -1)), x.ndim)
+    p = int(n.attr("p", 2))
+    if p == 1:
+        norm = sg.sum(sg.abs(x), axis=axis, keepdims=True)
+    elif p == 2:
+        norm = sg.sqrt(sg.sum(x * x, axis=axis, keepdims=True))
+    else:
+        raise n.invalid(f"p={p} (1 or 2)")
+    zero = sg.constant(np.array(0, x.dtype))
+    return [sg.where(sg.equal(norm, zero), sg.zeros_like(x), x / sg.where(sg.equal(norm, zero), zero + 1, norm))]
+
+
+@converts("RMSNormalization")
+def _rms_norm(n):
+    x = n.x(0)
+    _require_float(n, x)
+    axis = _axis(n, int(n.attr("axis", -1)), x.ndim)
+    axes = tuple(range(axis, x.ndim))
+    eps = sg.constant(np.array(float(n.attr("epsilon", 1e-5)), x.dtype))
+    return [x * sg.rsqrt(sg.mean(x * x, axis=axes, keepdims=True) + eps) * n.x(1)]
 
 
 @converts("LayerNormalization")

@@ -550,7 +550,10 @@ class _Builder:
             except (UnsupportedError, OnnxFileError):
                 raise
             except SymgraphError as exc:
-                raise type(exc)(f"onnx load: {label}: {plain_message(exc)}") from None
+                message = plain_message(exc)
+                if message.startswith("onnx load:"):
+                    raise
+                raise type(exc)(f"onnx load: {label}: {message}") from None
         for name, value in zip(node.output, results):
             if not name:
                 continue
