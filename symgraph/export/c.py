@@ -113,6 +113,8 @@ def check_name(name: object) -> str:
         )
     if name in _C_KEYWORDS or keyword.iskeyword(name):
         raise InputError(f"export_c: name {name!r} is a C keyword")
+    if name.lower() in ("makefile", "gnumakefile"):
+        raise InputError(f"export_c: name {name!r} is the Makefile's own name (the command would replace it)")
     if name.lower() in _SYSTEM_HEADERS:
         raise InputError(f"export_c: name {name!r} would hide the C library's header <{name.lower()}.h>")
     if name.lower().startswith(_RESERVED_PREFIXES):
@@ -220,13 +222,32 @@ class _Array:
     updated: bool = False  # a Variable the function writes: context state
 
 
-def _c_identifier(text: str, taken: set[str]) -> str:
-    """A C parameter name from a user's name: other characters become _, a clash gets a suffix."""
+# names a parameter of name_run must not take: its body's locals, the types and macros its
+# signature and body use
+_TAKEN_NAMES = frozenset(
+    """ctx sizes inputs outputs int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t size_t NULL
+    FILE errno INFINITY NAN""".split()
+)
+
+
+def _c_identifier(text: str, taken: set[str], export: str) -> str:
+    """A C parameter name from a user's name: other characters become _; a name that is a
+    keyword or type, or in the runtime's or the export's own namespace (``sg_``,
+    ``NAME_``: functions and macros) gets a prefix; a clash with another parameter a
+    suffix."""
     base = re.sub(r"[^A-Za-z0-9_]", "_", text) or "x"
     if not base[0].isalpha():
         base = "x_" + base
+    own = export.lower()
+    if (
+        base in _C_KEYWORDS
+        or base in _TAKEN_NAMES
+        or base.lower() == own
+        or base.lower().startswith(("sg_", own + "_"))
+    ):
+        base = ("b_" if own.startswith("a") else "a_") + base  # a prefix the export's names cannot have
     candidate, k = base, 1
-    while candidate in taken or candidate in _C_KEYWORDS or candidate.startswith(("sg_", "SG_")):
+    while candidate in taken:
         candidate, k = f"{base}_{k}", k + 1
     taken.add(candidate)
     return candidate
@@ -259,10 +280,10 @@ class _Writer:
             _Array(f"constant {c.dtype.name}{list(c.shape)}", np.ascontiguousarray(c)) for c in unit.constants
         ]
         self.symbol_index = {s.serial: k for k, s in enumerate(unit.symbols)}
-        taken = {"ctx"}
-        self.size_params = [_c_identifier(s.name, taken) for s in unit.symbols]
-        self.input_params = [_c_identifier(t.name or f"in{k}", taken) for k, t in enumerate(unit.inputs)]
-        self.output_params = [_c_identifier(f"out{k}", taken) for k in range(len(unit.outputs))]
+        taken: set[str] = set()
+        self.size_params = [_c_identifier(s.name, taken, name) for s in unit.symbols]
+        self.input_params = [_c_identifier(t.name or f"in{k}", taken, name) for k, t in enumerate(unit.inputs)]
+        self.output_params = [_c_identifier(f"out{k}", taken, name) for k in range(len(unit.outputs))]
         self.n_in, self.n_out = len(unit.inputs), len(unit.outputs)
         self.n_var, self.n_cst = len(self.variables), len(self.constants)
         self.headers = runtime_headers()

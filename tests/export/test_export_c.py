@@ -129,12 +129,6 @@ CNN_BUILDS = {
     "portable GEMM": (),
     "portable GEMM, no OpenMP": ("OPENMP=0",),
     "-O3 -march=x86-64-v2": ("CFLAGS=-O3 -march=x86-64-v2",),
-    "scipy-openblas, -march=x86-64-v2, no OpenMP": (
-        "BLAS=scipy-openblas",
-        "SCIPY_OPENBLAS_DIR={ob}",
-        "CFLAGS=-O3 -march=x86-64-v2",
-        "OPENMP=0",
-    ),
 }
 
 
@@ -718,3 +712,21 @@ def test_model_export_of_a_subclassed_model_needs_its_input_shape(tmp_path):
     other = Net()
     with pytest.raises(UnsupportedError, match="unknown size past the batch"):
         other.export(tmp_path / "o", format="c", input_signature=[(None, None)])
+
+
+def test_input_names_that_clash_with_the_api_become_other_parameters(tmp_path):
+    names = ["sizes", "ctx", "outputs", "mm_run_arrays", "MM_OK", "int", "x.0", "x-0"]
+    xs = [sg.placeholder((None,), name=n) for n in names]
+    fn = sg.function(xs, sum(xs[1:], xs[0]), name="mm")
+    fn.export_c(tmp_path / "e")
+    header = (tmp_path / "e" / "mm.h").read_text()
+    assert (
+        "int mm_run(mm_ctx *ctx, int64_t sizes_0, int64_t ctx_0, int64_t outputs_0, int64_t a_mm_run_arrays_0, "
+        "int64_t a_MM_OK_0, int64_t int_0, int64_t x_0_0, int64_t x_0_0_1, const float *a_sizes, const float *a_ctx, "
+        "const float *a_outputs, const float *a_mm_run_arrays, const float *a_MM_OK, const float *a_int, "
+        "const float *x_0, const float *x_0_1, float *out0);" in header
+    )
+    make(tmp_path / "e", "OPENMP=0")
+    args = [np.full(3, k, np.float32) for k in range(len(names))]
+    (got,) = run_on(tmp_path / "e", "mm", args)
+    np.testing.assert_array_equal(got, fn(*args))
