@@ -716,7 +716,9 @@ class _Writer:
             "        goto done;",
             "    }",
             "    ctx->weights = data;",
-            "    if (fseek(f, (long)start, SEEK_SET) != 0) goto truncated;",
+            "    /* on to the data (read, not fseek: a long may be 32 bits) */",
+            "    for (uint64_t pad = 32 + 8 * count; pad < start; pad++)",
+            "        if (fgetc(f) == EOF) goto truncated;",
             "    if (fread(data, 1, (size_t)(offset - start), f) != (size_t)(offset - start)) goto truncated;",
             "    if (fgetc(f) != EOF) {",
             f'        status = {n}_fail_(ctx, {up}_ERR_WEIGHTS, "{n}_init: %s is longer than its Variables", path);',
@@ -744,6 +746,7 @@ class _Writer:
             f"        return {up}_ERR_BUSY;",
             "    ctx->message[0] = '\\0';",
             "    ctx->errbuf[0] = '\\0';",
+            "    (void)sizes; (void)inputs; (void)outputs;",
             "    int status = SG_OK;",
         ]
         if unit.symbols:
@@ -834,7 +837,8 @@ class _Writer:
         table("output_type", [_type_text(t) for t in unit.outputs])
         table("size_name", [s.name for s in unit.symbols])
         for kind, tensors in (("input", unit.inputs), ("output", unit.outputs)):
-            lines += [f"int {n}_{kind}_shape(int k, const int64_t *sizes, int64_t *shape)", "{", "    (void)sizes;"]
+            lines += [f"int {n}_{kind}_shape(int k, const int64_t *sizes, int64_t *shape)", "{"]
+            lines.append("    (void)sizes; (void)shape;")
             lines.append("    switch (k) {")
             for k, t in enumerate(tensors):
                 dims = " ".join(f"shape[{a}] = {self._dim_c(d)};" for a, d in enumerate(t.shape))
