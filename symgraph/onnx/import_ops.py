@@ -303,6 +303,19 @@ def _fold_binary(n, ks):
     return [_known(result, dtype)]
 
 
+@folds("Mod")
+def _fold_mod(n, ks):
+    a, b = ks
+    if a is None or b is None or a.dtype != b.dtype or a.dtype.kind not in "iu" or int(n.attr("fmod", 0)):
+        return None
+    if any(isinstance(v, DimExpr) for v in b.value.reshape(-1)) or np.any(b.value == 0):
+        return None
+    if not a.symbolic:
+        return [_known(np.mod(a.value, b.value), a.dtype)]
+    # the divisor's sign (Python's %), on sizes too: a - (a // b) * b
+    return [_known(_object_map2(lambda x, y: x - shp.floordiv(x, y) * y, a.value, b.value), a.dtype)]
+
+
 def _trunc_div(a: Any, b: Any) -> Any:
     if isinstance(a, DimExpr) or isinstance(b, DimExpr):
         return shp.floordiv(a, b)  # sizes are non-negative

@@ -224,8 +224,13 @@ def test_unknown_op_names_the_op_and_node(tmp_path):
 
 
 def test_unsupported_real_op_names_the_op_and_node(tmp_path):
-    with pytest.raises(UnsupportedError, match=r"Hardmax node 'the_node'"):
-        sgonnx.load(_save(_one_node("Hardmax"), tmp_path / "m.onnx"))
+    model = _model(
+        [helper.make_node("NonZero", ["x"], ["y"], name="where_nonzero")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [2, None])],
+    )
+    with pytest.raises(UnsupportedError, match=r"NonZero node 'where_nonzero': the op 'NonZero' is not supported"):
+        sgonnx.load(_save(model, tmp_path / "m.onnx"))
 
 
 def test_other_domain_is_refused(tmp_path):

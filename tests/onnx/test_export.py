@@ -183,6 +183,36 @@ def test_simple_rnn_and_bidirectional(tmp_path):
     _check(model, [((8,), "int32", 20)], tmp_path, "rnn")
 
 
+def test_variable_length_sequences(tmp_path):
+    """A time axis of no fixed length stays a named dimension next to the batch: the
+    convolutions pad by auto_pad, the scans run as many steps as the input has."""
+    model = keras.Sequential(
+        [
+            keras.Input((None, 3)),
+            L.Conv1D(4, 3, padding="same", activation="relu"),
+            L.MaxPooling1D(2, padding="same"),
+            L.Conv1D(4, 3, strides=2, padding="same"),
+            L.LSTM(5, return_sequences=True),
+            L.GRU(3),
+            L.Dense(2),
+        ]
+    )
+    _randomize(model)
+    path = tmp_path / "var.onnx"
+    proto = sgonnx.export_model(model, path)
+    onnx.checker.check_model(proto, full_check=True)
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and dims[1].dim_param and dims[2].dim_value == 3
+    session = _session(path)
+    loaded = sgonnx.load(path)
+    rng = np.random.default_rng(0)
+    for batch, steps in ((2, 5), (3, 13)):
+        x = rng.normal(size=(batch, steps, 3)).astype("float32")
+        want = model.predict(x, verbose=0)
+        np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0], want, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(loaded(x)[0], want, rtol=RTOL, atol=ATOL)
+
+
 def test_merges_two_inputs_two_outputs(tmp_path):
     a = keras.Input((6,), name="left")
     b = keras.Input((6,), name="right")
