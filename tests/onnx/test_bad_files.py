@@ -286,3 +286,18 @@ def test_import_without_onnx_installed():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert 'pip install -e ".[onnx]"' in out.stdout
+
+
+def test_hostile_names_stay_text(tmp_path):
+    """Names from the file reach the generated C only inside sanitized comments: a name
+    that closes a comment or starts a directive compiles as text, and runs."""
+    evil = 'x */ #error "injected" /*\n#include "/etc/passwd"'
+    model = _model(
+        [helper.make_node("Relu", [evil], ["y */ int z; /*"], name="n */ #error /*")],
+        [helper.make_tensor_value_info(evil, TensorProto.FLOAT, ["b */ #error /*", 3])],
+        [helper.make_tensor_value_info("y */ int z; /*", TensorProto.FLOAT, ["b */ #error /*", 3])],
+    )
+    model.graph.name = "../../../etc/g */ #error /*"
+    graph = sgonnx.load(_save(model, tmp_path / "m.onnx"), mode="c")
+    x = np.array([[-1.0, 0.5, 2.0]], "float32")
+    np.testing.assert_array_equal(graph(x)[0], np.maximum(x, 0))
