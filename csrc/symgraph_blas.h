@@ -26,10 +26,10 @@
 #define SYMGRAPH_BLAS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #if defined(SG_BLAS_PORTABLE)
 #include <stdlib.h>
-#include <string.h>
 /* CBLAS's names and numbers (the reference cblas.h's), for the callers written against it */
 enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
 enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };
@@ -49,6 +49,7 @@ typedef int blasint;
 #endif
 
 #include "symgraph_paste.h"
+#include "symgraph_target.h"
 
 #if !defined(SG_BLAS_PORTABLE) && !defined(SG_BLAS_CBLAS)
 #define SG_BLAS_PREFIX scipy_
@@ -119,6 +120,7 @@ static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int pa
 #define SG_SFX f32
 #define SG_GEMM SG_CBLAS(sgemm)
 #define SG_GEMV SG_CBLAS(sgemv)
+#include "symgraph_gemm_small_template.h"
 #include "symgraph_gemm_template.h"
 #undef SG_T
 #undef SG_SFX
@@ -129,6 +131,7 @@ static inline sg_gemm_split sg_gemm_plan(int64_t m, int64_t n, int64_t k, int pa
 #define SG_SFX f64
 #define SG_GEMM SG_CBLAS(dgemm)
 #define SG_GEMV SG_CBLAS(dgemv)
+#include "symgraph_gemm_small_template.h"
 #include "symgraph_gemm_template.h"
 #undef SG_T
 #undef SG_SFX

@@ -276,17 +276,28 @@ static inline int SG_FN(sg_gemv_case)(int ta, int tb, int64_t m, int64_t n, int6
  * the product is large, each thread calling BLAS on its block of rows or columns.
  * BLAS itself runs on one thread (sg_blas_one_thread): the threads of a product are
  * OpenMP's, the same ones every other kernel uses. */
+/* One thread's product: the few-rows kernel where it applies, else the GEMM routine. */
+static inline void SG_FN(sg_gemm_one)(int ta, int tb, int64_t m, int64_t n, int64_t k, const SG_T *a, int64_t lda,
+                                      const SG_T *b, int64_t ldb, SG_T *c, int64_t ldc)
+{
+    if (SG_FN(sg_gemm_small_case)(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
+    SG_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+            (blasint)k, 1, a, (blasint)lda, b, (blasint)ldb, 0, c, (blasint)ldc);
+}
+
+/* c = op(a) @ op(b), row-major, m x n with inner size k (op transposes where ta / tb),
+ * leading dimensions lda, ldb, ldc; spread over OpenMP's threads when `parallel` and
+ * the product is large, each thread calling BLAS on its block of rows or columns.
+ * BLAS itself runs on one thread (sg_blas_one_thread): the threads of a product are
+ * OpenMP's, the same ones every other kernel uses. */
 static inline void SG_FN(sg_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t k, const SG_T *a, int64_t lda,
                                   const SG_T *b, int64_t ldb, SG_T *c, int64_t ldc, int parallel)
 {
-    const enum CBLAS_TRANSPOSE op_a = ta ? CblasTrans : CblasNoTrans;
-    const enum CBLAS_TRANSPOSE op_b = tb ? CblasTrans : CblasNoTrans;
     const sg_gemm_split plan = sg_gemm_plan(m, n, k, parallel);
     sg_blas_one_thread();
     if (SG_FN(sg_gemv_case)(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
     if (plan.parts == 1) {
-        SG_GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)n, (blasint)k, 1, a, (blasint)lda, b, (blasint)ldb, 0,
-                c, (blasint)ldc);
+        SG_FN(sg_gemm_one)(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
         return;
     }
     #pragma omp parallel for schedule(static)
@@ -294,10 +305,8 @@ static inline void SG_FN(sg_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
         const int64_t lo = part * plan.chunk;
         const int64_t len = (plan.by_rows ? m : n) - lo < plan.chunk ? (plan.by_rows ? m : n) - lo : plan.chunk;
         if (plan.by_rows)
-            SG_GEMM(CblasRowMajor, op_a, op_b, (blasint)len, (blasint)n, (blasint)k, 1, a + (ta ? lo : lo * lda),
-                    (blasint)lda, b, (blasint)ldb, 0, c + lo * ldc, (blasint)ldc);
+            SG_FN(sg_gemm_one)(ta, tb, len, n, k, a + (ta ? lo : lo * lda), lda, b, ldb, c + lo * ldc, ldc);
         else
-            SG_GEMM(CblasRowMajor, op_a, op_b, (blasint)m, (blasint)len, (blasint)k, 1, a, (blasint)lda,
-                    b + (tb ? lo * ldb : lo), (blasint)ldb, 0, c + lo, (blasint)ldc);
+            SG_FN(sg_gemm_one)(ta, tb, m, len, k, a, lda, b + (tb ? lo * ldb : lo), ldb, c + lo, ldc);
     }
 }

@@ -148,6 +148,35 @@ def test_matrix_vector_products(shape_a, shape_b, ta, tb, dtype):
     np.testing.assert_allclose(f(stored_a, stored_b), want, rtol=tol, atol=tol * np.abs(want).max())
 
 
+# Products of few rows run in symgraph_gemm_small_template.h's kernels on AVX2 and AVX-512
+# targets (up to SG_GEMM_SMALL_M rows), BLAS elsewhere: full register blocks, a last block
+# of fewer rows, strips of two vectors of columns, one vector, and single columns, in float
+# and double (whose vectors hold half as many); (m, k, n), some threaded in parts.
+FEW_ROWS = [
+    (8, 64, 512),  # W6's step: whole blocks and strips
+    (7, 33, 83),  # a short block; 83 columns: strips, a vector, 3 single columns
+    (13, 5, 100),
+    (64, 40, 67),
+    (65, 10, 64),  # one row over the AVX-512 bound: BLAS
+    (30, 300, 700),  # large enough to be shared among the threads by rows
+    (6, 1, 64),  # an inner size of one
+]
+
+
+@pytest.mark.parametrize("m, k, n", FEW_ROWS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_products_of_few_rows(m, k, n, dtype):
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    x, y = sg.placeholder((m, k), dtype, name="a"), sg.placeholder((k, n), dtype, name="b")
+    f = sg.function([x, y], x @ y)
+    want = a.astype("float64") @ b.astype("float64")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    got = f(a, b)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    np.testing.assert_array_equal(f(a, b), got)  # the same bits on every call
+
+
 def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
     """symgraph's kernels share products among OpenMP's threads themselves, so BLAS runs
     on one thread once a unit calling it is loaded (its workers would spin on the cores

@@ -45,5 +45,6 @@ def test_template_is_included_by_its_parent_once_per_element_type(template, tmp_
     parent = re.search(rf"{re.escape(template)} is included by (\S+\.h)", proc.stderr)
     assert parent, f"{template} alone should stop at its #error naming its parent:\n{proc.stderr}"
     parent_text = (csrc_dir() / parent.group(1)).read_text()
-    instantiation = r"#define SG_T (\w+)\n(?:#define \w+ .*\n)*#include \"" + re.escape(template)
+    # the element type's defines, then its templates (a template may need another first)
+    instantiation = r"#define SG_T (\w+)\n(?:#(?:define \w+ .*|include \".*\")\n)*#include \"" + re.escape(template)
     assert re.findall(instantiation, parent_text) == ["float", "double"]

@@ -1,0 +1,121 @@
+/* symgraph_gemm_small_template.h: products with few rows, without packing (sg_gemm_small_case).
+ *
+ * Not a header to include by itself: symgraph_blas.h includes it once per element type, with
+ * SG_T and SG_SFX defined (functions are named through SG_FN), before symgraph_gemm_template.h,
+ * whose sg_gemm calls it. No include guard.
+ *
+ * A GEMM library packs both operands into its blocked layout on every call. When op(a) has
+ * few rows (a recurrent step's block of batch rows times the weights, a small batch's layer)
+ * that packing of b costs as much as the product: W6's LSTM step multiplies 8 rows by the
+ * 64 x 512 and 128 x 512 weights 640 times per training step. These kernels read b where it
+ * is instead: SG_GEMM_SMALL_MR rows of c times SG_GEMM_SMALL_NV of the target's vectors of
+ * columns stay in registers while the inner size runs (symgraph_target.h says what the
+ * target has); each row of a is broadcast, element by element, against b's row segment.
+ *
+ * Measured on Zen 5 (AMD EPYC, 2 cores), one thread, float, GFLOP/s, against the
+ * scipy-openblas32 0.3.34 this project links (its Haswell kernels here: OPENBLAS_CORETYPE):
+ *
+ *   m x k x n           -march=native (AVX-512, 8 x 2)   x86-64-v3 (AVX2, 6 x 2)
+ *                        OpenBLAS   these                 OpenBLAS   these
+ *   8 x 64 x 512          78         243                    76         77
+ *   8 x 128 x 512         60         256                    60         75
+ *   32 x 128 x 512       104         255                   102        107
+ *   64 x 784 x 512       120         229                   110        116
+ *   128 x 784 x 512      124         235                   122         97
+ *
+ * OpenBLAS's own AVX-512 kernels (SkylakeX), on the same machine: 223 at 128 x 784 x 512.
+ * So: on AVX-512 these take products of up to 64 rows (a thread's half of W3's batch of
+ * 128), on AVX2 up to 32 (level with OpenBLAS, without the packing's memory traffic), and
+ * nowhere else: SSE's 16-byte vectors ran at a tenth of OpenBLAS's speed, and NEON has not
+ * been measured (OpenBLAS and the portable GEMM keep those targets).
+ */
+#if !defined(SG_T) || !defined(SG_SFX)
+#error "symgraph_gemm_small_template.h is included by symgraph_blas.h with SG_T and SG_SFX defined"
+#endif
+
+/* rows up to which these kernels run (0: never), and their register block */
+#if SG_VEC_BYTES >= 64
+#define SG_GEMM_SMALL_M_TARGET 64
+#define SG_GEMM_SMALL_MR_TARGET 8
+#elif SG_VEC_BYTES >= 32 && defined(__x86_64__)
+#define SG_GEMM_SMALL_M_TARGET 32
+#define SG_GEMM_SMALL_MR_TARGET 6
+#else
+#define SG_GEMM_SMALL_M_TARGET 0
+#define SG_GEMM_SMALL_MR_TARGET 4
+#endif
+#ifndef SG_GEMM_SMALL_M
+#define SG_GEMM_SMALL_M SG_GEMM_SMALL_M_TARGET
+#endif
+#ifndef SG_GEMM_SMALL_MR
+#define SG_GEMM_SMALL_MR SG_GEMM_SMALL_MR_TARGET
+#endif
+#ifndef SG_GEMM_SMALL_NV
+#define SG_GEMM_SMALL_NV 2
+#endif
+
+/* c (m x n, ldc) = a (m x k, lda) @ b (k x n, ldb): for each strip of nv vectors of columns,
+ * each block of up to SG_GEMM_SMALL_MR rows sums its k rank-one updates in registers. */
+static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int64_t k, const SG_T *restrict a,
+                                              int64_t lda, const SG_T *restrict b, int64_t ldb, SG_T *restrict c,
+                                              int64_t ldc)
+{
+    typedef SG_T vec __attribute__((vector_size(SG_VEC_BYTES)));
+    enum { LANES = SG_VEC_BYTES / sizeof(SG_T), MR = SG_GEMM_SMALL_MR, NV = SG_GEMM_SMALL_NV };
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const int64_t rows = m - i0 < MR ? m - i0 : MR;
+        const SG_T *restrict ai = a + i0 * lda;
+        vec acc[MR][NV];
+        for (int i = 0; i < MR; i++)
+            for (int u = 0; u < NV; u++) acc[i][u] = (vec){0};
+        if (rows == MR && nv == NV) { /* the full block: every loop bound a constant */
+            for (int64_t p = 0; p < k; p++) {
+                vec bv[NV];
+                for (int u = 0; u < NV; u++) memcpy(&bv[u], b + p * ldb + n0 + u * LANES, sizeof(vec));
+                for (int i = 0; i < MR; i++) {
+                    const SG_T av = ai[i * lda + p];
+                    for (int u = 0; u < NV; u++) acc[i][u] += av * bv[u];
+                }
+            }
+        } else {
+            for (int64_t p = 0; p < k; p++) {
+                vec bv[NV];
+                for (int u = 0; u < nv; u++) memcpy(&bv[u], b + p * ldb + n0 + u * LANES, sizeof(vec));
+                for (int i = 0; i < rows; i++) {
+                    const SG_T av = ai[i * lda + p];
+                    for (int u = 0; u < nv; u++) acc[i][u] += av * bv[u];
+                }
+            }
+        }
+        for (int i = 0; i < rows; i++)
+            for (int u = 0; u < nv; u++) memcpy(c + (i0 + i) * ldc + n0 + u * LANES, &acc[i][u], sizeof(vec));
+    }
+}
+
+/* c = a @ b with a's rows few: strips of SG_GEMM_SMALL_NV vectors of columns, then one
+ * vector, then the last columns one by one. */
+static inline void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k, const SG_T *restrict a, int64_t lda,
+                                           const SG_T *restrict b, int64_t ldb, SG_T *restrict c, int64_t ldc)
+{
+    enum { LANES = SG_VEC_BYTES / sizeof(SG_T), NV = SG_GEMM_SMALL_NV };
+    int64_t n0 = 0;
+    for (; n0 + NV * LANES <= n; n0 += NV * LANES) SG_FN(sg_gemm_small_strip)(m, n0, NV, k, a, lda, b, ldb, c, ldc);
+    for (; n0 + LANES <= n; n0 += LANES) SG_FN(sg_gemm_small_strip)(m, n0, 1, k, a, lda, b, ldb, c, ldc);
+    for (; n0 < n; n0++)
+        for (int64_t i = 0; i < m; i++) {
+            SG_T sum = 0;
+            for (int64_t p = 0; p < k; p++) sum += a[i * lda + p] * b[p * ldb + n0];
+            c[i * ldc + n0] = sum;
+        }
+}
+
+/* Returns 1 when it computed c = op(a) @ op(b) (a product of few rows, a and b as stored:
+ * ta = tb = 0, at least two strips of columns), 0 when the caller's GEMM should. */
+static inline int SG_FN(sg_gemm_small_case)(int ta, int tb, int64_t m, int64_t n, int64_t k, const SG_T *a,
+                                            int64_t lda, const SG_T *b, int64_t ldb, SG_T *c, int64_t ldc)
+{
+    enum { LANES = SG_VEC_BYTES / sizeof(SG_T) };
+    if (ta || tb || m > SG_GEMM_SMALL_M || n < 2 * SG_GEMM_SMALL_NV * LANES) return 0;
+    SG_FN(sg_gemm_small_nn)(m, n, k, a, lda, b, ldb, c, ldc);
+    return 1;
+}
