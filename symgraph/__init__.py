@@ -13,6 +13,7 @@ from symgraph import (
     dtypes,
     errors,
     nn,
+    onnx,
     ops,  # first: registers the op table and Tensor's operators
     random,
 )
