@@ -94,7 +94,7 @@ static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int
 
 /* c = a @ b with a's rows few: strips of SG_GEMM_SMALL_NV vectors of columns, then one
  * vector, then the last columns one by one. */
-static inline void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k, const SG_T *restrict a, int64_t lda,
+SG_NOINLINE static void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k, const SG_T *restrict a, int64_t lda,
                                            const SG_T *restrict b, int64_t ldb, SG_T *restrict c, int64_t ldc)
 {
     enum { LANES = SG_VEC_BYTES / sizeof(SG_T), NV = SG_GEMM_SMALL_NV };

@@ -43,4 +43,13 @@
 #define SG_VEC_REGS 16
 #endif
 
+/* A function compiled once per unit instead of into each of its callers: the large kernels
+ * that every product or convolution of a unit calls (compile time; the call costs nothing
+ * beside their work). */
+#if defined(__GNUC__)
+#define SG_NOINLINE __attribute__((noinline, unused))
+#else
+#define SG_NOINLINE
+#endif
+
 #endif /* SYMGRAPH_TARGET_H */
