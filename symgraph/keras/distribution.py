@@ -70,6 +70,11 @@ def list_devices(device_type: str | None = None) -> list[str]:
     return [f"cpu:{r}" for r in range(dist.size())]
 
 
+def get_device_count(device_type: str | None = None) -> int:
+    """The number of devices ``list_devices`` lists: the job's processes."""
+    return len(list_devices(device_type))
+
+
 def _check_devices(devices: Sequence[str]) -> list[str]:
     everyone = list_devices()
     given = [str(d).lower() for d in devices]
@@ -136,10 +141,15 @@ class Distribution:
 class DataParallel(Distribution):
     """Data parallelism over the job's processes: the module's docstring says what it does."""
 
-    def __init__(self, device_mesh: DeviceMesh | None = None, devices: Sequence[str] | None = None, **kwargs: Any):
-        kwargs.pop("auto_shard_dataset", None)  # Keras' tf.data option: the trainer always shards
-        if kwargs:
-            raise TypeError(f"DataParallel got unexpected keyword arguments: {sorted(kwargs)}")
+    def __init__(
+        self,
+        device_mesh: DeviceMesh | None = None,
+        devices: Sequence[str] | None = None,
+        auto_shard_dataset: bool = True,
+    ):
+        # auto_shard_dataset is Keras' tf.data option; the trainer always takes each
+        # process's shard of every global batch, whatever the data is
+        self.auto_shard_dataset = auto_shard_dataset
         dist.init()
         if device_mesh is None:
             device_mesh = DeviceMesh((dist.size(),), ["batch"], devices)
@@ -158,13 +168,18 @@ class DataParallel(Distribution):
     def shard_bounds(self, global_batch: int, rank: int | None = None) -> tuple[int, int]:
         """The rows [start, stop) of a global batch of ``global_batch`` rows that ``rank``
         (this process by default) trains on."""
-        r = self.rank if rank is None else rank
-        base, extra = divmod(global_batch, self.num_processes)
-        start = r * base + min(r, extra)
-        return start, start + base + (1 if r < extra else 0)
+        return shard_bounds(global_batch, self.rank if rank is None else rank, self.num_processes)
 
     def __repr__(self) -> str:
         return f"<DataParallel processes={self.num_processes}, rank={self.rank}>"
+
+
+def shard_bounds(global_batch: int, rank: int, processes: int) -> tuple[int, int]:
+    """Rank ``rank``'s rows [start, stop) of a global batch split over ``processes``: the
+    first ``global_batch % processes`` ranks take one row more (32 on 3: 11, 11, 10)."""
+    base, extra = divmod(global_batch, processes)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
 
 
 class ModelParallel(Distribution):
@@ -182,6 +197,21 @@ class LayoutMap:
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise UnsupportedError("keras.distribution.LayoutMap is not available in symgraph: DataParallel needs none")
+
+
+class TensorLayout:
+    """Not available (model parallelism): see ``ModelParallel``."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        raise UnsupportedError("keras.distribution.TensorLayout is not available in symgraph: DataParallel needs none")
+
+
+def distribute_tensor(tensor: Any, layout: Any) -> Any:
+    """Keras' placement of a tensor by a layout: every process holds whole tensors here,
+    so only a layout of None (no layout) is accepted, and the tensor is returned."""
+    if layout is not None:
+        raise UnsupportedError("keras.distribution.distribute_tensor: layouts are not available in symgraph")
+    return tensor
 
 
 def set_distribution(value: Distribution | None) -> None:
@@ -215,7 +245,10 @@ __all__ = [
     "Distribution",
     "LayoutMap",
     "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
     "distribution",
+    "get_device_count",
     "initialize",
     "list_devices",
     "set_distribution",

@@ -106,6 +106,8 @@ def main() -> None:
     if args.mode == "dp":
         keras.distribution.set_distribution(keras.distribution.DataParallel())
         rank, size = keras.distribution.distribution().rank, keras.distribution.distribution().num_processes
+        assert keras.distribution.list_devices() == [f"cpu:{r}" for r in range(size)]
+        assert keras.distribution.get_device_count("cpu") == size and keras.distribution.list_devices("gpu") == []
     for kind in args.models.split(","):
         model = build(kind, SEED + 1000 * rank)  # other ranks start elsewhere: broadcast must fix it
         sg.random.seed(SEED)  # the same generator everywhere: fit itself makes the ranks' draws differ
