@@ -19,6 +19,12 @@ learning rate does not (it lives in a Variable). The batches come from
 input that ends in 1 (or one over, ending in 1) is adjusted first, as Keras 3's
 ``Functional`` does (``adjust_input_rank``): ``fit(x, y)`` with a 1-D ``x`` for an
 ``Input((1,))`` trains.
+
+Under ``keras.distribution.DataParallel`` (an MPI job) every batch is the global batch:
+each process runs its shard through a train / test step with one allreduce node
+(``_build_data_parallel_step``), predictions are gathered, rank 0's weights are broadcast
+when fit / evaluate / predict start, the shuffling order is rank 0's and the dropout key
+differs per rank (symgraph/keras/distribution.py says what each process sees).
 """
 
 from __future__ import annotations
@@ -469,7 +475,7 @@ class Trainer:
     def _sync_from_rank0(self) -> None:
         """Every weight and the optimizer's state take rank 0's values (after checking
         that every process built the same model), once per fit / evaluate / predict."""
-        if not self._dp_sync_pending:
+        if not getattr(self, "_dp_sync_pending", True):
             return
         variables = list(self.weights)
         optimizer = getattr(self, "optimizer", None)

@@ -78,10 +78,27 @@ def check_sgd_matches_one_process(r: int, n: int) -> None:
             step(x_data, y_data)
         return W.get_value()
 
+    def traced(x_data: np.ndarray, y_data: np.ndarray) -> np.ndarray:
+        """The same step the TensorFlow 2 way: a tape inside sg.jit, its gradient reduced."""
+        W = sg.Variable(w0.copy(), name="W")
+
+        @sg.jit
+        def step(x, y):
+            with sg.GradientTape() as tape:
+                loss = sg.mean(sg.nn.sparse_softmax_cross_entropy(x @ W, y))
+            (g,) = tape.gradient(loss, [W])
+            W.assign_sub(0.5 * dist.allreduce(g, op="mean"))
+            return loss
+
+        for _ in range(3):
+            step(x_data, y_data)
+        return W.get_value()
+
     alone = train(xs, ys, reduce=False)
     shard = slice(6 * r, 6 * (r + 1))
     together = train(xs[shard], ys[shard], reduce=True)
     np.testing.assert_allclose(together, alone, rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(traced(xs[shard], ys[shard]), alone, rtol=1e-5, atol=2e-6)
 
 
 def main() -> None:
