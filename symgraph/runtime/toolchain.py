@@ -13,7 +13,8 @@ never reuses a stale entry.
   probe shows the compiler can compile and link it (clang needs an OpenMP runtime
   beside it, e.g. Debian's libomp-dev). Without OpenMP every unit runs on one thread,
   which is correct but slower, so it is said once per compiler and process as a
-  ``ToolchainWarning`` rather than failing. The probe runs once per compiler
+  ``ToolchainWarning`` rather than failing. On x86, ``-mno-mmx`` too, when the
+  compiler takes it (see ``NO_MMX``). The probe runs once per compiler
   and default flags per process. When the default flags themselves fail the probe (a
   compiler without ``-march=native``), ``-march=native`` is dropped.
 - BLAS: OpenBLAS from the ``scipy-openblas32`` wheel (its headers declare
@@ -67,6 +68,17 @@ DEFAULT_OPT_FLAGS: tuple[str, ...] = ("-O3", "-march=native")
 OPENMP_FLAG = "-fopenmp"
 CANDIDATE_COMPILERS: tuple[str, ...] = ("cc", "gcc", "clang")
 PROBES_FILE = "toolchain-probes.json"
+PROBES_VERSION = 2  # in each probe's key: entries written before a probe was added are not read
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+# GCC 12.2 at -O3 -march=x86-64-v2 vectorises the NaN and -0 flags of a short static
+# reduction (9 floats: reduction.py's min) through an MMX register (movq to %mm0,
+# movq2dq) and returns without EMMS, leaving the x87 unit in MMX state against the ABI:
+# the process' next x87 instruction (glibc's fmodf, under numpy's floor_divide) gives
+# NaN. Found by .ci/targets' fuzz graphs; reproduced by tests/runtime/test_toolchain.py.
+# Nothing symgraph compiles wants MMX (SSE2 and later cover it), so it is turned off
+# wherever the compiler accepts that.
+NO_MMX = "-mno-mmx"
 
 # The file name ending of an extension module for this interpreter, fixed at its start.
 EXT_SUFFIX: str = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -188,7 +200,7 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
     compiler = _find_compiler(cc_env)
     custom = cflags_env is not None and cflags_env.strip() != ""
     opt = tuple(shlex.split(cflags_env)) if custom else DEFAULT_OPT_FLAGS
-    version, opt, openmp = _probed(compiler, opt, custom)
+    version, opt, openmp, guards = _probed(compiler, opt, custom)
     if not openmp:
         _warn_no_openmp(compiler, version)
     omp = (OPENMP_FLAG,) if openmp else ()
@@ -198,7 +210,7 @@ def _toolchain(cc_env: str, cflags_env: str | None) -> Toolchain:
     return Toolchain(
         compiler=compiler,
         version=version,
-        cflags=(*opt, "-fPIC", *STRICT, *omp),
+        cflags=(*opt, "-fPIC", *STRICT, *guards, *omp),
         ldflags=(*shared, *omp, *as_needed),
         openmp=openmp,
         include_dirs=(str(csrc_dir()), *_python_include_dirs(), blas_inc),
@@ -227,8 +239,11 @@ def _warn_no_openmp(compiler: tuple[str, ...], version: str) -> None:
     )
 
 
-def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tuple[str, tuple[str, ...], bool]:
-    """The compiler's version and the flags it accepts, remembered on disk.
+def _probed(
+    compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool
+) -> tuple[str, tuple[str, ...], bool, tuple[str, ...]]:
+    """The compiler's version, the flags it accepts, whether OpenMP works, and the guard
+    flags (``_guard_flags``) it takes, remembered on disk.
 
     Probing costs ~45 ms (a compile and ``--version``) in every fresh process, most of a
     warm start's budget, so the answer is kept in the cache root, keyed by the
@@ -238,7 +253,7 @@ def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tu
     """
     try:
         st = os.stat(compiler[0])
-        key = json.dumps([list(compiler), st.st_size, st.st_mtime_ns, list(opt), custom])
+        key = json.dumps([PROBES_VERSION, list(compiler), st.st_size, st.st_mtime_ns, list(opt), custom])
         root = private_dir(cache_root())
     except OSError:  # CacheError included: probe every time, touch nothing there
         key = root = None
@@ -248,17 +263,18 @@ def _probed(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) -> tu
             known = json.loads(_read_own_file(root / PROBES_FILE))
             hit = known.get(key)
             if hit is not None:
-                return hit["version"], tuple(hit["opt"]), bool(hit["openmp"])
+                return hit["version"], tuple(hit["opt"]), bool(hit["openmp"]), tuple(hit["guards"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             known = {}
     version = _compiler_version(compiler)
     probed_opt, openmp = _probe_flags(compiler, opt, custom)
+    guards = _guard_flags(compiler, probed_opt)
     if key is not None and root is not None:
         known = known if isinstance(known, dict) else {}
-        known[key] = {"version": version, "opt": list(probed_opt), "openmp": openmp}
+        known[key] = {"version": version, "opt": list(probed_opt), "openmp": openmp, "guards": list(guards)}
         with contextlib.suppress(OSError):  # a read-only cache only costs the probe next time
             _write_replacing(root / PROBES_FILE, json.dumps(known))
-    return version, probed_opt, openmp
+    return version, probed_opt, openmp, guards
 
 
 def _read_own_file(path: Path) -> str:
@@ -343,6 +359,12 @@ def _probe_flags(compiler: tuple[str, ...], opt: tuple[str, ...], custom: bool) 
         return opt, False
     fallback = tuple(f for f in opt if f != "-march=native")
     return fallback, _compiles(compiler, (*fallback, OPENMP_FLAG))
+
+
+def _guard_flags(compiler: tuple[str, ...], opt: tuple[str, ...]) -> tuple[str, ...]:
+    """Flags that keep the compiler from code the units must not contain (x86: MMX), those
+    of them it accepts with ``opt``."""
+    return (NO_MMX,) if X86 and _compiles(compiler, (*opt, NO_MMX)) else ()
 
 
 def _compiles(compiler: tuple[str, ...], flags: tuple[str, ...]) -> bool:

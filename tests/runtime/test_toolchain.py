@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 import shlex
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
@@ -113,3 +116,39 @@ def test_compiler_with_openmp_is_not_warned_about(monkeypatch):
         tc = get_toolchain()
     if not tc.openmp:
         pytest.skip("this machine's default compiler has no OpenMP")
+
+
+# A 9-float min with NaN and -0 flags, as symgraph/ops/reduction.py writes it: GCC 12.2 at
+# -O3 -march=x86-64-v2 moves the flags through an MMX register and returns without EMMS
+MIN9_SOURCE = """#include <math.h>
+float sg_min9(const float *restrict a) {
+    float m = INFINITY;
+    int n = 0, z = 0;
+#pragma omp simd reduction(min:m) reduction(|:n) reduction(|:z)
+    for (long i = 0; i < 9; i++) {
+        const float v = a[i];
+        m = v < m ? v : m;
+        n |= (v != v);
+        z |= (v == 0 && signbit(v));
+    }
+    return n ? NAN : (m == 0 ? (z ? -0.0f : 0.0f) : m);
+}
+"""
+
+
+@pytest.mark.skipif(not toolchain.X86, reason="MMX and the x87 unit are x86's")
+def test_units_leave_the_x87_unit_as_they_found_it(cache_root, monkeypatch):
+    monkeypatch.setenv("SYMGRAPH_CFLAGS", "-O3 -march=x86-64-v2")
+    tc = get_toolchain()
+    if not toolchain._compiles(tc.compiler, ("-march=x86-64-v2",)):
+        pytest.skip(f"{tc.version} does not know -march=x86-64-v2")
+    assert toolchain.NO_MMX in tc.cflags
+    loaded = build.build(MIN9_SOURCE, "float sg_min9(const float *a);", name_hint="min9")
+    a = np.arange(1, 10, dtype=np.float32)
+    assert loaded.lib.sg_min9(loaded.ffi.from_buffer("float[]", a)) == 1.0
+    # glibc's fmodf (numpy's float floor_divide) runs on the x87 unit: in MMX state it gives NaN
+    with np.errstate(invalid="raise"):
+        np.testing.assert_array_equal(np.floor_divide(np.float32(-2), np.full(3, 1.0086586, np.float32)), -2)
+    if shutil.which("objdump"):
+        code = subprocess.run(["objdump", "-d", str(loaded.path)], capture_output=True, text=True, check=True).stdout
+        assert not re.search(r"%mm[0-7]\b", code), "the unit uses MMX registers"
