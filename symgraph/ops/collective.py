@@ -40,10 +40,12 @@ from symgraph.graph import shape as shp
 from symgraph.graph.core import Tensor, TensorType, apply
 from symgraph.graph.sources import Variable, as_tensor
 from symgraph.ops import shape_ops
+from symgraph.ops.arithmetic import true_divide
 from symgraph.ops.c_api import CArray, CLinkerOp, c_type
+from symgraph.ops.elementwise import cast
 
 OPS = ("sum", "mean")
-# the helper's dtype codes (symgraph/distributed/_helper.c: sg_dist_datatype)
+# the helper's dtype codes (symgraph/distributed/_helper.py: sg_dist_datatype)
 DTYPE_CODES = {"float32": 0, "float64": 1, "int32": 2, "int64": 3}
 # MPI_HOOK's words: the helper's reduce and check entry points, the job's size and this rank
 HOOK_REDUCE, HOOK_CHECK, HOOK_SIZE, HOOK_RANK = range(4)
@@ -78,17 +80,17 @@ def signature_of(op: str, tensors: Sequence[Tensor]) -> int:
 
 
 class Allreduce(CLinkerOp):
-    """The inputs (then ``MPI_HOOK``) reduced elementwise across the processes: their
-    sum, or their mean (the sum divided by the number of processes; floats only)."""
+    """The inputs (then ``MPI_HOOK``) summed elementwise across the processes. (A mean is
+    this sum divided by the number of processes, as graph: the division fuses into
+    whatever reads it, an optimizer's update loop, instead of a pass of its own.)"""
 
     name = "allreduce"
 
-    def __init__(self, op: str, signature: int):
-        self.op = op
+    def __init__(self, signature: int):
         self.signature = signature
 
     def attributes(self) -> dict[str, Any]:
-        return {"op": self.op}
+        return {"op": "sum"}
 
     def infer(self, *inputs: Tensor) -> list[TensorType]:
         *tensors, hook = inputs
@@ -97,8 +99,6 @@ class Allreduce(CLinkerOp):
         for t in tensors:
             if t.dtype.name not in DTYPE_CODES:
                 raise DTypeError(f"allreduce reduces {', '.join(DTYPE_CODES)}; got {t.dtype.name} (cast it first)")
-            if self.op == "mean" and not dtypes.is_float(t.dtype):
-                raise DTypeError(f"allreduce(op='mean') needs float tensors, got {t.dtype.name}: use op='sum'")
         return [TensorType(t.dtype, t.shape) for t in tensors]
 
     def reference(self, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -111,7 +111,7 @@ class Allreduce(CLinkerOp):
             flat = [outputs[i].reshape(-1) for i in members]
             buffers.append(np.concatenate(flat) if flat else np.zeros(0, dtype))
             counts.append(int(buffers[-1].size))
-        _python_reducer(buffers, self.op, self.signature, counts)
+        _python_reducer(buffers, "sum", self.signature, counts)
         for (_, members), buffer in zip(_groups([v.dtype for v in values]), buffers):
             offset = 0
             for i in members:
@@ -126,7 +126,7 @@ class Allreduce(CLinkerOp):
         *tensors, _ = inputs
         wanted = [i for i, t in enumerate(tensors) if dtypes.is_float(t.dtype)]
         grads = [output_grads[i] if output_grads[i] is not None else shape_ops.zeros_like(tensors[i]) for i in wanted]
-        reduced = allreduce_tensors(grads, self.op) if grads else []
+        reduced = allreduce_tensors(grads, "sum") if grads else []
         result: list[Tensor | None] = [None] * len(inputs)
         for i, g in zip(wanted, reduced):
             result[i] = g
@@ -145,7 +145,6 @@ class Allreduce(CLinkerOp):
             '(call it in every process of the job before the compiled function)");',
             "const sg_dist_reduce_fn sgk_reduce = (sg_dist_reduce_fn)(intptr_t)sgk_hook[" + f"{HOOK_REDUCE}];",
             "const sg_dist_check_fn sgk_check = (sg_dist_check_fn)(intptr_t)sgk_hook[" + f"{HOOK_CHECK}];",
-            f"const int64_t sgk_processes = sgk_hook[{HOOK_SIZE}];",
             "char sgk_msg[400];",
             "sgk_msg[0] = 0;",
         ]
@@ -181,10 +180,8 @@ class Allreduce(CLinkerOp):
                 n = f"(int64_t){values[i].size}"
                 body.append(f"memcpy(sgk_buf + sgk_at, {values[i].ptr}, (size_t)({n}) * sizeof({ct}));")
                 body.append(f"sgk_at += {n};")
-            op_code = 0  # MPI_SUM; the mean divides afterwards, as numpy's reference does
             body += [
-                f"if (sgk_reduce(sgk_buf, sgk_count{g}, {DTYPE_CODES[dtype.name]}, {op_code}, sgk_msg, "
-                "sizeof sgk_msg)) {",
+                f"if (sgk_reduce(sgk_buf, sgk_count{g}, {DTYPE_CODES[dtype.name]}, 0, sgk_msg, sizeof sgk_msg)) {{",
                 "    free(sgk_buf);",
                 '    SG_FAIL(SG_ERR_VALUE, "allreduce: %s", sgk_msg);',
                 "}",
@@ -193,13 +190,7 @@ class Allreduce(CLinkerOp):
             for i in members:
                 n = f"(int64_t){values[i].size}"
                 out = outputs[i].ptr
-                if self.op == "mean":
-                    body.append(
-                        f"for (int64_t sgk_i = 0; sgk_i < {n}; sgk_i++) "
-                        f"{out}[sgk_i] = sgk_buf[sgk_at + sgk_i] / ({ct})sgk_processes;"
-                    )
-                else:
-                    body.append(f"memcpy({out}, sgk_buf + sgk_at, (size_t)({n}) * sizeof({ct}));")
+                body.append(f"memcpy({out}, sgk_buf + sgk_at, (size_t)({n}) * sizeof({ct}));")
                 body.append(f"sgk_at += {n};")
             body.append("free(sgk_buf);")
             lines.append("{\n" + "\n".join("    " + b for b in body) + "\n}")
@@ -214,15 +205,10 @@ class Allreduce(CLinkerOp):
             f"if (sgk_reduce({out.ptr}, sgk_count{g}, {DTYPE_CODES[dtype.name]}, 0, sgk_msg, sizeof sgk_msg))",
             '    SG_FAIL(SG_ERR_VALUE, "allreduce: %s", sgk_msg);',
         ]
-        if self.op == "mean":
-            body.append(
-                f"for (int64_t sgk_i = 0; sgk_i < sgk_count{g}; sgk_i++) "
-                f"{out.ptr}[sgk_i] = {out.ptr}[sgk_i] / ({ct})sgk_processes;"
-            )
         return "{\n" + "\n".join("    " + b for b in body) + "\n}"
 
 
-# The helper's entry points as the unit calls them (symgraph/distributed/_helper.c).
+# The helper's entry points as the unit calls them (symgraph/distributed/_helper.py).
 _C_SUPPORT = """#include <string.h>
 typedef int (*sg_dist_reduce_fn)(void *buffer, int64_t count, int dtype, int op, char *message, int64_t size);
 typedef int (*sg_dist_check_fn)(int64_t signature, const int64_t *counts, int64_t n_counts, char *message,
@@ -231,14 +217,22 @@ typedef int (*sg_dist_check_fn)(int64_t signature, const int64_t *counts, int64_
 
 
 def allreduce_tensors(tensors: Sequence[Any], op: str = "mean") -> list[Tensor]:
-    """The tensors reduced across the processes by one node (one message per dtype)."""
+    """The tensors reduced across the processes by one node (one message per dtype); a
+    mean divides each sum by the job's size (MPI_HOOK's, read at every call)."""
     if op not in OPS:
         raise InputError(f"allreduce: op must be one of {', '.join(map(repr, OPS))}, got {op!r}")
     converted = [as_tensor(t) for t in tensors]
     if not converted:
         return []
-    node = apply(Allreduce(op, signature_of(op, converted)), *converted, MPI_HOOK)
-    return list(node.outputs)
+    if op == "mean":
+        for t in converted:
+            if not dtypes.is_float(t.dtype):
+                raise DTypeError(f"allreduce(op='mean') needs float tensors, got {t.dtype.name}: use op='sum'")
+    node = apply(Allreduce(signature_of(op, converted)), *converted, MPI_HOOK)
+    if op == "sum":
+        return list(node.outputs)
+    processes = MPI_HOOK[HOOK_SIZE]  # read at call time: the job's size
+    return [true_divide(t, cast(processes, t.dtype)) for t in node.outputs]
 
 
 __all__ = ["MPI_HOOK", "Allreduce", "allreduce_tensors"]
