@@ -7,10 +7,11 @@ any machine with a C compiler; ``openblas``, ``cblas`` or ``scipy-openblas``, th
 symgraph itself links, which computes the same bits as the function did in Python),
 OpenMP or not (``OPENMP=0``), and the optimisation flags (``CFLAGS``, ``-O3
 -march=native`` as symgraph's own builds). The flags that decide the numbers,
-``-ffp-contract=off -fno-math-errno`` (symgraph/runtime/toolchain.py's STRICT), are
-always added, so no setting makes the C contract a*b+c into another rounding. A
-change of any setting rebuilds (the flags are kept in a stamp file the objects depend
-on), so ``make OPENMP=0`` after ``make`` does what it says.
+``-ffp-contract=off -fno-math-errno`` (symgraph/runtime/toolchain.py's STRICT), and
+``-mno-mmx`` where the compiler takes it (its NO_MMX), are always added, so no setting
+makes the C contract a*b+c into another rounding. A change of any setting rebuilds (the
+flags are kept in a stamp file the objects depend on), so ``make OPENMP=0`` after
+``make`` does what it says.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ SCIPY_OPENBLAS_DIR ?=
 # one rounding; errno never read), position-independent code (the archive may go into a .so).
 # No -I.: the headers beside the sources are found as #include "..." anyway, and <...> must
 # never find one of them.
-SG_CFLAGS = -fPIC -ffp-contract=off -fno-math-errno -Werror=implicit-function-declaration
+# On x86 also no MMX registers, where the compiler takes -mno-mmx, as in symgraph's own builds
+# (gcc 12 at -march=x86-64-v2 left the x87 unit in MMX state after a reduction, and libm's next
+# x87 call gave NaN: symgraph/runtime/toolchain.py's NO_MMX).
+NO_MMX := $(shell $(CC) -mno-mmx -E -x c /dev/null >/dev/null 2>&1 && echo -mno-mmx)
+SG_CFLAGS = -fPIC -ffp-contract=off -fno-math-errno -Werror=implicit-function-declaration $(NO_MMX)
 
 ifeq ($(OPENMP),1)
 OMP = -fopenmp
