@@ -1,4 +1,4 @@
-/* symgraph_gemm_small_template.h: products with few rows, without packing (sg_gemm_small_case).
+/* symgraph_gemm_small_template.h: products without packing (sg_gemm_small_case).
  *
  * Not a header to include by itself: symgraph_blas.h includes it once per element type, with
  * SG_T and SG_SFX defined (functions are named through SG_FN), before symgraph_gemm_template.h,
@@ -8,44 +8,58 @@
  * few rows (a recurrent step's block of batch rows times the weights, a small batch's layer)
  * that packing of b costs as much as the product: W6's LSTM step multiplies 8 rows by the
  * 64 x 512 and 128 x 512 weights 640 times per training step. These kernels read b where it
- * is instead: SG_GEMM_SMALL_MR rows of c times SG_GEMM_SMALL_NV of the target's vectors of
+ * is instead (and on AVX-512 that is as fast as packing for any number of rows, measured
+ * below): SG_GEMM_SMALL_MR rows of c times SG_GEMM_SMALL_NV of the target's vectors of
  * columns stay in registers while the inner size runs (symgraph_target.h says what the
  * target has); each row of a is broadcast, element by element, against b's row segment.
  *
  * Measured on Zen 5 (AMD EPYC, 2 cores), one thread, float, GFLOP/s, against the
- * scipy-openblas32 0.3.34 this project links (its Haswell kernels here: OPENBLAS_CORETYPE):
+ * scipy-openblas32 0.3.34 this project links, with the Haswell (AVX2) kernels this machine's
+ * environment selects (OPENBLAS_CORETYPE=Haswell) and with its AVX-512 ones (SkylakeX):
  *
- *   m x k x n           -march=native (AVX-512, 8 x 2)   x86-64-v3 (AVX2, 6 x 2)
- *                        OpenBLAS   these                 OpenBLAS   these
- *   8 x 64 x 512          78         243                    76         77
- *   8 x 128 x 512         60         256                    60         75
- *   32 x 128 x 512       104         255                   102        107
- *   64 x 784 x 512       120         229                   110        116
- *   128 x 784 x 512      124         235                   122         97
+ *   m x k x n           -march=native (AVX-512, 8 x 2)            x86-64-v3 (AVX2, 6 x 2)
+ *                        OpenBLAS Haswell  SkylakeX  these         OpenBLAS   these
+ *   8 x 64 x 512          78                -         243            76         77
+ *   8 x 128 x 512         60                -         256            60         75
+ *   32 x 128 x 512       104                -         255           102        107
+ *   128 x 784 x 512      128               226        247           122         97
+ *   1024 x 784 x 512     131               243        222             -          -
+ *   4096 x 64 x 800       52               215        223             -          -
+ *   36864 x 25 x 32      103               170        216             -          -
+ *   1024 x 1024 x 1024   126               238        152             -          -
+ *   2048 x 2048 x 2048   100               102         80             -          -
  *
- * OpenBLAS's own AVX-512 kernels (SkylakeX), on the same machine: 223 at 128 x 784 x 512.
- * So: on AVX-512 these take products of up to 64 rows (a thread's half of W3's batch of
- * 128), on AVX2 up to 32 (level with OpenBLAS, without the packing's memory traffic), and
- * nowhere else: SSE's 16-byte vectors ran at a tenth of OpenBLAS's speed, and NEON has not
- * been measured (OpenBLAS and the portable GEMM keep those targets).
+ * So on AVX-512 these take every product whose inner size is at most 800 (the strip of b a
+ * row block runs through, k x 2 vectors, stays in L2: at least as fast as OpenBLAS's own
+ * AVX-512 kernels, whichever kernels OpenBLAS picked; at 1024 they fell behind), and larger
+ * inner sizes go to OpenBLAS (no blocking of k here); on AVX2 products of up to 32 rows (level with OpenBLAS, without
+ * the packing's memory traffic); nowhere else: SSE's 16-byte vectors ran at a tenth of
+ * OpenBLAS's speed, and NEON has not been measured (OpenBLAS and the portable GEMM keep
+ * those targets).
  */
 #if !defined(SG_T) || !defined(SG_SFX)
 #error "symgraph_gemm_small_template.h is included by symgraph_blas.h with SG_T and SG_SFX defined"
 #endif
 
-/* rows up to which these kernels run (0: never), and their register block */
+/* rows and inner size up to which these kernels run (rows 0: never), and their register block */
 #if SG_VEC_BYTES >= 64
-#define SG_GEMM_SMALL_M_TARGET 64
+#define SG_GEMM_SMALL_M_TARGET INT64_MAX
+#define SG_GEMM_SMALL_K_TARGET 800
 #define SG_GEMM_SMALL_MR_TARGET 8
 #elif SG_VEC_BYTES >= 32 && defined(__x86_64__)
 #define SG_GEMM_SMALL_M_TARGET 32
+#define SG_GEMM_SMALL_K_TARGET INT64_MAX
 #define SG_GEMM_SMALL_MR_TARGET 6
 #else
 #define SG_GEMM_SMALL_M_TARGET 0
+#define SG_GEMM_SMALL_K_TARGET 0
 #define SG_GEMM_SMALL_MR_TARGET 4
 #endif
 #ifndef SG_GEMM_SMALL_M
 #define SG_GEMM_SMALL_M SG_GEMM_SMALL_M_TARGET
+#endif
+#ifndef SG_GEMM_SMALL_K
+#define SG_GEMM_SMALL_K SG_GEMM_SMALL_K_TARGET
 #endif
 #ifndef SG_GEMM_SMALL_MR
 #define SG_GEMM_SMALL_MR SG_GEMM_SMALL_MR_TARGET
@@ -109,13 +123,14 @@ SG_NOINLINE static void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k,
         }
 }
 
-/* Returns 1 when it computed c = op(a) @ op(b) (a product of few rows, a and b as stored:
- * ta = tb = 0, at least two strips of columns), 0 when the caller's GEMM should. */
+/* Returns 1 when it computed c = op(a) @ op(b) (a and b as stored: ta = tb = 0; rows and
+ * inner size within the target's bounds; at least two strips of columns), 0 when the
+ * caller's GEMM should. */
 static inline int SG_FN(sg_gemm_small_case)(int ta, int tb, int64_t m, int64_t n, int64_t k, const SG_T *a,
                                             int64_t lda, const SG_T *b, int64_t ldb, SG_T *c, int64_t ldc)
 {
     enum { LANES = SG_VEC_BYTES / sizeof(SG_T) };
-    if (ta || tb || m > SG_GEMM_SMALL_M || n < 2 * SG_GEMM_SMALL_NV * LANES) return 0;
+    if (ta || tb || m > SG_GEMM_SMALL_M || k > SG_GEMM_SMALL_K || n < 2 * SG_GEMM_SMALL_NV * LANES) return 0;
     SG_FN(sg_gemm_small_nn)(m, n, k, a, lda, b, ldb, c, ldc);
     return 1;
 }

@@ -148,8 +148,8 @@ def test_matrix_vector_products(shape_a, shape_b, ta, tb, dtype):
     np.testing.assert_allclose(f(stored_a, stored_b), want, rtol=tol, atol=tol * np.abs(want).max())
 
 
-# Products of few rows run in symgraph_gemm_small_template.h's kernels on AVX2 and AVX-512
-# targets (up to SG_GEMM_SMALL_M rows), BLAS elsewhere: full register blocks, a last block
+# Products run in symgraph_gemm_small_template.h's kernels on AVX2 (up to 32 rows) and
+# AVX-512 targets (inner size up to 800), BLAS elsewhere: full register blocks, a last block
 # of fewer rows, strips of two vectors of columns, one vector, and single columns, in float
 # and double (whose vectors hold half as many); (m, k, n), some threaded in parts.
 FEW_ROWS = [
@@ -157,7 +157,9 @@ FEW_ROWS = [
     (7, 33, 83),  # a short block; 83 columns: strips, a vector, 3 single columns
     (13, 5, 100),
     (64, 40, 67),
-    (65, 10, 64),  # one row over the AVX-512 bound: BLAS
+    (65, 10, 64),  # over AVX2's rows
+    (70, 900, 64),  # over AVX-512's inner size: BLAS
+    (700, 61, 130),  # many rows (AVX-512), threaded
     (30, 300, 700),  # large enough to be shared among the threads by rows
     (6, 1, 64),  # an inner size of one
 ]
