@@ -11,7 +11,9 @@ Cases, per workload (milliseconds per GLOBAL batch, so the rows compare directly
 - ``2x1``: ``mpiexec -n 2``, OMP_NUM_THREADS=1, half the batch each, the gradients
   averaged by an allreduce node inside the compiled step (what sg.distributed builds);
 - ``2x1 split``: the same, but the step split in two compiled calls around mpi4py's
-  ``Allreduce`` of one contiguous buffer (the design not taken; the comparison).
+  ``Allreduce`` of one contiguous buffer (the design not taken; the comparison). It runs
+  in the same job as ``2x1``, their repetitions alternated, so that the machine's load
+  changes meet both alike.
 
 Beside the time per batch each 2x1 row records ``reduce_ms``: the time spent in the
 reduction per step (the allreduce kernel's share of a profiled run of the same step for
@@ -47,7 +49,8 @@ from benchmarks import spec  # noqa: E402
 from benchmarks.harness import Recorder, Settings, thread_env  # noqa: E402
 
 WORKLOADS = ("W3", "W5")
-CASES = ("1x2", "2x1", "2x1 split")
+CASES = ("1x2", "2x1", "2x1 split")  # the records; "2x1" and "2x1 split" come from one launch
+LAUNCHES = ("1x2", "2x1")
 
 
 # ---------------------------------------------------------------- the steps (graph API)
@@ -139,27 +142,33 @@ def _steps(workload: str, case: str, sizes: spec.Sizes, rank: int, processes: in
     return step, None, spent, grad_bytes
 
 
-def _lockstep_times(fn, settings: Settings, comm) -> list[float]:
-    """Seconds per call of ``reps`` repetitions, every process making the same calls."""
-    for _ in range(3):
-        fn()
-    start = time.perf_counter()
-    for _ in range(3):
-        fn()
-    per_call = (time.perf_counter() - start) / 3
-    # the counts come from rank 0's clock alone: every process must make the same calls
-    warmup = max(0, math.ceil(settings.warmup_s / max(per_call, 1e-9)))
-    inner = max(1, math.ceil(settings.min_rep_s / max(per_call, 1e-9)))
+def _lockstep_times(fns: dict, settings: Settings, comm) -> dict[str, list[float]]:
+    """Seconds per call of ``reps`` repetitions of each callable, the callables' repetitions
+    alternated (so that a change in the machine's load meets all of them alike), and every
+    process making the same calls."""
+    inner, warmup = {}, {}
+    for name, fn in fns.items():
+        for _ in range(3):
+            fn()
+        start = time.perf_counter()
+        for _ in range(3):
+            fn()
+        per_call = (time.perf_counter() - start) / 3
+        # the counts come from rank 0's clock alone: every process must make the same calls
+        warmup[name] = max(0, math.ceil(settings.warmup_s / max(per_call, 1e-9)))
+        inner[name] = max(1, math.ceil(settings.min_rep_s / max(per_call, 1e-9)))
     if comm is not None:
         warmup, inner = comm.bcast((warmup, inner), root=0)
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(settings.reps):
-        start = time.perf_counter()
-        for _ in range(inner):
+    for name, fn in fns.items():
+        for _ in range(warmup[name]):
             fn()
-        times.append((time.perf_counter() - start) / inner)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(settings.reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(inner[name]):
+                fn()
+            times[name].append((time.perf_counter() - start) / inner[name])
     return times
 
 
@@ -168,12 +177,14 @@ def _bare_reduce_ms(grad_bytes: int, settings: Settings, comm) -> float:
     from mpi4py import MPI  # noqa: PLC0415 - the distributed extra
 
     buffer = np.ones(grad_bytes // 4, np.float32)
-    times = _lockstep_times(lambda: comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM), settings, comm)
-    return statistics.median(times) * 1e3
+    times = _lockstep_times({"bare": lambda: comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)}, settings, comm)
+    return statistics.median(times["bare"]) * 1e3
 
 
 def worker(args: argparse.Namespace) -> None:
-    """One process of one case: times it and (rank 0) appends its record to ``args.out``."""
+    """The processes of one launch: ``1x2`` alone, or ``2x1`` under mpiexec, which times
+    the in-step allreduce and the split step alternately in the same job; rank 0 appends
+    the records to ``args.out``."""
     comm, rank, processes = None, 0, 1
     if args.case != "1x2":
         import symgraph.distributed as dist  # noqa: PLC0415 - joins the MPI job
@@ -186,40 +197,48 @@ def worker(args: argparse.Namespace) -> None:
 
     sizes = spec.PROFILES[args.size]
     settings = Settings(reps=args.reps, min_rep_s=args.min_rep_s, warmup_s=args.warmup_s)
-    fn, profiled, spent, grad_bytes = _steps(args.workload, args.case, sizes, rank, processes)
-    first = time.perf_counter()
-    fn()
-    first_call_s = time.perf_counter() - first
-    times = _lockstep_times(fn, settings, comm)
-    extra: dict = {"grad_mb": round(grad_bytes / 2**20, 3), "processes": processes}
-    if profiled is not None:  # the allreduce kernel's share of the same step, profiled
-        call, function = profiled
-        _lockstep_times(call, Settings(reps=1, min_rep_s=settings.min_rep_s, warmup_s=0.0), comm)
-        profile = function.profile(file=False)
-        rows = [r for r in profile.rows if "allreduce" in r.kernel]
-        extra["reduce_ms"] = round(sum(r.seconds for r in rows) / max(1, profile.calls) * 1e3, 4)
-    if spent is not None:
-        extra["reduce_ms"] = round(_measure_split_reduce(fn, spent, settings, comm) * 1e3, 4)
-    if comm is not None:
-        extra["bare_reduce_ms"] = round(_bare_reduce_ms(grad_bytes, settings, comm), 4)
+    cases = ("1x2",) if args.case == "1x2" else ("2x1", "2x1 split")
+    built = {case: _steps(args.workload, case, sizes, rank, processes) for case in cases}
+    first_call_s = {}
+    for case, (fn, _, _, _) in built.items():
+        first = time.perf_counter()
+        fn()
+        first_call_s[case] = time.perf_counter() - first
+    times = _lockstep_times({case: b[0] for case, b in built.items()}, settings, comm)
+    extras: dict[str, dict] = {}
+    for case, (fn, profiled, spent, grad_bytes) in built.items():
+        extra: dict = {"grad_mb": round(grad_bytes / 2**20, 3), "processes": processes}
+        if profiled is not None:  # the allreduce kernel's share of the same step, profiled
+            call, function = profiled
+            _lockstep_times({case: call}, Settings(reps=1, min_rep_s=settings.min_rep_s, warmup_s=0.0), comm)
+            profile = function.profile(file=False)
+            rows = [r for r in profile.rows if "allreduce" in r.kernel]
+            extra["reduce_ms"] = round(sum(r.seconds for r in rows) / max(1, profile.calls) * 1e3, 4)
+        if spent is not None:
+            extra["reduce_ms"] = round(_measure_split_reduce(fn, spent, settings, comm) * 1e3, 4)
+        if comm is not None:
+            extra["bare_reduce_ms"] = round(_bare_reduce_ms(grad_bytes, settings, comm), 4)
+        extras[case] = extra
     if rank != 0:
         return
     batch = len(spec.mlp_data(sizes)[0]) if args.workload == "W3" else sizes.cnn_batch
-    timing = {
-        "median": statistics.median(times),
-        "min": min(times),
-        "max": max(times),
-        "reps": len(times),
-        "inner": 0,
-        "first_call_s": first_call_s,
-        "own_cores": None,
-        "others_cores": None,
-        "rep_values": times,
-    }
-    extra["samples_per_s"] = round(batch / timing["median"], 1)
-    Recorder(args.out, "symgraph", f"symgraph {sg.__version__}").timing(
-        "W9", f"{args.workload} {args.case}", "ms/batch", 1e3, timing, **extra
-    )
+    for case in cases:
+        runs = times[case]
+        timing = {
+            "median": statistics.median(runs),
+            "min": min(runs),
+            "max": max(runs),
+            "reps": len(runs),
+            "inner": 0,
+            "first_call_s": first_call_s[case],
+            "own_cores": None,
+            "others_cores": None,
+            "rep_values": runs,
+        }
+        extras[case]["samples_per_s"] = round(batch / timing["median"], 1)
+        Recorder(args.out, "symgraph", f"symgraph {sg.__version__}").timing(
+            "W9", f"{args.workload} {case}", "ms/batch", 1e3, timing, **extras[case]
+        )
 
 
 def _measure_split_reduce(fn, spent: list[float], settings: Settings, comm) -> float:
@@ -254,7 +273,7 @@ def run_w9(raw: Path, size: str, settings: Settings, python: str = sys.executabl
     launcher = mpiexec()
     env_base = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     for workload in WORKLOADS:
-        for case in CASES:
+        for case in LAUNCHES:
             threads = 2 if case == "1x2" else 1
             env = {**env_base, **thread_env(threads), "PYTHONUNBUFFERED": "1"}
             command = [python, "-m", "benchmarks.distributed", "--worker", "--workload", workload, "--case", case,
@@ -343,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--workload", choices=WORKLOADS, help=argparse.SUPPRESS)
-    ap.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
+    ap.add_argument("--case", choices=LAUNCHES, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         worker(args)

@@ -21,13 +21,18 @@ W9; the figures are in the README):
     contiguous buffer (forward and backward producing the packed gradients; then the
     updates taking the reduced ones).
 
-Both send the same single message per step. (a) is what is built: it is one C call per
-step instead of two calls plus an mpi4py call (measured on the W3 MLP step, 2 processes
-x 1 thread: the split costs more per global batch, see the README's W9 table), ``sg.function``
-stays whole (the updates stay the unit's in-place writes; any graph may hold an
-allreduce, in any mode), and a unit built without MPI still builds (the helper is
-reached through pointers in a Variable, so no unit links MPI and the C text is the same
-everywhere). (b) remains the benchmark's comparison path.
+Both send the same single message per step, and they cost the same: measured with W9 on
+the 2-core AMD EPYC this repository is developed on (2 processes x 1 thread, the two
+designs' repetitions alternated in one job; the machine shared with other work, load
+3-4), ms per global batch of W3 (MLP, 2.55 MiB of gradients): in-step 5.35 / 5.36,
+split 5.36 / 5.28; W5 (CNN, 0.70 MiB): in-step 16.3 / 14.5, split 16.0 / 14.2 (two runs).
+An earlier version whose kernel divided by the job's size for ``op="mean"`` was slower
+than the split on W3; the mean is now a division in the graph, fused into the update.
+(a) is what is built, for what it keeps: one C call per step, ``sg.function`` whole (the
+updates stay the unit's in-place writes; any graph may hold an allreduce, in any mode,
+traced functions included), and no unit linking MPI (the helper is reached through
+pointers in a Variable, so the C text and the cache key are the same everywhere, and a
+unit built without MPI still builds). (b) remains W9's comparison path.
 
 Faults. ``init()`` installs a ``sys.excepthook`` that, after printing the traceback, calls
 ``MPI_Abort`` so that a process that raises stops the whole job at once (without it the
@@ -35,10 +40,12 @@ others would wait in their next collective forever, and the raising process in
 ``MPI_Finalize``); a process that is killed is seen by ``mpiexec``, which ends the others.
 A watchdog thread ends the job (``MPI_Abort``, with a message naming the rank and the
 wait) when one collective has waited longer than ``timeout`` seconds
-(``SYMGRAPH_DIST_TIMEOUT``, default 300; 0 disables it): a process that exits early,
-hangs or runs another program. Every allreduce node first checks that all processes
-reduce the same layout, and ``broadcast_variables`` that they hold the same variables,
-naming the ranks that differ.
+(``SYMGRAPH_DIST_TIMEOUT``, default 300; 0 disables it): a process that leaves quietly
+(``sys.exit`` in one process waits in ``MPI_Finalize`` while the others wait for it),
+hangs or runs another program. (A process that ends without finalizing, ``os._exit``,
+is seen by MPICH's mpiexec, which ends the others at once, with the exit code it got.)
+Every allreduce node first checks that all processes reduce the same layout, and
+``broadcast_variables`` that they hold the same variables, naming the ranks that differ.
 
 Threads: several processes on one machine share its cores. When ``OMP_NUM_THREADS`` is
 not set, ``init()`` sets it to the cores of this process's affinity divided by the
