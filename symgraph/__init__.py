@@ -10,6 +10,7 @@ import importlib.metadata
 from symgraph import (
     cache,
     datasets,
+    distributed,
     dtypes,
     errors,
     nn,
