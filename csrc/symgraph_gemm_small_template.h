@@ -11,7 +11,8 @@
  * is instead (and on AVX-512 that is as fast as packing for any number of rows, measured
  * below): SG_GEMM_SMALL_MR rows of c times SG_GEMM_SMALL_NV of the target's vectors of
  * columns stay in registers while the inner size runs (symgraph_target.h says what the
- * target has); each row of a is broadcast, element by element, against b's row segment.
+ * target has); each row of op(a) is broadcast, element by element, against b's row segment,
+ * which reads a transposed a (a filter gradient's x^T @ dy) as easily as a stored one.
  *
  * Measured on Zen 5 (AMD EPYC, 2 cores), one thread, float, GFLOP/s, against the
  * scipy-openblas32 0.3.34 this project links, with the Haswell (AVX2) kernels this machine's
@@ -68,17 +69,19 @@
 #define SG_GEMM_SMALL_NV 2
 #endif
 
-/* c (m x n, ldc) = a (m x k, lda) @ b (k x n, ldb): for each strip of nv vectors of columns,
- * each block of up to SG_GEMM_SMALL_MR rows sums its k rank-one updates in registers. */
+/* c (m x n, ldc) = op(a) (m x k) @ b (k x n, ldb), element (i, p) of op(a) at a[i*a_row + p*a_col]
+ * (a as stored: a_row = lda, a_col = 1; transposed: 1, lda): for the strip of nv vectors of
+ * columns from n0, each block of up to SG_GEMM_SMALL_MR rows sums its k rank-one updates in
+ * registers. */
 static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int64_t k, const SG_T *restrict a,
-                                              int64_t lda, const SG_T *restrict b, int64_t ldb, SG_T *restrict c,
-                                              int64_t ldc)
+                                              int64_t a_row, int64_t a_col, const SG_T *restrict b, int64_t ldb,
+                                              SG_T *restrict c, int64_t ldc)
 {
     typedef SG_T vec __attribute__((vector_size(SG_VEC_BYTES)));
     enum { LANES = SG_VEC_BYTES / sizeof(SG_T), MR = SG_GEMM_SMALL_MR, NV = SG_GEMM_SMALL_NV };
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
         const int64_t rows = m - i0 < MR ? m - i0 : MR;
-        const SG_T *restrict ai = a + i0 * lda;
+        const SG_T *restrict ai = a + i0 * a_row;
         vec acc[MR][NV];
         for (int i = 0; i < MR; i++)
             for (int u = 0; u < NV; u++) acc[i][u] = (vec){0};
@@ -87,7 +90,7 @@ static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int
                 vec bv[NV];
                 for (int u = 0; u < NV; u++) memcpy(&bv[u], b + p * ldb + n0 + u * LANES, sizeof(vec));
                 for (int i = 0; i < MR; i++) {
-                    const SG_T av = ai[i * lda + p];
+                    const SG_T av = ai[i * a_row + p * a_col];
                     for (int u = 0; u < NV; u++) acc[i][u] += av * bv[u];
                 }
             }
@@ -96,7 +99,7 @@ static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int
                 vec bv[NV];
                 for (int u = 0; u < nv; u++) memcpy(&bv[u], b + p * ldb + n0 + u * LANES, sizeof(vec));
                 for (int i = 0; i < rows; i++) {
-                    const SG_T av = ai[i * lda + p];
+                    const SG_T av = ai[i * a_row + p * a_col];
                     for (int u = 0; u < nv; u++) acc[i][u] += av * bv[u];
                 }
             }
@@ -106,31 +109,33 @@ static inline void SG_FN(sg_gemm_small_strip)(int64_t m, int64_t n0, int nv, int
     }
 }
 
-/* c = a @ b with a's rows few: strips of SG_GEMM_SMALL_NV vectors of columns, then one
- * vector, then the last columns one by one. */
-SG_NOINLINE static void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k, const SG_T *restrict a, int64_t lda,
-                                           const SG_T *restrict b, int64_t ldb, SG_T *restrict c, int64_t ldc)
+/* c = op(a) @ b: strips of SG_GEMM_SMALL_NV vectors of columns, then one vector, then the
+ * last columns one by one. */
+SG_NOINLINE static void SG_FN(sg_gemm_small_nn)(int64_t m, int64_t n, int64_t k, const SG_T *restrict a, int64_t a_row,
+                                                int64_t a_col, const SG_T *restrict b, int64_t ldb, SG_T *restrict c,
+                                                int64_t ldc)
 {
     enum { LANES = SG_VEC_BYTES / sizeof(SG_T), NV = SG_GEMM_SMALL_NV };
     int64_t n0 = 0;
-    for (; n0 + NV * LANES <= n; n0 += NV * LANES) SG_FN(sg_gemm_small_strip)(m, n0, NV, k, a, lda, b, ldb, c, ldc);
-    for (; n0 + LANES <= n; n0 += LANES) SG_FN(sg_gemm_small_strip)(m, n0, 1, k, a, lda, b, ldb, c, ldc);
+    for (; n0 + NV * LANES <= n; n0 += NV * LANES)
+        SG_FN(sg_gemm_small_strip)(m, n0, NV, k, a, a_row, a_col, b, ldb, c, ldc);
+    for (; n0 + LANES <= n; n0 += LANES) SG_FN(sg_gemm_small_strip)(m, n0, 1, k, a, a_row, a_col, b, ldb, c, ldc);
     for (; n0 < n; n0++)
         for (int64_t i = 0; i < m; i++) {
             SG_T sum = 0;
-            for (int64_t p = 0; p < k; p++) sum += a[i * lda + p] * b[p * ldb + n0];
+            for (int64_t p = 0; p < k; p++) sum += a[i * a_row + p * a_col] * b[p * ldb + n0];
             c[i * ldc + n0] = sum;
         }
 }
 
-/* Returns 1 when it computed c = op(a) @ op(b) (a and b as stored: ta = tb = 0; rows and
- * inner size within the target's bounds; at least two strips of columns), 0 when the
- * caller's GEMM should. */
+/* Returns 1 when it computed c = op(a) @ op(b) (b as stored: tb = 0; a as stored or
+ * transposed; rows and inner size within the target's bounds; at least two strips of
+ * columns), 0 when the caller's GEMM should. */
 static inline int SG_FN(sg_gemm_small_case)(int ta, int tb, int64_t m, int64_t n, int64_t k, const SG_T *a,
                                             int64_t lda, const SG_T *b, int64_t ldb, SG_T *c, int64_t ldc)
 {
     enum { LANES = SG_VEC_BYTES / sizeof(SG_T) };
-    if (ta || tb || m > SG_GEMM_SMALL_M || k > SG_GEMM_SMALL_K || n < 2 * SG_GEMM_SMALL_NV * LANES) return 0;
-    SG_FN(sg_gemm_small_nn)(m, n, k, a, lda, b, ldb, c, ldc);
+    if (tb || m > SG_GEMM_SMALL_M || k > SG_GEMM_SMALL_K || n < 2 * SG_GEMM_SMALL_NV * LANES) return 0;
+    SG_FN(sg_gemm_small_nn)(m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, ldb, c, ldc);
     return 1;
 }

@@ -167,16 +167,19 @@ FEW_ROWS = [
 
 @pytest.mark.parametrize("m, k, n", FEW_ROWS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_products_of_few_rows(m, k, n, dtype):
+@pytest.mark.parametrize("ta", [False, True], ids=["a", "a.T"])
+def test_products_of_few_rows(m, k, n, dtype, ta):
+    """a as stored, and transposed (its elements read down a column: a filter gradient's x^T)."""
     rng = np.random.default_rng(7)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
-    x, y = sg.placeholder((m, k), dtype, name="a"), sg.placeholder((k, n), dtype, name="b")
-    f = sg.function([x, y], x @ y)
+    stored = np.ascontiguousarray(a.T) if ta else a
+    x, y = sg.placeholder(stored.shape, dtype, name="a"), sg.placeholder((k, n), dtype, name="b")
+    f = sg.function([x, y], (sg.swapaxes(x, 0, 1) if ta else x) @ y)
     want = a.astype("float64") @ b.astype("float64")
     tol = 1e-5 if dtype == "float32" else 1e-12
-    got = f(a, b)
+    got = f(stored, b)
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
-    np.testing.assert_array_equal(f(a, b), got)  # the same bits on every call
+    np.testing.assert_array_equal(f(stored, b), got)  # the same bits on every call
 
 
 def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
