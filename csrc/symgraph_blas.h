@@ -26,10 +26,10 @@
 #define SYMGRAPH_BLAS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(SG_BLAS_PORTABLE)
-#include <stdlib.h>
 /* CBLAS's names and numbers (the reference cblas.h's), for the callers written against it */
 enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
 enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113 };

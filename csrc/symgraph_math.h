@@ -332,4 +332,20 @@ static inline double sg_pow(double a, double b)
     return pow(a, b);
 }
 
+/* The max and min of OpenMP's simd reductions for floats (symgraph/ops/reduction.py), with
+ * the private copies starting at -inf / +inf. OpenMP's built-in max and min start them at
+ * the type's "least/largest representable value", which clang (libomp) takes to be
+ * -FLT_MAX / FLT_MAX: the max of a row of -inf came out as -3.4e38. gcc started at -inf;
+ * it vectorises these declared ones as it did the built-in ones. */
+#ifdef _OPENMP
+#pragma omp declare reduction(sg_maxf : float : omp_out = omp_in > omp_out ? omp_in : omp_out) \
+    initializer(omp_priv = -INFINITY)
+#pragma omp declare reduction(sg_minf : float : omp_out = omp_in < omp_out ? omp_in : omp_out) \
+    initializer(omp_priv = INFINITY)
+#pragma omp declare reduction(sg_max : double : omp_out = omp_in > omp_out ? omp_in : omp_out) \
+    initializer(omp_priv = -INFINITY)
+#pragma omp declare reduction(sg_min : double : omp_out = omp_in < omp_out ? omp_in : omp_out) \
+    initializer(omp_priv = INFINITY)
+#endif
+
 #endif /* SYMGRAPH_MATH_H */

@@ -189,7 +189,10 @@ def _extremum_pass(x: CArray, compare: str) -> _Pass:
         return f"({n} ? ({x.ctype})NAN : ({m} == 0 ? {signed} : {m}))"
 
     accs = (_Acc("m", x.ctype, init), _Acc("n", "int", "0"), _Acc("z", "int", "0"))
-    return _Pass(accs, update, finish, ((op, "m"), ("|", "n"), ("|", "z")), None, merge)
+    # the declared reductions of symgraph_math.h: OpenMP's own max/min start clang's
+    # private copies at -FLT_MAX/FLT_MAX instead of -inf/inf
+    simd_op = f"sg_{op}{'f' if x.ctype == 'float' else ''}"
+    return _Pass(accs, update, finish, ((simd_op, "m"), ("|", "n"), ("|", "z")), None, merge)
 
 
 def _reduce_groups(x: CArray, axes: tuple[int, ...]) -> list[tuple[str, bool]]:

@@ -168,18 +168,21 @@ FEW_ROWS = [
 @pytest.mark.parametrize("m, k, n", FEW_ROWS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("ta", [False, True], ids=["a", "a.T"])
-def test_products_of_few_rows(m, k, n, dtype, ta):
-    """a as stored, and transposed (its elements read down a column: a filter gradient's x^T)."""
+@pytest.mark.parametrize("tb", [False, True], ids=["b", "b.T"])
+def test_products_of_few_rows(m, k, n, dtype, ta, tb):
+    """a and b as stored, and transposed (a's elements read down a column: a weight
+    gradient's x^T; b's strips copied into rows first: an input gradient's dz @ W^T)."""
     rng = np.random.default_rng(7)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
-    stored = np.ascontiguousarray(a.T) if ta else a
-    x, y = sg.placeholder(stored.shape, dtype, name="a"), sg.placeholder((k, n), dtype, name="b")
-    f = sg.function([x, y], (sg.swapaxes(x, 0, 1) if ta else x) @ y)
+    stored_a = np.ascontiguousarray(a.T) if ta else a
+    stored_b = np.ascontiguousarray(b.T) if tb else b
+    x, y = sg.placeholder(stored_a.shape, dtype, name="a"), sg.placeholder(stored_b.shape, dtype, name="b")
+    f = sg.function([x, y], (sg.swapaxes(x, 0, 1) if ta else x) @ (sg.swapaxes(y, 0, 1) if tb else y))
     want = a.astype("float64") @ b.astype("float64")
     tol = 1e-5 if dtype == "float32" else 1e-12
-    got = f(stored, b)
+    got = f(stored_a, stored_b)
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
-    np.testing.assert_array_equal(f(stored, b), got)  # the same bits on every call
+    np.testing.assert_array_equal(f(stored_a, stored_b), got)  # the same bits on every call
 
 
 def test_loading_a_unit_that_multiplies_runs_blas_on_one_thread():
