@@ -58,19 +58,10 @@ LAUNCHES = ("1x2", "2x1")
 
 def _adam(params: list, grads: list, lr: float = 1e-3) -> list:
     """Keras' Adam as updates, from given gradients (benchmarks/peers/symgraph_peer.py's rule)."""
-    import symgraph as sg  # noqa: PLC0415 - after the thread settings (OMP_NUM_THREADS) are final
+    from benchmarks.peers import symgraph_peer  # noqa: PLC0415 - imports symgraph: after the thread settings
 
-    step = sg.Variable(np.float32(0), name="step")
-    t = step + 1.0
-    scale = lr * sg.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
-    updates = [(step, t)]
-    for p, g in zip(params, grads):
-        m = sg.Variable(np.zeros(p.shape, np.float32), name=f"m_{p.name}")
-        v = sg.Variable(np.zeros(p.shape, np.float32), name=f"v_{p.name}")
-        m_new = 0.9 * m + 0.1 * g
-        v_new = 0.999 * v + 0.001 * g * g
-        updates += [(m, m_new), (v, v_new), (p, p - scale * m_new / (sg.sqrt(v_new) + 1e-7))]
-    return updates
+    symgraph_peer.setup("graph")
+    return symgraph_peer.adam_updates(params, grads, lr)
 
 
 def _graph(workload: str, sizes: spec.Sizes) -> tuple[list, object, list, tuple[np.ndarray, np.ndarray]]:

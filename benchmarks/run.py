@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import report  # noqa: E402
+from benchmarks import distributed, report  # noqa: E402
 from benchmarks.harness import QUICK, Settings, cpu_record, thread_env  # noqa: E402
 from benchmarks.peers import PEERS, Peer, select  # noqa: E402
 from benchmarks.spec import WORKLOADS  # noqa: E402
@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{peer.key:<15} {peer.label:<15} {','.join(peer.workloads)}  needs {', '.join(peer.requires)}")
         return {}
     python = args.python or os.environ.get("SYMGRAPH_BENCH_PYTHON") or sys.executable
-    workloads = [w.strip().upper() for w in args.only.split(",")] if args.only else list(WORKLOADS)
+    # W9 launches MPI jobs of symgraph alone (benchmarks/distributed.py): only when named
+    workloads = [w.strip().upper() for w in args.only.split(",")] if args.only else [w for w in WORKLOADS if w != "W9"]
     if args.quick and not args.only:  # cold compiles of the peers take minutes
         workloads.remove("W7")
         print("W7 (compile time) is left out of --quick; --only W7 runs it", flush=True)
@@ -261,6 +262,10 @@ def main(argv: list[str] | None = None) -> dict:
                     env["SYMGRAPH_CACHE_DIR"] = os.path.join(fresh, "symgraph")
                     for phase in ("cold", "warm"):
                         run_child(python, peer, ["W7"], args, settings, raw, env, phase)
+
+    if "W9" in workloads:
+        print("== symgraph: W9 (data parallelism, mpiexec)", flush=True)
+        distributed.run_w9(raw, args.size, settings, python, args.timeout)
 
     records = [json.loads(line) for line in raw.read_text().splitlines() if line.strip()]
     timings, machine, skipped = report.aggregate(records)

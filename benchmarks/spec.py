@@ -22,6 +22,7 @@ WORKLOADS = {
     "W6": "LSTM training step (embedding 10000x64, LSTM 128, dense 1)",
     "W7": "compile time of the W3 training step: cold and warm cache",
     "W8": "a custom training step, the TensorFlow 2 way: the W3 MLP, a tape, Adam; traced and eager",
+    "W9": "data parallelism on one machine: W3 and W5 steps, 1 process x 2 threads vs 2 processes x 1 thread",
 }
 W2_A, W2_B = 0.7, 0.3
 SEED = 0

@@ -76,7 +76,11 @@ def missing(*names: str) -> list[str]:
 
 def adam(loss, params: list, lr: float = 1e-3) -> list:
     """Keras' Adam as updates: t += 1; m, v moments; p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps)."""
-    grads = sg.grad(loss, params)
+    return adam_updates(params, sg.grad(loss, params), lr)
+
+
+def adam_updates(params: list, grads: list, lr: float = 1e-3) -> list:
+    """adam's updates from given gradients (W9 averages them across processes first)."""
     step = sg.Variable(np.float32(0), name="step")
     t = step + 1.0
     scale = lr * sg.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
